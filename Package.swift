@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "moe-slim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "moe-slim", targets: ["moe-slim"]),
+        .library(name: "MoESlim", targets: ["MoESlim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        .target(name: "CShims"),
+        .target(
+            name: "MoESlim",
+            dependencies: ["CZstd", "COpenBLAS", "CJSONC", "CShims"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "moe-slim",
+            dependencies: ["MoESlim", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "MoESlimTests",
+            dependencies: ["MoESlim", "moe-slim"],
+            resources: []
+        ),
+    ]
+)

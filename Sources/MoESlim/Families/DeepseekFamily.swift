@@ -1,0 +1,87 @@
+/// DeepSeek-V2/V3: multi-head latent attention, dense first layers, shared experts; V3 scores with a sigmoid
+/// plus a learned correction bias and picks experts inside the best groups (n_group / topk_group).
+struct DeepseekFamily: ModelFamily {
+    static let modelTypes = ["deepseek_v2", "deepseek_v3"]
+
+    struct Config: Decodable {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var mla: MultiLatentDims
+        var firstKDenseReplace: Int?
+        var moeLayerFreq: Int?
+        var nGroup: Int?
+        var topkGroup: Int?
+        var topkMethod: String?
+        var scoringFunc: String?
+        var normTopkProb: Bool?
+        var routedScalingFactor: Double?
+        var modelType: String
+
+        enum CodingKeys: String, CodingKey {
+            case firstKDenseReplace = "first_k_dense_replace"
+            case moeLayerFreq = "moe_layer_freq"
+            case nGroup = "n_group"
+            case topkGroup = "topk_group"
+            case topkMethod = "topk_method"
+            case scoringFunc = "scoring_func"
+            case normTopkProb = "norm_topk_prob"
+            case routedScalingFactor = "routed_scaling_factor"
+            case modelType = "model_type"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            mla = try MultiLatentDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            firstKDenseReplace = try c.decodeIfPresent(Int.self, forKey: .firstKDenseReplace)
+            moeLayerFreq = try c.decodeIfPresent(Int.self, forKey: .moeLayerFreq)
+            nGroup = try c.decodeIfPresent(Int.self, forKey: .nGroup)
+            topkGroup = try c.decodeIfPresent(Int.self, forKey: .topkGroup)
+            topkMethod = try c.decodeIfPresent(String.self, forKey: .topkMethod)
+            scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
+            normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
+            routedScalingFactor = try c.decodeIfPresent(Double.self, forKey: .routedScalingFactor)
+            modelType = try c.decode(String.self, forKey: .modelType)
+        }
+    }
+
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        let v3 = c.modelType == "deepseek_v3"
+        let freq = max(c.moeLayerFreq ?? 1, 1)
+        let first = c.firstKDenseReplace ?? 0
+        let grouped = v3 || c.topkMethod == "group_limited_greedy"
+        let routing = RoutingRule(
+            scoring: v3 || c.scoringFunc == "sigmoid" ? .sigmoid : .softmax,
+            normalizeTopK: c.normTopkProb ?? v3,
+            groups: grouped ? c.nGroup : nil, topkGroups: grouped ? c.topkGroup : nil,
+            scalingFactor: c.routedScalingFactor ?? 1)
+        var layout = FamilyLayout(
+            dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
+            moeLayers: c.dims.allLayers.filter { $0 >= first && $0 % freq == 0 },
+            moePrefix: { "model.layers.\($0).mlp." },
+            router: [("gate.weight", 0, true), ("gate.e_score_correction_bias", 0, v3)])
+        layout.sharedPaths = ["shared_experts."]
+        layout.buffers = ["gate.e_score_correction_bias"]
+        return layout
+    }
+}
+
+/// Multi-head latent attention widths (DeepSeek-V2/V3).
+struct MultiLatentDims: Decodable {
+    var qkNopeHeadDim: Int
+    var qkRopeHeadDim: Int
+    var vHeadDim: Int
+
+    enum CodingKeys: String, CodingKey {
+        case qkNopeHeadDim = "qk_nope_head_dim"
+        case qkRopeHeadDim = "qk_rope_head_dim"
+        case vHeadDim = "v_head_dim"
+    }
+
+    func attention(_ dims: TransformerDims) -> AttentionShape {
+        AttentionShape(
+            kind: .multiLatent, numHeads: dims.numAttentionHeads, numKeyValueHeads: dims.numAttentionHeads,
+            queryKeyHeadDim: qkNopeHeadDim + qkRopeHeadDim, valueHeadDim: vHeadDim, slidingWindow: nil, slidingLayers: [])
+    }
+}

@@ -1,0 +1,41 @@
+/// ERNIE 4.5 MoE: softmax router whose selection adds a correction bias stored as [1, E] under moe_statics,
+/// shared experts, MoE layers from moe_layer_start_index to moe_layer_end_index every moe_layer_interval.
+struct Ernie45MoeFamily: ModelFamily {
+    static let modelTypes = ["ernie4_5_moe"]
+
+    struct Config: Decodable {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var moeLayerStartIndex: Int?
+        var moeLayerEndIndex: Int?
+        var moeLayerInterval: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case moeLayerStartIndex = "moe_layer_start_index"
+            case moeLayerEndIndex = "moe_layer_end_index"
+            case moeLayerInterval = "moe_layer_interval"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            moeLayerStartIndex = try c.decodeIfPresent(Int.self, forKey: .moeLayerStartIndex)
+            moeLayerEndIndex = try c.decodeIfPresent(Int.self, forKey: .moeLayerEndIndex)
+            moeLayerInterval = try c.decodeIfPresent(Int.self, forKey: .moeLayerInterval)
+        }
+    }
+
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        let start = c.moeLayerStartIndex ?? 1
+        let end = (c.moeLayerEndIndex ?? -1) < 0 ? c.dims.numHiddenLayers - 1 : c.moeLayerEndIndex!
+        let interval = max(c.moeLayerInterval ?? 1, 1)
+        var layout = FamilyLayout(
+            dims: c.dims, experts: c.experts, tiedByDefault: true, routing: .softmax(normalize: true),
+            moeLayers: c.dims.allLayers.filter { $0 >= start && $0 <= end && ($0 + 1) % interval == 0 },
+            moePrefix: { "model.layers.\($0).mlp." },
+            router: [("gate.weight", 0, true), ("moe_statics.e_score_correction_bias", 1, false)])
+        layout.sharedPaths = ["shared_experts."]
+        return layout
+    }
+}

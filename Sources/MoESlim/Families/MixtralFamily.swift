@@ -1,0 +1,20 @@
+/// Mixtral: per-expert w1/w3/w2 under block_sparse_moe, softmax router renormalised over the top-k.
+struct MixtralFamily: ModelFamily {
+    static let modelTypes = ["mixtral"]
+
+    struct Config: Decodable {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+        }
+    }
+
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        FamilyLayout(
+            dims: c.dims, experts: c.experts, routing: .softmax(normalize: true), moeLayers: c.dims.allLayers,
+            moePrefix: { "model.layers.\($0).block_sparse_moe." }, router: [("gate.weight", 0, true)])
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// What one family file says: how its config reads and where its MoE tensors live. Everything else (discovery
+/// of per-expert vs fused storage, validation against the tensors) is shared in `FamilyLayout.describe`.
+public protocol ModelFamily: Sendable {
+    associatedtype Config: Decodable & Sendable
+    static var modelTypes: [String] { get }
+    static func layout(_ config: Config) throws(MoESlimError) -> FamilyLayout
+}
+
+/// The family's answers, still in the family's terms (prefixes and relative names).
+public struct FamilyLayout {
+    public var numLayers: Int
+    public var hiddenSize: Int
+    public var vocabSize: Int
+    public var attention: AttentionShape
+    public var tiedEmbeddings: Bool
+    public var expertCountKey: String
+    public var topKKey: String
+    public var numExperts: Int
+    public var topK: Int
+    public var routing: RoutingRule
+    /// Which layers are MoE.
+    public var moeLayers: [Int]
+    /// "model.layers.3.mlp." for layer 3.
+    public var moePrefix: (Int) -> String
+    /// Router tensors relative to the MoE prefix, with their expert axis; missing optional ones are skipped.
+    public var router: [(name: String, axis: Int, required: Bool)]
+    /// "experts." relative to the MoE prefix: numbered children are per-expert, other tensors fused on axis 0.
+    public var expertsPath: String = "experts."
+    /// Tensors relative to the MoE prefix that are fused experts without an `experts.` folder (granitemoe).
+    public var fusedExpertNames: [String] = []
+    /// Prefixes relative to the MoE prefix of shared experts and shared gates.
+    public var sharedPaths: [String] = []
+    /// Tensors relative to the MoE prefix that are registered buffers, not parameters (transformers does not
+    /// count them), such as DeepSeek-V3's e_score_correction_bias.
+    public var buffers: [String] = []
+    public var embedTensor = "model.embed_tokens.weight"
+    public var lmHeadTensor = "lm_head.weight"
+}
+
+public enum ModelFamilies {
+    /// Registry keyed by config.json's model_type, as in mlx-swift-lm.
+    typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelDescription
+
+    static let all: [String: Builder] = {
+        let families: [any ModelFamily.Type] = [
+            MixtralFamily.self, Qwen2MoeFamily.self, Qwen3MoeFamily.self, OlmoeFamily.self, DeepseekFamily.self,
+            Glm4MoeFamily.self, GptOssFamily.self, GraniteMoeFamily.self, PhimoeFamily.self, Llama4TextFamily.self,
+            Ernie45MoeFamily.self,
+        ]
+        var table: [String: Builder] = [:]
+        for family in families {
+            for type in family.modelTypes { table[type] = builder(family, modelType: type) }
+        }
+        return table
+    }()
+
+    private static func builder<F: ModelFamily>(_ family: F.Type, modelType: String) -> Builder {
+        { json, bytes, checkpoint in
+            let config: F.Config
+            do {
+                config = try JSONDecoder().decode(F.Config.self, from: Data(bytes))
+            } catch {
+                throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
+            }
+            return try F.layout(config).describe(modelType: modelType, config: json, checkpoint: checkpoint)
+        }
+    }
+
+    public static var knownModelTypes: [String] { all.keys.sorted() }
+
+    /// Maps a checkpoint to its neutral description, or says which model types are known.
+    public static func describe(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelDescription {
+        let config = try checkpoint.requireConfig()
+        guard let modelType = config["model_type"]?.stringValue else {
+            throw MoESlimError(.invalidConfig, "config.json has no model_type", path: checkpoint.configPath)
+        }
+        guard let build = all[modelType] else {
+            throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
+        }
+        let bytes = try FileSystem.readBytes(checkpoint.configPath)
+        do {
+            return try build(config, bytes, checkpoint)
+        } catch let error as MoESlimError {
+            throw error
+        } catch {
+            throw MoESlimError(.invalidConfig, "\(error)", path: checkpoint.configPath)
+        }
+    }
+}
+
+enum ConfigDecoding {
+    static func explain(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "wrong type for '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case DecodingError.dataCorrupted(let ctx): return ctx.debugDescription
+        default: return "\(error)"
+        }
+    }
+}

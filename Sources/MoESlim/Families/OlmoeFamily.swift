@@ -1,0 +1,26 @@
+/// OLMoE: per-expert SwiGLU under mlp, q/k norms, softmax router with optional top-k renormalisation.
+struct OlmoeFamily: ModelFamily {
+    static let modelTypes = ["olmoe"]
+
+    struct Config: Decodable {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var normTopkProb: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case normTopkProb = "norm_topk_prob"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            normTopkProb = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .normTopkProb)
+        }
+    }
+
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        FamilyLayout(
+            dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.normTopkProb ?? false),
+            moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
+    }
+}

@@ -1,0 +1,45 @@
+/// Qwen2-MoE: per-expert SwiGLU under mlp plus one shared expert with a sigmoid gate; MoE layers chosen by
+/// decoder_sparse_step and mlp_only_layers.
+struct Qwen2MoeFamily: ModelFamily {
+    static let modelTypes = ["qwen2_moe"]
+
+    struct Config: Decodable {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var sparse: QwenSparseLayers
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            sparse = try QwenSparseLayers(from: decoder)
+        }
+    }
+
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        var layout = FamilyLayout(
+            dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.sparse.normTopkProb ?? false),
+            moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
+            moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
+        layout.sharedPaths = ["shared_expert.", "shared_expert_gate."]
+        return layout
+    }
+}
+
+/// The Qwen MoE families' rule for which layers are sparse.
+struct QwenSparseLayers: Decodable {
+    var decoderSparseStep: Int?
+    var mlpOnlyLayers: [Int]?
+    var normTopkProb: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case decoderSparseStep = "decoder_sparse_step"
+        case mlpOnlyLayers = "mlp_only_layers"
+        case normTopkProb = "norm_topk_prob"
+    }
+
+    func moeLayers(_ dims: TransformerDims, experts: Int) -> [Int] {
+        let step = max(decoderSparseStep ?? 1, 1)
+        let dense = Set(mlpOnlyLayers ?? [])
+        return dims.allLayers.filter { !dense.contains($0) && experts > 0 && ($0 + 1) % step == 0 }
+    }
+}

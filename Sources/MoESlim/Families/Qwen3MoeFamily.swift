@@ -1,0 +1,23 @@
+/// Qwen3-MoE: Qwen2-MoE's layout without the shared expert, with per-head q/k norms.
+struct Qwen3MoeFamily: ModelFamily {
+    static let modelTypes = ["qwen3_moe"]
+
+    struct Config: Decodable {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var sparse: QwenSparseLayers
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            sparse = try QwenSparseLayers(from: decoder)
+        }
+    }
+
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        FamilyLayout(
+            dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.sparse.normTopkProb ?? false),
+            moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
+            moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
+    }
+}

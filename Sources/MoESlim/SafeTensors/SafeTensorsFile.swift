@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A safetensors file mapped read-only. The kernel pages tensor data in on demand and can drop it again, so
+/// opening a 100 GB shard costs only its header; the file descriptor stays open for copy_file_range.
+public final class SafeTensorsFile: @unchecked Sendable {
+    public let path: String
+    public let header: SafeTensorsHeader
+    public let fileSize: Int
+    public let descriptor: Int32
+    private let base: UnsafeRawPointer?
+
+    public init(path: String) throws(MoESlimError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw MoESlimError(.io, "cannot open", path: path, cause: POSIXFailure("open"))
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let failure = POSIXFailure("fstat")
+            close(fd)
+            throw MoESlimError(.io, "cannot stat", path: path, cause: failure)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw MoESlimError(.io, "is not a regular file", path: path)
+        }
+        let size = Int(st.st_size)
+        var mapped: UnsafeRawPointer?
+        if size > 0 {
+            let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
+            guard let p, p != MAP_FAILED else {
+                let failure = POSIXFailure("mmap")
+                close(fd)
+                throw MoESlimError(.io, "cannot map", path: path, cause: failure)
+            }
+            mapped = UnsafeRawPointer(p)
+        }
+        do {
+            self.header = try Self.readHeader(base: mapped, size: size, path: path)
+        } catch {
+            if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
+            close(fd)
+            throw error
+        }
+        self.fileSize = size
+        self.descriptor = fd
+        self.base = mapped
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) }
+        close(descriptor)
+    }
+
+    private static func readHeader(base: UnsafeRawPointer?, size: Int, path: String) throws(MoESlimError) -> SafeTensorsHeader {
+        guard let base, size >= 8 else {
+            throw MoESlimError(.invalidHeader, "file is \(size) bytes, too short for the 8-byte header length", path: path)
+        }
+        let raw = base.loadUnaligned(as: UInt64.self).littleEndian
+        guard raw <= UInt64(SafeTensorsHeader.maxHeaderLength) else {
+            throw MoESlimError(.invalidHeader, "header length \(raw) exceeds the 100 MB limit", path: path)
+        }
+        let length = Int(raw)
+        guard 8 + length <= size else {
+            throw MoESlimError(.invalidHeader, "header length \(length) runs past the end of the \(size)-byte file", path: path)
+        }
+        return try SafeTensorsHeader(
+            headerBytes: UnsafeRawBufferPointer(start: base + 8, count: length), fileSize: size, path: path)
+    }
+
+    /// The bytes of one tensor, straight from the mapping. They may be unaligned for their dtype: read them with
+    /// loadUnaligned or copy them, never bind them to a typed pointer.
+    public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
+        guard let base, tensor.byteCount > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + header.dataStart + tensor.begin, count: tensor.byteCount)
+    }
+
+    /// Every byte of the file, indexed by file offset.
+    public var wholeFile: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : fileSize) }
+
+    /// Absolute file offset of a tensor's first byte, for copying ranges kernel-side.
+    public func fileOffset(of tensor: TensorInfo) -> Int { header.dataStart + tensor.begin }
+
+    /// Tells the kernel the pages of a tensor already used can go, so streaming a large model does not fill
+    /// the page cache with data we will not read again.
+    public func release(_ tensor: TensorInfo) {
+        guard let base, tensor.byteCount > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (header.dataStart + tensor.begin) / page * page
+        let end = header.dataStart + tensor.end
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+}

@@ -1,0 +1,139 @@
+/// The parsed and validated header of one safetensors file. Parsing reads only the header bytes, so questions
+/// about names, shapes and sizes never touch tensor data.
+public struct SafeTensorsHeader: Sendable {
+    /// The reference implementation's bound; a larger header is refused before it is read.
+    public static let maxHeaderLength = 100_000_000
+
+    /// Tensors in data-offset order, which is also the order they are laid out in the file.
+    public let tensors: [TensorInfo]
+    public let metadata: [(key: String, value: String)]?
+    /// 8 + header length: where the data buffer starts in the file.
+    public let dataStart: Int
+    public let dataLength: Int
+
+    private let positions: [String: Int]
+
+    public func tensor(named name: String) -> TensorInfo? {
+        positions[name].map { tensors[$0] }
+    }
+
+    public var names: [String] { tensors.map(\.name) }
+
+    /// Validates every rule of formats/safetensors.md; `path` only labels errors.
+    public init(headerBytes: UnsafeRawBufferPointer, fileSize: Int, path: String) throws(MoESlimError) {
+        func bad(_ message: String, tensor: String? = nil) -> MoESlimError {
+            MoESlimError(.invalidHeader, message, path: path, tensor: tensor)
+        }
+        guard let first = headerBytes.first else { throw bad("header is empty") }
+        guard first == UInt8(ascii: "{") else {
+            throw bad(first == 0xEF ? "header starts with a byte order mark" : "header does not start with '{'")
+        }
+        var trimmed = headerBytes.count
+        while trimmed > 0, headerBytes[trimmed - 1] == 0x20 { trimmed -= 1 }
+        if headerBytes[..<trimmed].contains(0) { throw bad("header contains a NUL byte") }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: headerBytes[..<trimmed]))
+        } catch {
+            throw bad("header is not valid JSON: \(error)")
+        }
+        guard let members = json.objectMembers else { throw bad("header is not a JSON object") }
+
+        var tensors: [TensorInfo] = []
+        var metadata: [(key: String, value: String)]?
+        tensors.reserveCapacity(members.count)
+        for (name, value) in members {
+            if name == "__metadata__" {
+                guard let entries = value.objectMembers else { throw bad("__metadata__ is not an object") }
+                metadata = try entries.map { (key, v) throws(MoESlimError) in
+                    guard let s = v.stringValue else {
+                        throw bad("__metadata__ value for '\(key)' is not a string")
+                    }
+                    return (key, s)
+                }
+                continue
+            }
+            tensors.append(try Self.tensorInfo(name: name, value: value, bad: bad))
+        }
+        tensors.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+
+        let dataStart = 8 + headerBytes.count
+        let dataLength = fileSize - dataStart
+        var expected = 0
+        for t in tensors {
+            if t.begin < expected {
+                throw bad("data_offsets [\(t.begin), \(t.end)] overlap the previous tensor (ends at \(expected))", tensor: t.name)
+            }
+            if t.begin > expected {
+                throw bad("data_offsets [\(t.begin), \(t.end)] leave a gap after byte \(expected)", tensor: t.name)
+            }
+            if t.end > dataLength {
+                throw bad("data_offsets [\(t.begin), \(t.end)] run past the end of the file (data is \(dataLength) bytes)", tensor: t.name)
+            }
+            expected = t.end
+        }
+        if expected != dataLength {
+            throw bad("the data buffer has \(dataLength - expected) bytes that no tensor covers")
+        }
+
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(tensors.count)
+        for (i, t) in tensors.enumerated() { positions[t.name] = i }
+        self.tensors = tensors
+        self.metadata = metadata
+        self.dataStart = dataStart
+        self.dataLength = dataLength
+        self.positions = positions
+    }
+
+    private static func tensorInfo(
+        name: String, value: JSONValue, bad: (String, String?) -> MoESlimError
+    ) throws(MoESlimError) -> TensorInfo {
+        guard let fields = value.objectMembers else { throw bad("entry is not an object", name) }
+        var dtype: DType?
+        var shape: [Int]?
+        var offsets: [Int]?
+        for (key, v) in fields {
+            switch key {
+            case "dtype":
+                guard let s = v.stringValue else { throw bad("dtype is not a string", name) }
+                guard let d = DType(rawValue: s) else { throw bad("unknown dtype '\(s)'", name) }
+                dtype = d
+            case "shape":
+                guard let dims = v.arrayValue else { throw bad("shape is not a list", name) }
+                shape = try dims.map { (d: JSONValue) throws(MoESlimError) -> Int in
+                    guard case .number(let text) = d else { throw bad("shape has a non-integer dimension", name) }
+                    guard let n = Int(text) else {
+                        throw bad(text.first == "-" || text.contains(".") || text.contains("e") || text.contains("E")
+                                  ? "shape dimension \(text) is not a non-negative integer"
+                                  : "shape dimension \(text) is too large", name)
+                    }
+                    guard n >= 0 else { throw bad("shape dimension \(n) is negative", name) }
+                    return n
+                }
+            case "data_offsets":
+                guard let pair = v.arrayValue, pair.count == 2 else { throw bad("data_offsets is not a pair", name) }
+                offsets = try pair.map { (o: JSONValue) throws(MoESlimError) -> Int in
+                    guard let n = o.intValue, n >= 0 else {
+                        throw bad("data_offsets entry is not a non-negative integer", name)
+                    }
+                    return n
+                }
+            default:
+                throw bad("unexpected field '\(key)'", name)
+            }
+        }
+        guard let dtype else { throw bad("missing dtype", name) }
+        guard let shape else { throw bad("missing shape", name) }
+        guard let offsets else { throw bad("missing data_offsets", name) }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard end >= begin else { throw bad("data_offsets [\(begin), \(end)] end before they begin", name) }
+        guard let bytes = TensorInfo.byteCount(dtype: dtype, shape: shape) else {
+            throw bad("shape \(shape) of \(dtype.rawValue) overflows or is not a whole number of bytes", name)
+        }
+        guard bytes == end - begin else {
+            throw bad("shape \(shape) of \(dtype.rawValue) needs \(bytes) bytes but data_offsets span \(end - begin)", name)
+        }
+        return TensorInfo(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
+    }
+}
