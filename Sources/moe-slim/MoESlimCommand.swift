@@ -3,6 +3,16 @@ import MoESlim
 
 @main
 struct MoESlimCommand: ParsableCommand {
+    static func main() {
+        TemporaryPaths.removeOnSignals()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "moe-slim",
         abstract: "Make Mixture-of-Experts checkpoints smaller and cheaper, offline, on a CPU.",
@@ -14,6 +24,7 @@ struct MoESlimCommand: ParsableCommand {
         subcommands: [
             InspectCommand.self,
             ReportCommand.self,
+            PruneCommand.self,
         ]
     )
 }

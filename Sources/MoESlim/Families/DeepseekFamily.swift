@@ -85,3 +85,63 @@ struct MultiLatentDims: Decodable {
             queryKeyHeadDim: qkNopeHeadDim + qkRopeHeadDim, valueHeadDim: vHeadDim, slidingWindow: nil, slidingLayers: [])
     }
 }
+
+extension DeepseekFamily: EngineFamily {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var modelType: String
+        var qLoraRank: Int?
+        var kvLoraRank: Int
+        var qkNopeHeadDim: Int
+        var qkRopeHeadDim: Int
+        var vHeadDim: Int
+        var ropeInterleave: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case modelType = "model_type"
+            case qLoraRank = "q_lora_rank"
+            case kvLoraRank = "kv_lora_rank"
+            case qkNopeHeadDim = "qk_nope_head_dim"
+            case qkRopeHeadDim = "qk_rope_head_dim"
+            case vHeadDim = "v_head_dim"
+            case ropeInterleave = "rope_interleave"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            modelType = try c.decode(String.self, forKey: .modelType)
+            qLoraRank = try c.decodeIfPresent(Int.self, forKey: .qLoraRank)
+            kvLoraRank = try c.decode(Int.self, forKey: .kvLoraRank)
+            qkNopeHeadDim = try c.decode(Int.self, forKey: .qkNopeHeadDim)
+            qkRopeHeadDim = try c.decode(Int.self, forKey: .qkRopeHeadDim)
+            vHeadDim = try c.decode(Int.self, forKey: .vHeadDim)
+            ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave)
+        }
+    }
+
+    /// Only V3 is verified against transformers; V2's softmax router with group-limited greedy selection and
+    /// its scaling rules are not, so it is refused rather than counted approximately.
+    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        guard c.modelType == "deepseek_v3" else {
+            throw MoESlimError(.unsupportedModel, "calibrate supports deepseek_v3 but not \(c.modelType) yet")
+        }
+        try c.dims.requireSiLU()
+        let mla = MultiLatentSpec(
+            qLoraRank: c.qLoraRank, kvLoraRank: c.kvLoraRank, nopeDim: c.qkNopeHeadDim, ropeDim: c.qkRopeHeadDim,
+            valueDim: c.vHeadDim)
+        let qkDim = c.qkNopeHeadDim + c.qkRopeHeadDim
+        let attention = AttentionSpec(
+            kind: .multiLatent(mla), numHeads: c.dims.numAttentionHeads, numKeyValueHeads: c.dims.numAttentionHeads,
+            headDim: qkDim, scaling: c.dims.rope.deepseekScaling(1 / Float(qkDim).squareRoot()))
+        let rope = try c.dims.rope.spec(
+            rotaryDim: c.qkRopeHeadDim, interleaved: c.ropeInterleave ?? true, maxPositions: c.dims.maxPositionEmbeddings)
+        var spec = EngineSpec(
+            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
+            router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
+            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.sharedExpert = SharedExpertSpec(
+            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        return spec
+    }
+}

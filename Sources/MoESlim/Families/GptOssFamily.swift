@@ -21,3 +21,35 @@ struct GptOssFamily: ModelFamily {
             router: [("router.weight", 0, true), ("router.bias", 0, false)])
     }
 }
+
+extension GptOssFamily: EngineFamily {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var swigluAlpha: Double?
+        var swigluLimit: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case swigluAlpha = "swiglu_alpha"
+            case swigluLimit = "swiglu_limit"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            swigluAlpha = try c.decodeIfPresent(Double.self, forKey: .swigluAlpha)
+            swigluLimit = try c.decodeIfPresent(Double.self, forKey: .swigluLimit)
+        }
+    }
+
+    /// The activation is gpt_oss's own clamped SwiGLU whatever hidden_act says, so hidden_act is not checked.
+    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        let (attention, rope) = try c.dims.groupedAttention()
+        return EngineSpec(
+            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
+            router: RouterNames(weight: "router.weight", bias: "router.bias"),
+            experts: .clampedSwiGLU(
+                gateUp: "experts.gate_up_proj", gateUpBias: "experts.gate_up_proj_bias", down: "experts.down_proj",
+                downBias: "experts.down_proj_bias",
+                alpha: Float(c.swigluAlpha ?? 1.702), limit: Float(c.swigluLimit ?? 7)))
+    }
+}

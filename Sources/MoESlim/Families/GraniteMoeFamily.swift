@@ -23,3 +23,38 @@ struct GraniteMoeFamily: ModelFamily {
         return layout
     }
 }
+
+extension GraniteMoeFamily: EngineFamily {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var embeddingMultiplier: Double?
+        var residualMultiplier: Double?
+        var attentionMultiplier: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case embeddingMultiplier = "embedding_multiplier"
+            case residualMultiplier = "residual_multiplier"
+            case attentionMultiplier = "attention_multiplier"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            embeddingMultiplier = try c.decodeIfPresent(Double.self, forKey: .embeddingMultiplier)
+            residualMultiplier = try c.decodeIfPresent(Double.self, forKey: .residualMultiplier)
+            attentionMultiplier = try c.decodeIfPresent(Double.self, forKey: .attentionMultiplier)
+        }
+    }
+
+    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        try c.dims.requireSiLU()
+        let (attention, rope) = try c.dims.groupedAttention(scaling: Float(c.attentionMultiplier ?? 1))
+        var spec = EngineSpec(
+            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
+            router: RouterNames(weight: "router.layer.weight"),
+            experts: .fusedGateUp(gateUp: "input_linear.weight", down: "output_linear.weight"))
+        spec.embeddingMultiplier = Float(c.embeddingMultiplier ?? 1)
+        spec.residualMultiplier = Float(c.residualMultiplier ?? 1)
+        return spec
+    }
+}

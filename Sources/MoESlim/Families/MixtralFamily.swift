@@ -18,3 +18,13 @@ struct MixtralFamily: ModelFamily {
             moePrefix: { "model.layers.\($0).block_sparse_moe." }, router: [("gate.weight", 0, true)])
     }
 }
+
+extension MixtralFamily: EngineFamily {
+    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+        try c.requireSiLU()
+        let (attention, rope) = try c.groupedAttention()
+        return EngineSpec(
+            normEps: c.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
+            router: RouterNames(weight: "gate.weight"), experts: .perExpert(gate: "w1.weight", up: "w3.weight", down: "w2.weight"))
+    }
+}

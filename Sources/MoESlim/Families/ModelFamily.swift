@@ -79,6 +79,7 @@ public enum ModelFamilies {
         guard let build = all[modelType] else {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
+        try ConfigLimits.check(config, path: checkpoint.configPath)
         let bytes = try FileSystem.readBytes(checkpoint.configPath)
         do {
             return try build(config, bytes, checkpoint)

@@ -24,3 +24,14 @@ struct OlmoeFamily: ModelFamily {
             moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
     }
 }
+
+extension OlmoeFamily: EngineFamily {
+    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+        try c.requireSiLU()
+        var (attention, rope) = try c.groupedAttention()
+        attention.qkNorm = .whole
+        return EngineSpec(
+            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
+            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+    }
+}

@@ -43,3 +43,17 @@ struct QwenSparseLayers: Decodable {
         return dims.allLayers.filter { !dense.contains($0) && experts > 0 && ($0 + 1) % step == 0 }
     }
 }
+
+extension Qwen2MoeFamily: EngineFamily {
+    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+        try c.requireSiLU()
+        let (attention, rope) = try c.groupedAttention()
+        var spec = EngineSpec(
+            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
+            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.sharedExpert = SharedExpertSpec(
+            mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"),
+            gate: "shared_expert_gate.weight")
+        return spec
+    }
+}

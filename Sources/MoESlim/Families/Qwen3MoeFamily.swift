@@ -21,3 +21,14 @@ struct Qwen3MoeFamily: ModelFamily {
             moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
     }
 }
+
+extension Qwen3MoeFamily: EngineFamily {
+    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+        try c.requireSiLU()
+        var (attention, rope) = try c.groupedAttention()
+        attention.qkNorm = .perHead
+        return EngineSpec(
+            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
+            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+    }
+}

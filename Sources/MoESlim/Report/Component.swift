@@ -33,7 +33,7 @@ public enum Component: String, CaseIterable, Sendable {
 enum TensorClassifier {
     /// Sorts every tensor into a component using the family-neutral description; names outside the MoE blocks
     /// are recognised by the module names all supported families share (self_attn, mlp, *norm*).
-    static func classify(_ checkpoint: Checkpoint, _ model: ModelDescription) -> [String: Component] {
+    static func classify(_ names: [String], _ model: ModelDescription) -> [String: Component] {
         var result: [String: Component] = [:]
         for layer in model.moeLayers {
             for r in layer.router { result[r.name] = .moeGating }
@@ -42,7 +42,7 @@ enum TensorClassifier {
         }
         result[model.embedTensor] = .embed
         if let head = model.lmHeadTensor { result[head] = .deEmbed }
-        for name in checkpoint.names where result[name] == nil {
+        for name in names where result[name] == nil {
             result[name] = byName(name)
         }
         return result

@@ -23,7 +23,13 @@ public struct SizeReport: Sendable {
 
     public init(_ checkpoint: Checkpoint, context: Int, topK: Int? = nil) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
-        let classes = TensorClassifier.classify(checkpoint, model)
+        let tensors = checkpoint.names.compactMap { name in checkpoint.info(name).map { (name, $0.dtype, $0.shape) } }
+        self.init(model: model, tensors: tensors, path: checkpoint.path, context: context, topK: topK)
+    }
+
+    /// From a description and tensor shapes alone, so a plan's result can be reported before it is written.
+    public init(model: ModelDescription, tensors: [(name: String, dtype: DType, shape: [Int])], path: String, context: Int, topK: Int? = nil) {
+        let classes = TensorClassifier.classify(tensors.map(\.name), model)
         var params: [Component: Int] = [:]
         var active: [Component: Double] = [:]
         var bytes: [Component: Int] = [:]
@@ -37,11 +43,11 @@ public struct SizeReport: Sendable {
             for name in layer.expertTensorNames { expertFraction[name] = Double(k) / Double(layer.numExperts) }
         }
         let skipped: String? = model.tiedEmbeddings ? model.lmHeadTensor : nil
-        for name in checkpoint.names where name != skipped && !model.buffers.contains(name) {
-            guard let info = checkpoint.info(name), let component = classes[name] else { continue }
-            let n = info.elementCount
+        for (name, dtype, shape) in tensors where name != skipped && !model.buffers.contains(name) {
+            guard let component = classes[name] else { continue }
+            let n = shape.reduce(1, *)
             params[component, default: 0] += n
-            bytes[component, default: 0] += info.byteCount
+            bytes[component, default: 0] += TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0
             active[component, default: 0] += Double(n) * (expertFraction[name] ?? 1)
         }
         var rows: [Row] = []
@@ -59,7 +65,7 @@ public struct SizeReport: Sendable {
             if p == 0 && flops == 0 { continue }
             rows.append(Row(component: component, params: p, activeParams: a, bytes: bytes[component] ?? 0, flopsPerToken: flops))
         }
-        self.path = checkpoint.path
+        self.path = path
         self.modelType = model.modelType
         self.context = context
         self.rows = rows

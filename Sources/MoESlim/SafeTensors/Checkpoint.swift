@@ -23,7 +23,8 @@ public final class Checkpoint: @unchecked Sendable {
 
     private let locations: [String: Location]
 
-    public init(path: String) throws(MoESlimError) {
+    /// `configPath` overrides where config.json is read from (a single file being written beside its config).
+    public init(path: String, configPath: String? = nil) throws(MoESlimError) {
         self.path = path
         if FileSystem.isDirectory(path) {
             isFolder = true
@@ -48,8 +49,8 @@ public final class Checkpoint: @unchecked Sendable {
             let name = String(path.split(separator: "/").last ?? Substring(path))
             (shardNames, shards, names, locations) = try Self.openSingle(path, name: name)
         }
-        configPath = FileSystem.join(folder, "config.json")
-        config = FileSystem.exists(configPath) ? try FileSystem.readJSON(configPath, code: .invalidConfig) : nil
+        self.configPath = configPath ?? FileSystem.join(folder, "config.json")
+        config = FileSystem.exists(self.configPath) ? try FileSystem.readJSON(self.configPath, code: .invalidConfig) : nil
     }
 
     public func location(of name: String) -> Location? { locations[name] }

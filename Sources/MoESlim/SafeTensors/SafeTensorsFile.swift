@@ -41,7 +41,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             mapped = UnsafeRawPointer(p)
         }
         do {
-            self.header = try Self.readHeader(base: mapped, size: size, path: path)
+            self.header = try SafeTensorsHeader.parse(
+                file: UnsafeRawBufferPointer(start: mapped, count: mapped == nil ? 0 : size), path: path)
         } catch {
             if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
             close(fd)
@@ -55,22 +56,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) }
         close(descriptor)
-    }
-
-    private static func readHeader(base: UnsafeRawPointer?, size: Int, path: String) throws(MoESlimError) -> SafeTensorsHeader {
-        guard let base, size >= 8 else {
-            throw MoESlimError(.invalidHeader, "file is \(size) bytes, too short for the 8-byte header length", path: path)
-        }
-        let raw = base.loadUnaligned(as: UInt64.self).littleEndian
-        guard raw <= UInt64(SafeTensorsHeader.maxHeaderLength) else {
-            throw MoESlimError(.invalidHeader, "header length \(raw) exceeds the 100 MB limit", path: path)
-        }
-        let length = Int(raw)
-        guard 8 + length <= size else {
-            throw MoESlimError(.invalidHeader, "header length \(length) runs past the end of the \(size)-byte file", path: path)
-        }
-        return try SafeTensorsHeader(
-            headerBytes: UnsafeRawBufferPointer(start: base + 8, count: length), fileSize: size, path: path)
     }
 
     /// The bytes of one tensor, straight from the mapping. They may be unaligned for their dtype: read them with

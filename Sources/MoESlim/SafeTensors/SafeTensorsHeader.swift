@@ -19,6 +19,24 @@ public struct SafeTensorsHeader: Sendable {
 
     public var names: [String] { tensors.map(\.name) }
 
+    /// Reads the 8-byte little-endian length and the header it announces from the start of a whole file, so a
+    /// mapped file and an in-memory buffer (the fuzzer's) go through the same checks.
+    public static func parse(file: UnsafeRawBufferPointer, path: String) throws(MoESlimError) -> SafeTensorsHeader {
+        guard let base = file.baseAddress, file.count >= 8 else {
+            throw MoESlimError(.invalidHeader, "file is \(file.count) bytes, too short for the 8-byte header length", path: path)
+        }
+        let raw = base.loadUnaligned(as: UInt64.self).littleEndian
+        guard raw <= UInt64(maxHeaderLength) else {
+            throw MoESlimError(.invalidHeader, "header length \(raw) exceeds the 100 MB limit", path: path)
+        }
+        let length = Int(raw)
+        guard 8 + length <= file.count else {
+            throw MoESlimError(.invalidHeader, "header length \(length) runs past the end of the \(file.count)-byte file", path: path)
+        }
+        return try SafeTensorsHeader(
+            headerBytes: UnsafeRawBufferPointer(start: base + 8, count: length), fileSize: file.count, path: path)
+    }
+
     /// Validates every rule of formats/safetensors.md; `path` only labels errors.
     public init(headerBytes: UnsafeRawBufferPointer, fileSize: Int, path: String) throws(MoESlimError) {
         func bad(_ message: String, tensor: String? = nil) -> MoESlimError {
@@ -128,9 +146,13 @@ public struct SafeTensorsHeader: Sendable {
         guard let offsets else { throw bad("missing data_offsets", name) }
         let (begin, end) = (offsets[0], offsets[1])
         guard end >= begin else { throw bad("data_offsets [\(begin), \(end)] end before they begin", name) }
-        guard let bytes = TensorInfo.byteCount(dtype: dtype, shape: shape) else {
-            throw bad("shape \(shape) of \(dtype.rawValue) overflows or is not a whole number of bytes", name)
+        guard let bits = TensorInfo.bitCount(dtype: dtype, shape: shape) else {
+            throw bad("shape \(shape) of \(dtype.rawValue) has a size that overflows 64 bits", name)
         }
+        guard bits % 8 == 0 else {
+            throw bad("shape \(shape) of \(dtype.rawValue) is \(bits) bits, not a whole number of bytes", name)
+        }
+        let bytes = bits / 8
         guard bytes == end - begin else {
             throw bad("shape \(shape) of \(dtype.rawValue) needs \(bytes) bytes but data_offsets span \(end - begin)", name)
         }

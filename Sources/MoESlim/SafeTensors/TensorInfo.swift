@@ -19,6 +19,12 @@ public struct TensorInfo: Sendable, Equatable {
 
     /// Bytes a tensor of this dtype and shape occupies, or nil on overflow or a partial byte.
     public static func byteCount(dtype: DType, shape: [Int]) -> Int? {
+        guard let bits = bitCount(dtype: dtype, shape: shape), bits % 8 == 0 else { return nil }
+        return bits / 8
+    }
+
+    /// Bits rather than bytes so that the two ways a shape can be invalid (overflow, partial byte) can be told apart.
+    public static func bitCount(dtype: DType, shape: [Int]) -> Int? {
         var elements = 1
         for dim in shape {
             guard dim >= 0 else { return nil }
@@ -27,7 +33,6 @@ public struct TensorInfo: Sendable, Equatable {
             elements = product
         }
         let (bits, overflow) = elements.multipliedReportingOverflow(by: dtype.bits)
-        guard !overflow, bits % 8 == 0 else { return nil }
-        return bits / 8
+        return overflow ? nil : bits
     }
 }

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Writes a pruned checkpoint in the input's shape (file → file with config.json beside it, folder → folder
+/// with the tokenizer and other files copied), then reopens the result and checks it against the plan before
+/// it is renamed into place.
+public struct PruneWriter {
+    public let input: Checkpoint
+    public let transform: PruneTransform
+    public let destination: String
+    public let sharding: Sharding
+    public let force: Bool
+
+    public init(input: Checkpoint, transform: PruneTransform, destination: String, sharding: Sharding, force: Bool) {
+        self.input = input
+        self.transform = transform
+        self.destination = destination
+        self.sharding = sharding
+        self.force = force
+    }
+
+    /// Files of a model folder that travel with the weights: everything but the weights, their index and the
+    /// config we rewrite.
+    static func companionFiles(of folder: String) throws(MoESlimError) -> [CheckpointWriter.ExtraFile] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        } catch {
+            throw MoESlimError(.io, "cannot list the model folder", path: folder)
+        }
+        var files: [CheckpointWriter.ExtraFile] = []
+        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".safetensors")
+            && name != Checkpoint.indexName && name != "config.json" {
+            let path = FileSystem.join(folder, name)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            files.append(.init(name: name, contents: try FileSystem.readBytes(path)))
+        }
+        return files
+    }
+
+    public func write() throws(MoESlimError) {
+        let configBytes = Array((transform.config.serialized() + "\n").utf8)
+        if input.isFolder {
+            let writer = try CheckpointWriter(
+                destination: destination, asFolder: true, sharding: sharding, metadata: transform.metadata,
+                force: force, inputs: [input.path])
+            let extras = try Self.companionFiles(of: input.folder) + [.init(name: "config.json", contents: configBytes)]
+            try writer.write(transform.tensors, extraFiles: extras) { temp throws(MoESlimError) in
+                try check(Checkpoint(path: temp))
+            }
+        } else {
+            let outFolder = FileSystem.parent(destination)
+            guard FileSystem.canonical(outFolder) != FileSystem.canonical(input.folder) else {
+                throw MoESlimError(.invalidArgument, "a single-file output needs its own folder for config.json; write to another folder, or give model folders", path: destination)
+            }
+            let configPath = FileSystem.join(outFolder, "config.json")
+            let writer = try CheckpointWriter(
+                destination: destination, asFolder: false, sharding: sharding, metadata: transform.metadata,
+                force: force, inputs: [input.path])
+            let stagedConfig = FileSystem.join(outFolder, ".config.json.moe-slim-tmp-\(getpid())")
+            try AtomicFile.write(configBytes, to: stagedConfig)
+            defer { try? FileManager.default.removeItem(atPath: stagedConfig) }
+            try writer.write(transform.tensors) { temp throws(MoESlimError) in
+                try check(Checkpoint(path: temp, configPath: stagedConfig))
+            }
+            try AtomicFile.write(configBytes, to: configPath)
+        }
+    }
+
+    /// The written checkpoint must describe as planned: same family, the planned expert count in every MoE
+    /// layer, and exactly the planned tensors with their shapes.
+    private func check(_ written: Checkpoint) throws(MoESlimError) {
+        let model = try ModelFamilies.describe(written)
+        for layer in model.moeLayers where transform.expertsPerLayer[layer.layer] != layer.numExperts {
+            throw MoESlimError(.verifyFailed, "layer \(layer.layer) has \(layer.numExperts) experts after writing, planned \(transform.expertsPerLayer[layer.layer] ?? -1)", path: written.path)
+        }
+        guard written.tensorCount == transform.tensors.count else {
+            throw MoESlimError(.verifyFailed, "wrote \(written.tensorCount) tensors, planned \(transform.tensors.count)", path: written.path)
+        }
+        for t in transform.tensors where written.info(t.name)?.shape != t.shape || written.info(t.name)?.dtype != t.dtype {
+            throw MoESlimError(.verifyFailed, "tensor differs from the plan after writing", path: written.path, tensor: t.name)
+        }
+    }
+}
