@@ -3,17 +3,17 @@ extension FamilyLayout {
     /// router rows, the same tensors for every expert. Disagreement is an error, never a guess.
     func describe(modelType: String, config: JSONValue, checkpoint: Checkpoint) throws(MoESlimError) -> ModelDescription {
         let perLayerCounts = try Self.prunedExpertCounts(config, path: checkpoint.configPath)
-        let prefixes = Dictionary(uniqueKeysWithValues: moeLayers.map { (moePrefix($0), $0) })
+        let prefixes = Dictionary(uniqueKeysWithValues: moeLayers.map { (Substring(moePrefix($0)), $0) })
+        let prefixLengths = Set(prefixes.keys.map(\.utf8.count))
         var byLayer: [Int: [String]] = [:]
         for name in checkpoint.names {
-            var i = name.startIndex
-            while let dot = name[i...].firstIndex(of: ".") {
-                let candidate = String(name[...dot])
-                if let layer = prefixes[candidate] {
-                    byLayer[layer, default: []].append(String(name[name.index(after: dot)...]))
+            let utf8 = name.utf8
+            for length in prefixLengths where length < utf8.count {
+                let end = utf8.index(utf8.startIndex, offsetBy: length)
+                if let layer = prefixes[name[..<end]] {
+                    byLayer[layer, default: []].append(name)
                     break
                 }
-                i = name.index(after: dot)
             }
         }
         var layers: [MoELayer] = []
@@ -61,8 +61,8 @@ extension FamilyLayout {
         var perExpert = [[String]](repeating: [], count: numExperts)
         var fused: [SlicedTensor] = []
         var shared: [String] = []
-        for rel in names {
-            let full = prefix + rel
+        for full in names {
+            let rel = full[full.utf8.index(full.startIndex, offsetBy: prefix.utf8.count)...]
             if rel.hasPrefix(expertsPath) {
                 let rest = rel.dropFirst(expertsPath.count)
                 let head = rest.prefix { $0 != "." }
@@ -86,7 +86,8 @@ extension FamilyLayout {
         if separate {
             let marker = prefix + expertsPath
             func suffixes(_ e: Int) -> [String] {
-                perExpert[e].map { String($0.dropFirst(marker.count + String(e).count + 1)) }.sorted()
+                let skip = marker.utf8.count + String(e).utf8.count + 1
+                return perExpert[e].map { String($0[$0.utf8.index($0.startIndex, offsetBy: skip)...]) }.sorted()
             }
             let reference = suffixes(0)
             for e in 0..<numExperts where suffixes(e) != reference {

@@ -33,17 +33,19 @@ public enum Component: String, CaseIterable, Sendable {
 enum TensorClassifier {
     /// Sorts every tensor into a component using the family-neutral description; names outside the MoE blocks
     /// are recognised by the module names all supported families share (self_attn, mlp, *norm*).
-    static func classify(_ names: [String], _ model: ModelDescription) -> [String: Component] {
-        var result: [String: Component] = [:]
+    /// Component of each tensor, with the MoE layer for routed-expert tensors (only they are partly active).
+    static func classify(_ names: [String], _ model: ModelDescription) -> [String: (Component, Int?)] {
+        var result: [String: (Component, Int?)] = [:]
+        result.reserveCapacity(names.count)
         for layer in model.moeLayers {
-            for r in layer.router { result[r.name] = .moeGating }
-            for name in layer.expertTensorNames { result[name] = .moeFeedForward }
-            for name in layer.shared { result[name] = .sharedExperts }
+            for r in layer.router { result[r.name] = (.moeGating, nil) }
+            for name in layer.expertTensorNames { result[name] = (.moeFeedForward, layer.layer) }
+            for name in layer.shared { result[name] = (.sharedExperts, nil) }
         }
-        result[model.embedTensor] = .embed
-        if let head = model.lmHeadTensor { result[head] = .deEmbed }
+        result[model.embedTensor] = (.embed, nil)
+        if let head = model.lmHeadTensor { result[head] = (.deEmbed, nil) }
         for name in names where result[name] == nil {
-            result[name] = byName(name)
+            result[name] = (byName(name), nil)
         }
         return result
     }

@@ -29,26 +29,26 @@ public struct SizeReport: Sendable {
 
     /// From a description and tensor shapes alone, so a plan's result can be reported before it is written.
     public init(model: ModelDescription, tensors: [(name: String, dtype: DType, shape: [Int])], path: String, context: Int, topK: Int? = nil) {
-        let classes = TensorClassifier.classify(tensors.map(\.name), model)
         var params: [Component: Int] = [:]
         var active: [Component: Double] = [:]
         var bytes: [Component: Int] = [:]
-        var expertFraction: [String: Double] = [:]
         var experts: [Int: Int] = [:]
         var topKs: [Int: Int] = [:]
+        var fractions: [Int: Double] = [:]
         for layer in model.moeLayers {
             let k = min(topK ?? layer.topK, layer.numExperts)
             experts[layer.layer] = layer.numExperts
             topKs[layer.layer] = k
-            for name in layer.expertTensorNames { expertFraction[name] = Double(k) / Double(layer.numExperts) }
+            fractions[layer.layer] = Double(k) / Double(layer.numExperts)
         }
+        let classes = TensorClassifier.classify(tensors.map(\.name), model)
         let skipped: String? = model.tiedEmbeddings ? model.lmHeadTensor : nil
         for (name, dtype, shape) in tensors where name != skipped && !model.buffers.contains(name) {
-            guard let component = classes[name] else { continue }
+            guard let (component, layer) = classes[name] else { continue }
             let n = shape.reduce(1, *)
             params[component, default: 0] += n
             bytes[component, default: 0] += TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0
-            active[component, default: 0] += Double(n) * (expertFraction[name] ?? 1)
+            active[component, default: 0] += Double(n) * (layer.flatMap { fractions[$0] } ?? 1)
         }
         var rows: [Row] = []
         for component in Component.allCases {

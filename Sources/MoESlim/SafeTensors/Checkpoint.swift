@@ -21,7 +21,9 @@ public final class Checkpoint: @unchecked Sendable {
     public let config: JSONValue?
     public let configPath: String
 
-    private let locations: [String: Location]
+    /// Which shard holds each tensor; nil for a single file, whose header answers directly (saves hashing
+    /// every name twice on 100,000-tensor headers).
+    private let shardOf: [String: Int]?
 
     /// `configPath` overrides where config.json is read from (a single file being written beside its config).
     public init(path: String, configPath: String? = nil) throws(MoESlimError) {
@@ -31,13 +33,13 @@ public final class Checkpoint: @unchecked Sendable {
             folder = path
             let indexPath = FileSystem.join(path, Self.indexName)
             if FileSystem.exists(indexPath) {
-                (shardNames, shards, names, locations) = try Self.openIndexed(folder: path, indexPath: indexPath)
+                (shardNames, shards, names, shardOf) = try Self.openIndexed(folder: path, indexPath: indexPath)
             } else {
                 let single = FileSystem.join(path, "model.safetensors")
                 guard FileSystem.exists(single) else {
                     throw MoESlimError(.io, "folder has neither \(Self.indexName) nor model.safetensors", path: path)
                 }
-                (shardNames, shards, names, locations) = try Self.openSingle(single, name: "model.safetensors")
+                (shardNames, shards, names, shardOf) = try Self.openSingle(single, name: "model.safetensors")
             }
         } else {
             guard FileSystem.exists(path) else { throw MoESlimError(.io, "no such file or folder", path: path) }
@@ -47,26 +49,30 @@ public final class Checkpoint: @unchecked Sendable {
             isFolder = false
             folder = FileSystem.parent(path)
             let name = String(path.split(separator: "/").last ?? Substring(path))
-            (shardNames, shards, names, locations) = try Self.openSingle(path, name: name)
+            (shardNames, shards, names, shardOf) = try Self.openSingle(path, name: name)
         }
         self.configPath = configPath ?? FileSystem.join(folder, "config.json")
         config = FileSystem.exists(self.configPath) ? try FileSystem.readJSON(self.configPath, code: .invalidConfig) : nil
     }
 
-    public func location(of name: String) -> Location? { locations[name] }
+    public func location(of name: String) -> Location? {
+        let shard = shardOf.map { $0[name] } ?? 0
+        guard let shard, let info = shards[shard].header.tensor(named: name) else { return nil }
+        return Location(shard: shard, info: info)
+    }
 
-    public func info(_ name: String) -> TensorInfo? { locations[name]?.info }
+    public func info(_ name: String) -> TensorInfo? { location(of: name)?.info }
 
-    public func contains(_ name: String) -> Bool { locations[name] != nil }
+    public func contains(_ name: String) -> Bool { location(of: name) != nil }
 
     public func bytes(of name: String) -> UnsafeRawBufferPointer? {
-        guard let loc = locations[name] else { return nil }
+        guard let loc = location(of: name) else { return nil }
         return shards[loc.shard].bytes(of: loc.info)
     }
 
     public var tensorCount: Int { names.count }
 
-    public var totalBytes: Int { names.reduce(0) { $0 + (locations[$1]?.info.byteCount ?? 0) } }
+    public var totalBytes: Int { shards.reduce(0) { $0 + $1.header.dataLength } }
 
     /// The config or a clear error: commands that need to know the architecture cannot guess it.
     public func requireConfig() throws(MoESlimError) -> JSONValue {
@@ -77,13 +83,11 @@ public final class Checkpoint: @unchecked Sendable {
         return config
     }
 
-    private typealias Opened = ([String], [SafeTensorsFile], [String], [String: Location])
+    private typealias Opened = ([String], [SafeTensorsFile], [String], [String: Int]?)
 
     private static func openSingle(_ file: String, name: String) throws(MoESlimError) -> Opened {
         let st = try SafeTensorsFile(path: file)
-        var locations: [String: Location] = [:]
-        for t in st.header.tensors { locations[t.name] = Location(shard: 0, info: t) }
-        return ([name], [st], st.header.names, locations)
+        return ([name], [st], st.header.names, nil)
     }
 
     /// Shard names are untrusted: a weight_map may only name plain .safetensors files inside the folder.
@@ -102,18 +106,19 @@ public final class Checkpoint: @unchecked Sendable {
             throw MoESlimError(.invalidIndex, "index has no weight_map object", path: indexPath)
         }
         var shardOrder: [String] = []
+        var seenShards = Set<String>()
         var shardOf: [String: String] = [:]
         for (tensor, value) in map {
             guard let shard = value.stringValue else {
                 throw MoESlimError(.invalidIndex, "weight_map entry is not a string", path: indexPath, tensor: tensor)
             }
             try validateShardName(shard, indexPath: indexPath)
-            if !shardOrder.contains(shard) { shardOrder.append(shard) }
+            if seenShards.insert(shard).inserted { shardOrder.append(shard) }
             shardOf[tensor] = shard
         }
         shardOrder.sort()
         var files: [SafeTensorsFile] = []
-        var locations: [String: Location] = [:]
+        var locations: [String: Int] = [:]
         var names: [String] = []
         for (i, shard) in shardOrder.enumerated() {
             let shardPath = FileSystem.join(folder, shard)
@@ -129,7 +134,7 @@ public final class Checkpoint: @unchecked Sendable {
                     let claim = shardOf[t.name].map { "weight_map places it in '\($0)'" } ?? "weight_map does not list it"
                     throw MoESlimError(.invalidIndex, "tensor is in this shard but \(claim)", path: shardPath, tensor: t.name)
                 }
-                locations[t.name] = Location(shard: i, info: t)
+                locations[t.name] = i
                 names.append(t.name)
             }
             files.append(st)

@@ -11,10 +11,12 @@ public struct SafeTensorsHeader: Sendable {
     public let dataStart: Int
     public let dataLength: Int
 
+    /// Tensors in the order the header lists them; `positions` indexes this array.
+    private let headerOrder: [TensorInfo]
     private let positions: [String: Int]
 
     public func tensor(named name: String) -> TensorInfo? {
-        positions[name].map { tensors[$0] }
+        positions[name].map { headerOrder[$0] }
     }
 
     public var names: [String] { tensors.map(\.name) }
@@ -49,30 +51,15 @@ public struct SafeTensorsHeader: Sendable {
         var trimmed = headerBytes.count
         while trimmed > 0, headerBytes[trimmed - 1] == 0x20 { trimmed -= 1 }
         if headerBytes[..<trimmed].contains(0) { throw bad("header contains a NUL byte") }
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: headerBytes[..<trimmed]))
-        } catch {
-            throw bad("header is not valid JSON: \(error)")
+        let body = UnsafeRawBufferPointer(rebasing: headerBytes[..<trimmed])
+        let parsed: HeaderFastPath.Result
+        if let fast = HeaderFastPath.scan(body) {
+            parsed = fast
+        } else {
+            parsed = try Self.strictParse(body, bad: bad)
         }
-        guard let members = json.objectMembers else { throw bad("header is not a JSON object") }
-
-        var tensors: [TensorInfo] = []
-        var metadata: [(key: String, value: String)]?
-        tensors.reserveCapacity(members.count)
-        for (name, value) in members {
-            if name == "__metadata__" {
-                guard let entries = value.objectMembers else { throw bad("__metadata__ is not an object") }
-                metadata = try entries.map { (key, v) throws(MoESlimError) in
-                    guard let s = v.stringValue else {
-                        throw bad("__metadata__ value for '\(key)' is not a string")
-                    }
-                    return (key, s)
-                }
-                continue
-            }
-            tensors.append(try Self.tensorInfo(name: name, value: value, bad: bad))
-        }
+        var tensors = parsed.tensors
+        let metadata = parsed.metadata
         tensors.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
 
         let dataStart = 8 + headerBytes.count
@@ -94,14 +81,44 @@ public struct SafeTensorsHeader: Sendable {
             throw bad("the data buffer has \(dataLength - expected) bytes that no tensor covers")
         }
 
-        var positions: [String: Int] = [:]
-        positions.reserveCapacity(tensors.count)
-        for (i, t) in tensors.enumerated() { positions[t.name] = i }
         self.tensors = tensors
+        self.headerOrder = parsed.tensors
         self.metadata = metadata
         self.dataStart = dataStart
         self.dataLength = dataLength
-        self.positions = positions
+        self.positions = parsed.positions
+    }
+
+    /// The slow, exact path: a full JSON tree, every rule checked in order with its own message.
+    private static func strictParse(
+        _ body: UnsafeRawBufferPointer, bad: (String, String?) -> MoESlimError
+    ) throws(MoESlimError) -> HeaderFastPath.Result {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(body)
+        } catch {
+            throw bad("header is not valid JSON: \(error)", nil)
+        }
+        guard let members = json.objectMembers else { throw bad("header is not a JSON object", nil) }
+        var tensors: [TensorInfo] = []
+        var positions: [String: Int] = [:]
+        var metadata: [(key: String, value: String)]?
+        tensors.reserveCapacity(members.count)
+        for (name, value) in members {
+            if name == "__metadata__" {
+                guard let entries = value.objectMembers else { throw bad("__metadata__ is not an object", nil) }
+                metadata = try entries.map { (key, v) throws(MoESlimError) in
+                    guard let s = v.stringValue else {
+                        throw bad("__metadata__ value for '\(key)' is not a string", nil)
+                    }
+                    return (key, s)
+                }
+                continue
+            }
+            positions[name] = tensors.count
+            tensors.append(try Self.tensorInfo(name: name, value: value, bad: bad))
+        }
+        return HeaderFastPath.Result(tensors: tensors, positions: positions, metadata: metadata)
     }
 
     private static func tensorInfo(

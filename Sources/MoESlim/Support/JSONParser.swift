@@ -7,8 +7,8 @@ public struct JSONParser {
         public var description: String { "invalid JSON at byte \(offset): \(reason)" }
     }
 
-    private let bytes: UnsafeRawBufferPointer
-    private var pos = 0
+    let bytes: UnsafeRawBufferPointer
+    var pos = 0
     private let maxDepth: Int
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(Failure) -> JSONValue {
@@ -30,16 +30,16 @@ public struct JSONParser {
         }
     }
 
-    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
     }
 
     private func fail(_ reason: String) -> Failure { Failure(offset: pos, reason: reason) }
 
-    private var current: UInt8? { pos < bytes.count ? bytes[pos] : nil }
+    var current: UInt8? { pos < bytes.count ? bytes[pos] : nil }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while let c = current, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { pos += 1 }
     }
 
@@ -50,7 +50,7 @@ public struct JSONParser {
         pos += count
     }
 
-    private mutating func parseValue(depth: Int) throws(Failure) -> JSONValue {
+    mutating func parseValue(depth: Int) throws(Failure) -> JSONValue {
         guard depth <= maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         guard let c = current else { throw fail("unexpected end of input") }
         switch c {
@@ -147,7 +147,7 @@ public struct JSONParser {
         return v
     }
 
-    private mutating func parseString() throws(Failure) -> String {
+    mutating func parseString() throws(Failure) -> String {
         pos += 1
         var out: [UInt8] = []
         var runStart = pos
