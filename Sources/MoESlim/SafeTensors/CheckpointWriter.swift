@@ -64,7 +64,7 @@ public struct CheckpointWriter {
         }
         let parent = FileSystem.parent(destination)
         let base = (destination as NSString).lastPathComponent
-        let temp = FileSystem.join(parent, ".\(base).moe-slim-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temp = FileSystem.join(parent, ".moe-slim-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).\(base)")
         TemporaryPaths.shared.register(temp)
         defer { TemporaryPaths.shared.unregister(temp) }
         do throws(MoESlimError) {
