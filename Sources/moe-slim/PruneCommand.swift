@@ -94,10 +94,10 @@ struct PruneCommand: ParsableCommand {
                 print(SizeReport.table(before, compared: after))
                 return
             }
-            if !transform.uniform {
-                printError("moe-slim: warning: the global plan keeps a different number of experts per layer, which stock transformers cannot load; counts are in config.json moe_slim.experts_per_layer. Use --strategy layer for a uniform model.")
-            }
             try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding(), force: outputOptions.force).write()
+            if !transform.uniform {
+                printError("moe-slim: warning: this plan keeps a different number of experts per layer, which stock transformers cannot load; the counts are in config.json moe_slim.experts_per_layer. Use --strategy layer (or a plan with equal counts) for a uniform model.")
+            }
             let after = try SizeReport(Checkpoint(path: output!), context: context)
             let before = try SizeReport(checkpoint, context: context)
             print(PlanText.describe(chosen, model: model))

@@ -24,7 +24,7 @@ final class PruneGoldenTests: XCTestCase {
     }
 
     func testEveryFamilyMatchesTheIndependentPrune() throws {
-        for family in ["mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v3", "gpt_oss", "granitemoe", "mixtral-bf16-sharded"] {
+        for family in ["mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v3", "gpt_oss", "gpt_oss-mxfp4", "granitemoe", "mixtral-bf16-sharded"] {
             let out = try Fixtures.scratch() + "/out"
             let got = try prune(family, into: out)
             let expected = try Checkpoint(path: Fixtures.model("\(family)-pruned") + "/model.safetensors")
