@@ -9,8 +9,9 @@ layers=${1:-12}
 runs=${2:-3}
 work=$(mktemp -d -p "${BENCH_TMP:-$PWD}")
 trap 'rm -rf "$work"' EXIT
-swift build -c release >/dev/null
-bin=$PWD/.build/release/moe-slim
+# MOE_SLIM=path/to/moe-slim skips the build.
+[ -n "${MOE_SLIM:-}" ] || swift build -c release >/dev/null
+bin=${MOE_SLIM:-$PWD/.build/release/moe-slim}
 python3 bench/make_checkpoint.py mixtral_small "$work/in" --data random --layers "$layers"
 python3 - "$layers" >"$work/plan.json" <<'PY'
 import json, sys

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-7}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-swift build -c release >/dev/null
-bin=.build/release/moe-slim
+# MOE_SLIM=path/to/moe-slim skips the build.
+[ -n "${MOE_SLIM:-}" ] || swift build -c release >/dev/null
+bin=${MOE_SLIM:-.build/release/moe-slim}
 python3 bench/make_checkpoint.py deepseek_v3 "$work/dsv3" --data sparse --shard-gb 4.3
 
 measure() { # prints "seconds peak_kb" for one run
