@@ -1,0 +1,96 @@
+import CZstd
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Sequential reads from a file, decompressing `.zst` files through libzstd's streaming API so a corpus of any
+/// size is read in constant memory.
+final class ByteStream {
+    let path: String
+    private let file: UnsafeMutablePointer<FILE>
+    private let zstd: OpaquePointer?
+    private var input: [UInt8]
+    private var inputPos = 0
+    private var inputCount = 0
+    private var lastZstdResult = 0
+    private let code: MoESlimError.Code
+
+    static let chunkSize = 1 << 20
+
+    init(path: String, code: MoESlimError.Code) throws(MoESlimError) {
+        guard let file = fopen(path, "rb") else {
+            throw MoESlimError(.io, "cannot open", path: path, cause: POSIXFailure("fopen"))
+        }
+        self.path = path
+        self.file = file
+        self.code = code
+        self.input = [UInt8](repeating: 0, count: Self.chunkSize)
+        if path.hasSuffix(".zst") {
+            guard let stream = ZSTD_createDStream() else {
+                fclose(file)
+                throw MoESlimError(.io, "cannot create a zstd stream", path: path)
+            }
+            ZSTD_initDStream(stream)
+            zstd = stream
+        } else {
+            zstd = nil
+        }
+    }
+
+    deinit {
+        fclose(file)
+        if let zstd { ZSTD_freeDStream(zstd) }
+    }
+
+    /// Appends up to one chunk to `buffer`; returns false at the end of the data.
+    func read(appendingTo buffer: inout [UInt8]) throws(MoESlimError) -> Bool {
+        guard let zstd else {
+            let start = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: Self.chunkSize))
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress! + start, 1, Self.chunkSize, file) }
+            buffer.removeLast(Self.chunkSize - n)
+            if n == 0 && ferror(file) != 0 { throw MoESlimError(.io, "read failed", path: path, cause: POSIXFailure("fread")) }
+            return n > 0
+        }
+        while true {
+            if inputPos == inputCount {
+                inputCount = input.withUnsafeMutableBytes { fread($0.baseAddress!, 1, Self.chunkSize, file) }
+                inputPos = 0
+                if inputCount == 0 {
+                    if ferror(file) != 0 { throw MoESlimError(.io, "read failed", path: path, cause: POSIXFailure("fread")) }
+                    if lastZstdResult != 0 { throw MoESlimError(code, "truncated zstd stream", path: path) }
+                    return false
+                }
+            }
+            let start = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: Self.chunkSize))
+            var produced = 0
+            let result = input.withUnsafeBytes { inBytes in
+                buffer.withUnsafeMutableBytes { outBytes in
+                    var inBuffer = ZSTD_inBuffer(src: inBytes.baseAddress, size: inputCount, pos: inputPos)
+                    var outBuffer = ZSTD_outBuffer(dst: outBytes.baseAddress! + start, size: Self.chunkSize, pos: 0)
+                    let r = ZSTD_decompressStream(zstd, &outBuffer, &inBuffer)
+                    inputPos = inBuffer.pos
+                    produced = outBuffer.pos
+                    return r
+                }
+            }
+            buffer.removeLast(Self.chunkSize - produced)
+            if ZSTD_isError(result) != 0 {
+                throw MoESlimError(code, "zstd: \(String(cString: ZSTD_getErrorName(result)))", path: path)
+            }
+            lastZstdResult = result
+            if produced > 0 { return true }
+        }
+    }
+
+    /// The whole content, decompressed if the name ends in `.zst`.
+    static func readAll(_ path: String, code: MoESlimError.Code) throws(MoESlimError) -> [UInt8] {
+        let stream = try ByteStream(path: path, code: code)
+        var bytes: [UInt8] = []
+        while try stream.read(appendingTo: &bytes) {}
+        return bytes
+    }
+}

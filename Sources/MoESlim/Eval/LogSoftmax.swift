@@ -1,0 +1,26 @@
+/// Log-probabilities of one row of logits, in Double: perplexities over millions of tokens are sums of
+/// many small terms, and Float accumulation would drift from the reference.
+enum LogSoftmax {
+    static func row(_ logits: UnsafeBufferPointer<Float>) -> [Double] {
+        var maximum = -Double.infinity
+        for v in logits { maximum = max(maximum, Double(v)) }
+        var sum = 0.0
+        for v in logits { sum += _exp(Double(v) - maximum) }
+        let shift = maximum + _log(sum)
+        return logits.map { Double($0) - shift }
+    }
+
+    static func row(_ logits: ArraySlice<Float>) -> [Double] {
+        logits.withUnsafeBufferPointer { row($0) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) func _exp(_ x: Double) -> Double { Glibc.exp(x) }
+@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) func _exp(_ x: Double) -> Double { Darwin.exp(x) }
+@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
+#endif
