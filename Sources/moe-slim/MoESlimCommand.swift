@@ -25,6 +25,8 @@ struct MoESlimCommand: ParsableCommand {
             InspectCommand.self,
             ReportCommand.self,
             PruneCommand.self,
+            TokenizeCommand.self,
+            MergeLoraCommand.self,
         ]
     )
 }

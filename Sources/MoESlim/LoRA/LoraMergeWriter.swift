@@ -1,0 +1,99 @@
+import COpenBLAS
+import Foundation
+
+/// Writes BASE with the plan's edits: every untouched tensor is copied byte for byte (or only converted, with a
+/// different output dtype), every edited one is computed while it is written, so peak memory is a few tensors.
+public struct LoraMergeWriter {
+    public var base: Checkpoint
+    public var plan: MergePlan
+    public var destination: String
+    /// nil keeps each tensor's stored type.
+    public var dtype: DType?
+    public var rounding: MergeRounding
+    public var sharding: Sharding
+    public var force: Bool
+
+    public init(
+        base: Checkpoint, plan: MergePlan, destination: String, dtype: DType?, rounding: MergeRounding,
+        sharding: Sharding = .keepInput, force: Bool
+    ) {
+        self.sharding = sharding
+        self.base = base
+        self.plan = plan
+        self.destination = destination
+        self.dtype = dtype
+        self.rounding = rounding
+        self.force = force
+    }
+
+    /// The products are small (rank × features) and one tensor is computed at a time, so OpenBLAS's threads
+    /// would only spin against the writer; one thread is faster on a shared machine.
+    public func write() throws(MoESlimError) {
+        if let dtype, !TensorElements.supports(dtype) {
+            throw MoESlimError(.invalidArgument, "--dtype must be F32, BF16 or F16")
+        }
+        let tensors = try outputTensors()
+        let threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(threads) }
+        let config = rewrittenConfig()
+        let writer = try CheckpointWriter(destination: destination, asFolder: base.isFolder, sharding: sharding,
+                                          metadata: [], force: force, inputs: [base.path])
+        let expected = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, ($0.dtype, $0.shape)) })
+        let validate = { (temp: String) throws(MoESlimError) in
+            let written = try Checkpoint(path: temp)
+            guard written.tensorCount == expected.count else {
+                throw MoESlimError(.verifyFailed, "wrote \(written.tensorCount) tensors, planned \(expected.count)", path: temp)
+            }
+            for (name, (dtype, shape)) in expected where written.info(name)?.dtype != dtype || written.info(name)?.shape != shape {
+                throw MoESlimError(.verifyFailed, "tensor differs from the plan after writing", path: temp, tensor: name)
+            }
+        }
+        if base.isFolder {
+            var extras = try PruneWriter.companionFiles(of: base.folder)
+            if let config { extras.append(.init(name: "config.json", contents: Array((config.serialized() + "\n").utf8))) }
+            try writer.write(tensors, extraFiles: extras, validate: validate)
+        } else {
+            try writer.write(tensors, validate: validate)
+        }
+    }
+
+    func outputTensors() throws(MoESlimError) -> [OutputTensor] {
+        var out: [OutputTensor] = []
+        for name in base.names {
+            guard let location = base.location(of: name) else { continue }
+            let info = location.info
+            let edits = plan.edits[name] ?? []
+            let target = dtype.map { info.dtype.isFloatingPoint && TensorElements.supports(info.dtype) ? $0 : info.dtype } ?? info.dtype
+            if edits.isEmpty && target == info.dtype, let copy = OutputTensor.copy(name, from: base) {
+                out.append(copy)
+                continue
+            }
+            guard TensorElements.supports(info.dtype) else {
+                throw MoESlimError(.invalidTensor, "an adapter edits this \(info.dtype.rawValue) tensor; only F32, BF16 and F16 weights can be merged into", path: base.path, tensor: name)
+            }
+            let shape = plan.outputShape(of: name, stored: info.shape)
+            let file = base.shards[location.shard]
+            let rounding = self.rounding
+            out.append(OutputTensor(name: name, dtype: target, shape: shape, source: .produce { buffer in
+                let values = DeltaMath.merged(stored: file.bytes(of: info), dtype: info.dtype, shape: info.shape, edits: edits, rounding: rounding)
+                TensorElements.store(values, into: buffer, dtype: target)
+                file.release(info)
+            }, shardHint: location.shard))
+        }
+        return out
+    }
+
+    /// config.json follows a resized vocabulary and a changed dtype; nil when it needs no change.
+    func rewrittenConfig() -> JSONValue? {
+        guard var config = base.config else { return nil }
+        if let embedding = plan.shapes.first(where: { $0.key.hasSuffix("embed_tokens.weight") }) ?? plan.shapes.first(where: { $0.key.hasSuffix("lm_head.weight") }) {
+            config.set("vocab_size", .int(embedding.value[0]))
+        }
+        if let dtype {
+            let name = ["F32": "float32", "BF16": "bfloat16", "F16": "float16"][dtype.rawValue]!
+            for key in ["torch_dtype", "dtype"] where config[key] != nil { config.set(key, .string(name)) }
+        }
+        return config
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import MoESlim
+
+struct MergeLoraCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge-lora",
+        abstract: "Fold trained PEFT LoRA/DoRA adapters into a checkpoint, as PEFT's merge_and_unload does.",
+        discussion: """
+            moe-slim merge-lora BASE ADAPTER OUT, or moe-slim merge-lora BASE OUT --adapter DIR[:WEIGHT] ... to \
+            merge several adapters in order. An adapter is a PEFT folder (adapter_config.json and \
+            adapter_model.safetensors) trained on BASE or on the same model before renaming by transformers.
+            """)
+
+    @Argument(help: "BASE [ADAPTER] OUT: the checkpoint, optionally one adapter folder, and the output.")
+    var paths: [String]
+
+    @Option(name: .customLong("adapter"), help: "An adapter folder, optionally :WEIGHT to scale its delta; repeatable, merged in order.")
+    var adapters: [String] = []
+
+    @Option(name: .customLong("adapter-name"), help: "The adapter name inside the files when it is not PEFT's default.")
+    var adapterName: String?
+
+    @Option(help: "Output dtype: keep, bf16, f16 or f32.")
+    var dtype: String = "keep"
+
+    @Option(help: "once: add in f32 and round once (default); peft: round where PEFT rounds, for bit-identical results.")
+    var rounding: MergeRounding = .once
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard paths.count == 2 || paths.count == 3 else { throw ValidationError("expected BASE [ADAPTER] OUT") }
+        guard paths.count == 3 || !adapters.isEmpty else { throw ValidationError("no adapter: give BASE ADAPTER OUT or --adapter DIR") }
+        _ = try outputDType()
+        for spec in adapters { _ = try Self.parseAdapter(spec) }
+    }
+
+    func run() throws {
+        let sources = try (paths.count == 3 ? [paths[1]] : []).map { MergePlan.AdapterSource(path: $0) } + adapters.map(Self.parseAdapter)
+        let sharding = try outputOptions.sharding()
+        let outputType = try outputDType()
+        try failing {
+            let base = try Checkpoint(path: paths[0])
+            let plan = try MergePlan(checkpoint: base, adapters: sources, adapterName: adapterName)
+            try LoraMergeWriter(base: base, plan: plan, destination: paths[paths.count - 1], dtype: outputType,
+                                rounding: rounding, sharding: sharding, force: outputOptions.force).write()
+            for (summary, source) in zip(plan.summaries, sources) {
+                let weight = source.weight == 1 ? "" : " (weight \(source.weight))"
+                print("\(summary.path)\(weight): \(summary.modules.count) modules merged into \(summary.tensors.count) tensors")
+                for (pattern, count) in Self.grouped(summary.modules) { print("  \(pattern) ×\(count)") }
+                for replaced in summary.replaced { print("  \(replaced) (replaced)") }
+            }
+            print("wrote \(paths[paths.count - 1]): \(plan.changedTensors.count) of \(base.tensorCount) tensors changed")
+        }
+    }
+
+    private func outputDType() throws -> DType? {
+        switch dtype.lowercased() {
+        case "keep": return nil
+        case "bf16", "bfloat16": return .BF16
+        case "f16", "fp16", "float16": return .F16
+        case "f32", "fp32", "float32": return .F32
+        default: throw ValidationError("--dtype must be keep, bf16, f16 or f32")
+        }
+    }
+
+    /// Module names with their layer and expert numbers folded, so a 64-layer model prints a few lines.
+    static func grouped(_ modules: [String]) -> [(String, Int)] {
+        var order: [String] = []
+        var counts: [String: Int] = [:]
+        for module in modules {
+            let pattern = module.split(separator: ".", omittingEmptySubsequences: false)
+                .map { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "*" : String($0) }.joined(separator: ".")
+            if counts[pattern] == nil { order.append(pattern) }
+            counts[pattern, default: 0] += 1
+        }
+        return order.map { ($0, counts[$0]!) }
+    }
+
+    /// DIR:WEIGHT, unless DIR itself contains a colon and exists as given.
+    static func parseAdapter(_ spec: String) throws -> MergePlan.AdapterSource {
+        if let colon = spec.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: spec) {
+            let text = spec[spec.index(after: colon)...]
+            guard let weight = Double(text), weight.isFinite else {
+                throw ValidationError("--adapter '\(spec)': the weight after ':' is not a number")
+            }
+            return MergePlan.AdapterSource(path: String(spec[..<colon]), weight: weight)
+        }
+        return MergePlan.AdapterSource(path: spec)
+    }
+}
+
+extension MergeRounding: ExpressibleByArgument {}
