@@ -54,6 +54,9 @@ public struct PruneWriter {
                 throw MoESlimError(.invalidArgument, "a single-file output needs its own folder for config.json; write to another folder, or give model folders", path: destination)
             }
             let configPath = FileSystem.join(outFolder, "config.json")
+            if FileSystem.exists(configPath) && !force {
+                throw MoESlimError(.outputExists, "config.json already exists beside the output (use --force to replace it)", path: configPath)
+            }
             let writer = try CheckpointWriter(
                 destination: destination, asFolder: false, sharding: sharding, metadata: transform.metadata,
                 force: force, inputs: [input.path])
