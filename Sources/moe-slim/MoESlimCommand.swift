@@ -24,6 +24,8 @@ struct MoESlimCommand: ParsableCommand {
         subcommands: [
             InspectCommand.self,
             ReportCommand.self,
+            CalibrateCommand.self,
+            CountsCommand.self,
             PruneCommand.self,
             TokenizeCommand.self,
             MergeLoraCommand.self,

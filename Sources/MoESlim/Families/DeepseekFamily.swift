@@ -96,9 +96,13 @@ extension DeepseekFamily: EngineFamily {
         var qkRopeHeadDim: Int
         var vHeadDim: Int
         var ropeInterleave: Bool?
+        var normTopkProb: Bool?
+        var scoringFunc: String?
 
         enum CodingKeys: String, CodingKey {
             case modelType = "model_type"
+            case normTopkProb = "norm_topk_prob"
+            case scoringFunc = "scoring_func"
             case qLoraRank = "q_lora_rank"
             case kvLoraRank = "kv_lora_rank"
             case qkNopeHeadDim = "qk_nope_head_dim"
@@ -117,14 +121,17 @@ extension DeepseekFamily: EngineFamily {
             qkRopeHeadDim = try c.decode(Int.self, forKey: .qkRopeHeadDim)
             vHeadDim = try c.decode(Int.self, forKey: .vHeadDim)
             ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave)
+            normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
+            scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
         }
     }
 
-    /// Only V3 is verified against transformers; V2's softmax router with group-limited greedy selection and
-    /// its scaling rules are not, so it is refused rather than counted approximately.
+    /// transformers' V2 router always scores with a softmax and never renormalises the top-k, whatever
+    /// scoring_func and norm_topk_prob say; configs asking otherwise are refused rather than counted differently.
     static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        guard c.modelType == "deepseek_v3" else {
-            throw MoESlimError(.unsupportedModel, "calibrate supports deepseek_v3 but not \(c.modelType) yet")
+        let v2 = c.modelType == "deepseek_v2"
+        if v2 && (c.normTopkProb == true || (c.scoringFunc ?? "softmax") != "softmax") {
+            throw MoESlimError(.unsupportedModel, "calibrate follows transformers' deepseek_v2 router (softmax, no top-k renormalisation); this config asks for scoring_func '\(c.scoringFunc ?? "softmax")' with norm_topk_prob \(c.normTopkProb ?? false)")
         }
         try c.dims.requireSiLU()
         let mla = MultiLatentSpec(
@@ -135,13 +142,14 @@ extension DeepseekFamily: EngineFamily {
             kind: .multiLatent(mla), numHeads: c.dims.numAttentionHeads, numKeyValueHeads: c.dims.numAttentionHeads,
             headDim: qkDim, scaling: c.dims.rope.deepseekScaling(1 / Float(qkDim).squareRoot()))
         let rope = try c.dims.rope.spec(
-            rotaryDim: c.qkRopeHeadDim, interleaved: c.ropeInterleave ?? true, maxPositions: c.dims.maxPositionEmbeddings)
+            rotaryDim: c.qkRopeHeadDim, layout: c.ropeInterleave ?? true ? .pairs : .halves, maxPositions: c.dims.maxPositionEmbeddings)
         var spec = EngineSpec(
             normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
             router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        if v2 { spec.groupScore = .maximum }
         return spec
     }
 }

@@ -39,3 +39,43 @@ struct Ernie45MoeFamily: ModelFamily {
         return layout
     }
 }
+
+extension Ernie45MoeFamily: EngineFamily {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var useBias: Bool?
+        var moeNormMin: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case useBias = "use_bias"
+            case moeNormMin = "moe_norm_min"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            useBias = try c.decodeIfPresent(Bool.self, forKey: .useBias)
+            moeNormMin = try c.decodeIfPresent(Double.self, forKey: .moeNormMin)
+        }
+    }
+
+    /// transformers divides the top-k weights by max(sum, moe_norm_min); the top-k of a softmax sums to at least
+    /// k/E, so the clamp only matters for a moe_norm_min no released config uses, and such configs are refused.
+    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        try c.dims.requireSiLU()
+        if c.useBias == true {
+            throw MoESlimError(.unsupportedModel, "calibrate does not support ernie4_5_moe with use_bias (biased MLPs)")
+        }
+        if let normMin = c.moeNormMin, normMin >= 1e-3 {
+            throw MoESlimError(.unsupportedModel, "calibrate does not support ernie4_5_moe with moe_norm_min \(normMin)")
+        }
+        let (attention, rope) = try c.dims.groupedAttention(ropeLayout: .pairs)
+        var spec = EngineSpec(
+            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
+            router: RouterNames(weight: "gate.weight", correctionBias: "moe_statics.e_score_correction_bias"),
+            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.sharedExpert = SharedExpertSpec(
+            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        return spec
+    }
+}

@@ -45,3 +45,32 @@ struct Glm4MoeFamily: ModelFamily {
         return layout
     }
 }
+
+extension Glm4MoeFamily: EngineFamily {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var useQkNorm: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case useQkNorm = "use_qk_norm"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            useQkNorm = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .useQkNorm)
+        }
+    }
+
+    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        try c.dims.requireSiLU()
+        var (attention, rope) = try c.dims.groupedAttention()
+        if c.useQkNorm ?? false { attention.qkNorm = .perHead }
+        var spec = EngineSpec(
+            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
+            router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
+            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.sharedExpert = SharedExpertSpec(
+            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        return spec
+    }
+}

@@ -43,7 +43,7 @@ extension GptOssFamily: EngineFamily {
 
     /// The activation is gpt_oss's own clamped SwiGLU whatever hidden_act says, so hidden_act is not checked.
     static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        let (attention, rope) = try c.dims.groupedAttention()
+        let (attention, rope) = try c.dims.groupedAttention(windows: c.dims.windowsFromLayerTypes { $0 % 2 == 0 })
         return EngineSpec(
             normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
             router: RouterNames(weight: "router.weight", bias: "router.bias"),

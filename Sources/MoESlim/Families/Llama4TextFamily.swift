@@ -34,3 +34,67 @@ struct Llama4TextFamily: ModelFamily {
         return layout
     }
 }
+
+extension Llama4TextFamily: EngineFamily {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var noRopeLayers: [Int]?
+        var noRopeLayerInterval: Int?
+        var attentionChunkSize: Int?
+        var useQkNorm: Bool?
+        var attnTemperatureTuning: Bool?
+        var floorScale: Double?
+        var attnScale: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case noRopeLayers = "no_rope_layers"
+            case noRopeLayerInterval = "no_rope_layer_interval"
+            case attentionChunkSize = "attention_chunk_size"
+            case useQkNorm = "use_qk_norm"
+            case attnTemperatureTuning = "attn_temperature_tuning"
+            case floorScale = "floor_scale"
+            case attnScale = "attn_scale"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            noRopeLayers = try c.decodeIfPresent([Int].self, forKey: .noRopeLayers)
+            noRopeLayerInterval = try c.decodeIfPresent(Int.self, forKey: .noRopeLayerInterval)
+            attentionChunkSize = try c.decodeIfPresent(Int.self, forKey: .attentionChunkSize)
+            useQkNorm = try c.decodeIfPresent(Bool.self, forKey: .useQkNorm)
+            attnTemperatureTuning = try c.decodeIfPresent(Bool.self, forKey: .attnTemperatureTuning)
+            floorScale = try c.decodeIfPresent(Double.self, forKey: .floorScale)
+            attnScale = try c.decodeIfPresent(Double.self, forKey: .attnScale)
+        }
+    }
+
+    /// no_rope_layers holds 1 for layers that rotate (transformers' naming); without it every
+    /// no_rope_layer_interval-th layer skips RoPE. Rotating layers attend in chunks of attention_chunk_size.
+    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        try c.dims.requireSiLU()
+        let layers = c.dims.numHiddenLayers
+        let interval = max(c.noRopeLayerInterval ?? 4, 1)
+        let rotates = c.noRopeLayers.map { $0.map { $0 != 0 } } ?? (0..<layers).map { ($0 + 1) % interval != 0 }
+        var (attention, rope) = try c.dims.groupedAttention(ropeLayout: .pairs)
+        attention.noRopeLayers = Set((0..<layers).filter { !rotates[$0] })
+        if let chunk = c.attentionChunkSize {
+            let chunked = c.dims.layerTypes.map { $0.indices.filter { c.dims.layerTypes?[$0] == "chunked_attention" } }
+                ?? (0..<layers).filter { rotates[$0] }
+            attention.chunks = Dictionary(uniqueKeysWithValues: chunked.map { ($0, chunk) })
+        }
+        if c.useQkNorm ?? true { attention.qkNorm = .unweightedAfterRope }
+        if c.attnTemperatureTuning ?? true {
+            attention.temperatureTuning = (Float(c.floorScale ?? 8192), Float(c.attnScale ?? 0.1))
+        }
+        var spec = EngineSpec(
+            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "feed_forward.",
+            router: RouterNames(weight: "router.weight"),
+            experts: .fusedGateUpInputMajor(gateUp: "experts.gate_up_proj", down: "experts.down_proj"))
+        spec.gateScalesExpertInput = true
+        spec.sharedExpert = SharedExpertSpec(
+            mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.denseMLP = GatedMLPNames(prefix: "feed_forward.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
+        return spec
+    }
+}

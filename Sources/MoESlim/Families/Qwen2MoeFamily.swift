@@ -47,7 +47,9 @@ struct QwenSparseLayers: Decodable {
 extension Qwen2MoeFamily: EngineFamily {
     static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
         try c.requireSiLU()
-        let (attention, rope) = try c.groupedAttention()
+        let sliding = c.useSlidingWindow == true
+        let (attention, rope) = try c.groupedAttention(
+            windows: sliding ? c.windowsFromLayerTypes { $0 % 2 == 0 && $0 < (c.maxWindowLayers ?? 28) } : [:])
         var spec = EngineSpec(
             normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))

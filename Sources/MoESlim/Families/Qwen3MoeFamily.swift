@@ -25,7 +25,7 @@ struct Qwen3MoeFamily: ModelFamily {
 extension Qwen3MoeFamily: EngineFamily {
     static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
         try c.requireSiLU()
-        var (attention, rope) = try c.groupedAttention()
+        var (attention, rope) = try c.groupedAttention(windows: c.useSlidingWindow == true ? c.windowOnEveryLayer : [:])
         attention.qkNorm = .perHead
         return EngineSpec(
             normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),

@@ -1,0 +1,52 @@
+extension ExpertCounts.Layer {
+    mutating func absorb(_ other: ExpertCounts.Layer) {
+        tokens += other.tokens
+        for j in hard.indices {
+            hard[j] += other.hard[j]
+            soft[j] += other.soft[j]
+            softSoftmax[j] += other.softSoftmax[j]
+            saliency[j] += other.saliency[j]
+        }
+        entropySum += other.entropySum
+    }
+}
+
+extension ExpertCounts {
+    /// Sums counts made on disjoint parts of the data. Counts of another model (fingerprint), another layer
+    /// set or another format version are refused: adding them would produce numbers that mean nothing.
+    public static func merged(_ parts: [(counts: ExpertCounts, path: String)]) throws(MoESlimError) -> ExpertCounts {
+        guard var total = parts.first?.counts else {
+            throw MoESlimError(.invalidArgument, "counts merge needs at least one counts file")
+        }
+        total.settings = ["merged_from": parts.map(\.path).joined(separator: ",")]
+        for (counts, path) in parts.dropFirst() {
+            guard counts.fingerprint == total.fingerprint, counts.modelType == total.modelType else {
+                throw MoESlimError(.invalidCounts, "counts were made on another model (fingerprint \(counts.fingerprint), the first file's is \(total.fingerprint))", path: path)
+            }
+            guard counts.layers.map(\.layer) == total.layers.map(\.layer),
+                  zip(counts.layers, total.layers).allSatisfy({ $0.hard.count == $1.hard.count })
+            else {
+                throw MoESlimError(.invalidCounts, "counts cover other layers or expert counts than the first file", path: path)
+            }
+            total.tokens += counts.tokens
+            total.sequences += counts.sequences
+            for i in total.layers.indices { total.layers[i].absorb(counts.layers[i]) }
+            if let groups = counts.groups {
+                var merged = total.groups ?? [:]
+                for (name, layers) in groups {
+                    guard var existing = merged[name] else {
+                        merged[name] = layers
+                        continue
+                    }
+                    guard existing.count == layers.count else {
+                        throw MoESlimError(.invalidCounts, "group '\(name)' covers other layers than in the first file", path: path)
+                    }
+                    for i in existing.indices { existing[i].absorb(layers[i]) }
+                    merged[name] = existing
+                }
+                total.groups = merged
+            }
+        }
+        return total
+    }
+}

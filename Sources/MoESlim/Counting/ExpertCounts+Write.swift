@@ -1,0 +1,18 @@
+import Foundation
+
+extension ExpertCounts {
+    /// Writes the counts file whole or not at all, so an interrupted run never leaves half a JSON behind.
+    public func write(to path: String) throws(MoESlimError) {
+        do {
+            try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw MoESlimError(.io, "cannot write the counts file: \(error.localizedDescription)", path: path)
+        }
+    }
+
+    /// Each expert's share of the layer's hard counts (the paper's Fig. 2 quantity).
+    public static func hardShares(_ layer: Layer) -> [Double] {
+        let total = layer.hard.reduce(0, +)
+        return layer.hard.map { total > 0 ? $0 / total : 0 }
+    }
+}

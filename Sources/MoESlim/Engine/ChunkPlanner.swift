@@ -1,0 +1,42 @@
+/// Picks how many tokens go through a layer at once so the widened weights of one layer plus the chunk's
+/// activations stay inside the `--memory` budget. Bigger chunks mean fewer weight widenings and larger sgemms.
+public struct ChunkPlanner: Sendable {
+    public let widenedLayerBytes: Int
+    public let bytesPerToken: Int
+    public let chunkTokens: Int
+
+    public init(checkpoint: Checkpoint, model: ModelDescription, budget: Int) throws(MoESlimError) {
+        widenedLayerBytes = Self.widenedLayerBytes(checkpoint: checkpoint, model: model)
+        let experts = model.maxExperts
+        let topK = model.moeLayers.map(\.topK).max() ?? 1
+        bytesPerToken = 4 * (24 * model.hiddenSize + 6 * experts + 8 * topK)
+        let available = budget - widenedLayerBytes
+        guard available >= 64 * bytesPerToken else {
+            throw MoESlimError(.invalidArgument, "--memory \(budget) bytes is too small: one layer widened to f32 takes \(widenedLayerBytes) bytes; give at least \(widenedLayerBytes + 64 * bytesPerToken)")
+        }
+        chunkTokens = available / bytesPerToken
+    }
+
+    /// f32 bytes of the largest layer as the engine holds it: everything but per-expert tensors at once, and
+    /// of those only one expert at a time (DeepSeek-V3 has 256 per layer).
+    static func widenedLayerBytes(checkpoint: Checkpoint, model: ModelDescription) -> Int {
+        func widened(_ name: String) -> Int {
+            guard let info = checkpoint.info(name) else { return 0 }
+            return 4 * info.elementCount * (name.hasSuffix("_blocks") ? 2 : 1)  // MXFP4 packs two values per byte
+        }
+        var perLayer: [Int: Int] = [:]
+        var oneAtATime = Set<String>()
+        var largestExpert: [Int: Int] = [:]
+        for layer in model.moeLayers {
+            if case .separate(_, let perExpert) = layer.experts {
+                oneAtATime.formUnion(perExpert.joined())
+                largestExpert[layer.layer] = perExpert.map { $0.reduce(0) { $0 + widened($1) } }.max() ?? 0
+            }
+        }
+        for name in checkpoint.names where name.hasPrefix("model.layers.") && !oneAtATime.contains(name) {
+            guard let layer = Int(name.dropFirst("model.layers.".count).prefix { $0 != "." }) else { continue }
+            perLayer[layer, default: 0] += widened(name)
+        }
+        return perLayer.map { $0.value + (largestExpert[$0.key] ?? 0) }.max() ?? 0
+    }
+}

@@ -1,0 +1,88 @@
+/// The config keys the forward pass reads in every family, decoded once so family files add only what differs.
+struct EngineDims: Decodable {
+    var hiddenSize: Int
+    var numAttentionHeads: Int
+    var numKeyValueHeads: Int?
+    var headDim: Int?
+    var rmsNormEps: Double?
+    var hiddenAct: String?
+    var numHiddenLayers: Int
+    var slidingWindow: Int?
+    var useSlidingWindow: Bool?
+    var maxWindowLayers: Int?
+    var layerTypes: [String]?
+    var maxPositionEmbeddings: Int?
+    var rope: RopeParameters
+
+    enum CodingKeys: String, CodingKey {
+        case hiddenSize = "hidden_size"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case rmsNormEps = "rms_norm_eps"
+        case hiddenAct = "hidden_act"
+        case numHiddenLayers = "num_hidden_layers"
+        case slidingWindow = "sliding_window"
+        case useSlidingWindow = "use_sliding_window"
+        case maxWindowLayers = "max_window_layers"
+        case layerTypes = "layer_types"
+        case maxPositionEmbeddings = "max_position_embeddings"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads)
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+        rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps)
+        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
+        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+        slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
+        useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow)
+        maxWindowLayers = try c.decodeIfPresent(Int.self, forKey: .maxWindowLayers)
+        layerTypes = try c.decodeIfPresent([String].self, forKey: .layerTypes)
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings)
+        rope = try RopeParameters(from: decoder)
+    }
+
+    var resolvedHeadDim: Int { headDim ?? hiddenSize / max(numAttentionHeads, 1) }
+
+    /// Every family here uses SiLU gating; anything else would give silently wrong expert outputs.
+    func requireSiLU() throws(MoESlimError) {
+        if let hiddenAct, hiddenAct != "silu" {
+            throw MoESlimError(.unsupportedModel, "calibrate supports hidden_act 'silu' only, not '\(hiddenAct)'")
+        }
+    }
+
+    /// mixtral, phimoe (and qwen3_moe with use_sliding_window): transformers masks every layer with
+    /// sliding_window whenever it is set.
+    var windowOnEveryLayer: [Int: Int] {
+        guard let w = slidingWindow, w > 0 else { return [:] }
+        return Dictionary(uniqueKeysWithValues: (0..<numHiddenLayers).map { ($0, w) })
+    }
+
+    /// Windows on the layers `layer_types` marks "sliding_attention", or, for configs written before
+    /// layer_types existed, on the layers the family's config class would mark.
+    func windowsFromLayerTypes(default sliding: (Int) -> Bool) -> [Int: Int] {
+        guard let w = slidingWindow, w > 0 else { return [:] }
+        let types = layerTypes ?? (0..<numHiddenLayers).map { sliding($0) ? "sliding_attention" : "full_attention" }
+        return Dictionary(uniqueKeysWithValues: types.enumerated().filter { $0.element == "sliding_attention" }.map { ($0.offset, w) })
+    }
+
+    /// Grouped-query attention with rotate-half RoPE over the whole head, as most families configure it.
+    func groupedAttention(
+        scaling: Float? = nil, ropeLayout: RopeLayout = .halves, windows: [Int: Int] = [:]
+    ) throws(MoESlimError) -> (AttentionSpec, RopeSpec) {
+        let dim = resolvedHeadDim
+        var attention = AttentionSpec(
+            kind: .grouped, numHeads: numAttentionHeads, numKeyValueHeads: numKeyValueHeads ?? numAttentionHeads,
+            headDim: dim, scaling: scaling ?? 1 / Float(dim).squareRoot())
+        attention.slidingWindows = windows
+        let rope = try self.rope.spec(rotaryDim: Int(Double(dim) * (self.rope.partialRotaryFactor ?? 1)), layout: ropeLayout,
+                                      maxPositions: maxPositionEmbeddings)
+        return (attention, rope)
+    }
+
+    var eps: Float { Float(rmsNormEps ?? 1e-6) }
+}

@@ -1,0 +1,72 @@
+/// What the forward pass needs beyond `ModelDescription`: the numbers and tensor names a family file states,
+/// so the engine itself never branches on model_type.
+public struct EngineSpec: Sendable {
+    public var normEps: Float
+    /// granitemoe scales embeddings and both residual branches.
+    public var embeddingMultiplier: Float = 1
+    public var residualMultiplier: Float = 1
+    public var rope: RopeSpec
+    public var attention: AttentionSpec
+    public var norm: NormKind = .rms
+    /// Norm modules relative to "model.layers.<L>." (their .weight, and .bias for LayerNorm).
+    public var inputNorm = "input_layernorm"
+    public var postAttentionNorm = "post_attention_layernorm"
+    /// The MoE block relative to the layer prefix ("mlp." or "block_sparse_moe.").
+    public var moePath: String
+    public var router: RouterNames
+    /// How group-limited routers rank their groups (only used when the routing rule has groups).
+    public var groupScore: GroupScore = .sumOfTopTwo
+    /// Routers whose selection no `RoutingRule` describes.
+    public var selection: Selection = .routingRule
+    public var experts: ExpertFormat
+    public var sharedExpert: SharedExpertSpec?
+    /// Llama-4 multiplies each expert's input, not its output, by the gate weight.
+    public var gateScalesExpertInput = false
+    /// The MLP of the dense (non-MoE) layers.
+    public var denseMLP = GatedMLPNames(prefix: "mlp.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
+
+    public init(
+        normEps: Float, rope: RopeSpec, attention: AttentionSpec, moePath: String, router: RouterNames,
+        experts: ExpertFormat
+    ) {
+        self.normEps = normEps
+        self.rope = rope
+        self.attention = attention
+        self.moePath = moePath
+        self.router = router
+        self.experts = experts
+    }
+}
+
+public struct RouterNames: Sendable {
+    public var weight: String
+    public var bias: String?
+    /// DeepSeek-V3's e_score_correction_bias: shifts selection only, never the gate weights.
+    public var correctionBias: String?
+
+    public init(weight: String, bias: String? = nil, correctionBias: String? = nil) {
+        self.weight = weight
+        self.bias = bias
+        self.correctionBias = correctionBias
+    }
+}
+
+public enum NormKind: Sendable {
+    case rms
+    /// LayerNorm with weight and bias (phimoe), eps from rms_norm_eps as transformers passes it.
+    case layer
+}
+
+public enum Selection: Sendable {
+    case routingRule
+    /// PhiMoE's sparsemixer at inference: the best expert, then the best of the rest, each weighted by a
+    /// softmax over the logits within a relative `2·jitterEps` of it.
+    case sparseMixer(jitterEps: Float)
+}
+
+public enum GroupScore: Sendable {
+    /// DeepSeek-V3 / GLM-4.5: the sum of the group's two best selection scores.
+    case sumOfTopTwo
+    /// DeepSeek-V2's group_limited_greedy: the group's best probability.
+    case maximum
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Runs one routed expert on a gathered block of tokens, whatever its storage. Fused tensors are widened
+/// once per layer and chunk; per-expert tensors only for the experts that received tokens.
+struct ExpertRunner {
+    private enum Stored {
+        case perExpert(prefix: String, gate: String, up: String, down: String)
+        case fusedGateUp(gateUp: [Float], down: [Float], inter: Int, inputMajor: Bool)
+        case clamped(gateUp: [Float], gateUpBias: [Float], down: [Float], downBias: [Float], inter: Int, alpha: Float, limit: Float)
+    }
+
+    private let stored: Stored
+    private let weights: WeightReader
+    private let hidden: Int
+
+    init(format: ExpertFormat, layer: MoELayer, prefix: String, weights: WeightReader, hidden: Int) throws(MoESlimError) {
+        self.weights = weights
+        self.hidden = hidden
+        let e = layer.numExperts
+        switch format {
+        case .perExpert(let gate, let up, let down):
+            stored = .perExpert(prefix: prefix + "experts.", gate: gate, up: up, down: down)
+        case .fusedGateUp(let gateUpName, let downName):
+            let shape = try weights.shape(prefix + gateUpName)
+            guard shape.count == 3, shape[0] == e, shape[2] == hidden, shape[1] % 2 == 0 else {
+                throw MoESlimError(.invalidTensor, "expected [\(e), 2·intermediate, \(hidden)], found \(shape)", path: weights.checkpoint.path, tensor: prefix + gateUpName)
+            }
+            let inter = shape[1] / 2
+            stored = .fusedGateUp(
+                gateUp: try weights.load(prefix + gateUpName), down: try weights.load(prefix + downName, count: e * hidden * inter),
+                inter: inter, inputMajor: false)
+        case .fusedGateUpInputMajor(let gateUpName, let downName):
+            let shape = try weights.shape(prefix + gateUpName)
+            guard shape.count == 3, shape[0] == e, shape[1] == hidden, shape[2] % 2 == 0 else {
+                throw MoESlimError(.invalidTensor, "expected [\(e), \(hidden), 2·intermediate], found \(shape)", path: weights.checkpoint.path, tensor: prefix + gateUpName)
+            }
+            let inter = shape[2] / 2
+            stored = .fusedGateUp(
+                gateUp: try weights.load(prefix + gateUpName), down: try weights.load(prefix + downName, count: e * inter * hidden),
+                inter: inter, inputMajor: true)
+        case .clampedSwiGLU(let gateUpName, let gateUpBiasName, let downName, let downBiasName, let alpha, let limit):
+            let (gateUp, shape) = try Self.fusedOrMXFP4(prefix + gateUpName, weights: weights)
+            guard shape.count == 3, shape[0] == e, shape[1] == hidden, shape[2] % 2 == 0 else {
+                throw MoESlimError(.invalidTensor, "expected [\(e), \(hidden), 2·intermediate], found \(shape)", path: weights.checkpoint.path, tensor: prefix + gateUpName)
+            }
+            let inter = shape[2] / 2
+            let (down, downShape) = try Self.fusedOrMXFP4(prefix + downName, weights: weights)
+            guard downShape == [e, inter, hidden] else {
+                throw MoESlimError(.invalidTensor, "expected [\(e), \(inter), \(hidden)], found \(downShape)", path: weights.checkpoint.path, tensor: prefix + downName)
+            }
+            stored = .clamped(
+                gateUp: gateUp, gateUpBias: try weights.load(prefix + gateUpBiasName, count: e * 2 * inter),
+                down: down, downBias: try weights.load(prefix + downBiasName, count: e * hidden),
+                inter: inter, alpha: alpha, limit: limit)
+        }
+    }
+
+    /// Released gpt-oss checkpoints store the experts as MXFP4 `_blocks` / `_scales`; others as plain tensors.
+    private static func fusedOrMXFP4(_ name: String, weights: WeightReader) throws(MoESlimError) -> ([Float], [Int]) {
+        if !weights.contains(name) && weights.contains(name + "_blocks") { return try weights.loadMXFP4(name) }
+        return (try weights.load(name), try weights.shape(name))
+    }
+
+    func run(_ expert: Int, _ x: [Float], rows: Int) throws(MoESlimError) -> [Float] {
+        switch stored {
+        case .perExpert(let prefix, let gate, let up, let down):
+            let p = prefix + "\(expert)."
+            return Kernels.gatedMLP(
+                x, rows: rows, gate: try weights.load(p + gate), up: try weights.load(p + up), down: try weights.load(p + down), hidden: hidden)
+        case .fusedGateUp(let gateUp, let down, let inter, let inputMajor):
+            let both = product(x, rows: rows, gateUp, offset: expert * 2 * inter * hidden, out: 2 * inter, transposed: inputMajor)
+            var h = [Float](repeating: 0, count: rows * inter)
+            for r in 0..<rows {
+                for c in 0..<inter { h[r * inter + c] = Kernels.silu(both[r * 2 * inter + c]) * both[r * 2 * inter + inter + c] }
+            }
+            return product(h, rows: rows, down, offset: expert * hidden * inter, out: hidden, transposed: inputMajor)
+        case .clamped(let gateUp, let gateUpBias, let down, let downBias, let inter, let alpha, let limit):
+            let both = product(x, rows: rows, gateUp, offset: expert * hidden * 2 * inter, out: 2 * inter, transposed: true)
+            var h = [Float](repeating: 0, count: rows * inter)
+            for r in 0..<rows {
+                for c in 0..<inter {
+                    let gate = min(both[r * 2 * inter + 2 * c] + gateUpBias[expert * 2 * inter + 2 * c], limit)
+                    let up = min(max(both[r * 2 * inter + 2 * c + 1] + gateUpBias[expert * 2 * inter + 2 * c + 1], -limit), limit)
+                    h[r * inter + c] = (up + 1) * (gate * Kernels.sigmoid(gate * alpha))
+                }
+            }
+            var y = product(h, rows: rows, down, offset: expert * inter * hidden, out: hidden, transposed: true)
+            for r in 0..<rows {
+                for c in 0..<hidden { y[r * hidden + c] += downBias[expert * hidden + c] }
+            }
+            return y
+        }
+    }
+
+    /// x · one expert's slice of a fused weight, without copying the slice.
+    private func product(_ x: [Float], rows: Int, _ w: [Float], offset: Int, out: Int, transposed: Bool) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * out)
+        let inDim = x.count / rows
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Kernels.gemm(xp.baseAddress!, rows: rows, inDim: inDim, wp.baseAddress! + offset, out: out, weightTransposed: transposed, yp.baseAddress!)
+                }
+            }
+        }
+        return y
+    }
+}

@@ -1,0 +1,87 @@
+/// The calibration forward pass: embeddings, then one decoder layer at a time over a whole chunk of
+/// sequences, stopping after the last MoE layer because counts need no lm_head.
+public struct ForwardPass {
+    public let model: ModelDescription
+    public let spec: EngineSpec
+    private let weights: WeightReader
+    private let lastMoELayer: Int
+
+    public init(checkpoint: Checkpoint) throws(MoESlimError) {
+        let model = try ModelFamilies.describe(checkpoint)
+        try self.init(checkpoint: checkpoint, model: model, spec: try EngineFamilies.spec(for: checkpoint, model: model))
+    }
+
+    public init(checkpoint: Checkpoint, model: ModelDescription, spec: EngineSpec) throws(MoESlimError) {
+        guard let last = model.moeLayers.map(\.layer).max() else {
+            throw MoESlimError(.unsupportedModel, "the model has no MoE layers to count", path: checkpoint.path)
+        }
+        self.model = model
+        self.spec = spec
+        self.weights = WeightReader(checkpoint: checkpoint)
+        self.lastMoELayer = last
+    }
+
+    /// Runs the sequences and reports each MoE layer's routing as it happens; returns the hidden states after
+    /// the last MoE layer ([tokens, hidden], before any final norm).
+    public func run(_ sequences: [[Int32]], observe: (RoutingRecord) throws(MoESlimError) -> Void) throws(MoESlimError) -> [Float] {
+        var batch = TokenBatch()
+        for s in sequences { batch.append(s) }
+        let hidden = model.hiddenSize
+        var h = try embed(batch.tokens)
+        let attention = AttentionBlock(spec: spec.attention, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
+        for layer in 0...lastMoELayer {
+            let prefix = "model.layers.\(layer)."
+            var x = h
+            try normalize(&x, prefix + spec.inputNorm)
+            addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
+            x = h
+            try normalize(&x, prefix + spec.postAttentionNorm)
+            if let moe = model.moeLayer(layer) {
+                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden)
+                let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: prefix)
+                try observe(record)
+                addResidual(&h, output)
+            } else {
+                let m = spec.denseMLP
+                let p = prefix + m.prefix
+                addResidual(&h, Kernels.gatedMLP(
+                    x, rows: batch.count, gate: try weights.load(p + m.gate), up: try weights.load(p + m.up),
+                    down: try weights.load(p + m.down), hidden: hidden))
+            }
+        }
+        return h
+    }
+
+    private func normalize(_ x: inout [Float], _ name: String) throws(MoESlimError) {
+        let hidden = model.hiddenSize
+        let weight = try weights.load(name + ".weight", count: hidden)
+        switch spec.norm {
+        case .rms: Kernels.rmsNorm(&x, width: hidden, weight: weight, eps: spec.normEps)
+        case .layer: Kernels.layerNorm(&x, width: hidden, weight: weight, bias: try weights.load(name + ".bias", count: hidden), eps: spec.normEps)
+        }
+    }
+
+    private func addResidual(_ h: inout [Float], _ branch: [Float]) {
+        let scale = spec.residualMultiplier
+        for i in h.indices { h[i] += branch[i] * scale }
+    }
+
+    /// Only the rows of the tokens in the chunk are widened, not the whole vocabulary.
+    private func embed(_ tokens: [Int32]) throws(MoESlimError) -> [Float] {
+        let name = model.embedTensor
+        let shape = try weights.shape(name)
+        let hidden = model.hiddenSize
+        guard shape.count == 2, shape[1] == hidden else {
+            throw MoESlimError(.invalidTensor, "expected [vocab, \(hidden)], found \(shape)", path: weights.checkpoint.path, tensor: name)
+        }
+        var out = [Float](repeating: 0, count: tokens.count * hidden)
+        for (i, token) in tokens.enumerated() {
+            guard token >= 0, Int(token) < shape[0] else {
+                throw MoESlimError(.invalidData, "token id \(token) is outside the vocabulary (\(shape[0]) entries)")
+            }
+            let row = try weights.row(name, Int(token), width: hidden)
+            for c in 0..<hidden { out[i * hidden + c] = row[c] * spec.embeddingMultiplier }
+        }
+        return out
+    }
+}

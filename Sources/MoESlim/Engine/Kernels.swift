@@ -1,0 +1,107 @@
+import COpenBLAS
+import Foundation
+
+/// The engine's numeric building blocks on row-major f32 buffers. Every matrix product goes through one
+/// OpenBLAS sgemm so a chunk of tokens is one large multiplication per weight.
+enum Kernels {
+    /// y[rows, out] = x[rows, in] · Wᵀ (+ bias) for a Linear weight W stored [out, in].
+    static func linear(_ x: [Float], rows: Int, weight: [Float], out: Int, bias: [Float]? = nil) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * out)
+        guard rows > 0, out > 0 else { return y }
+        let inDim = weight.count / out
+        x.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    gemm(xp.baseAddress!, rows: rows, inDim: inDim, wp.baseAddress!, out: out, weightTransposed: false, yp.baseAddress!)
+                }
+            }
+        }
+        if let bias { addRowBias(&y, bias) }
+        return y
+    }
+
+    /// y = x · W for W stored [in, out] when `weightTransposed` (gpt_oss experts), else x · Wᵀ for [out, in].
+    static func gemm(
+        _ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, out: Int,
+        weightTransposed: Bool, _ y: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, weightTransposed ? CblasNoTrans : CblasTrans,
+            Int32(rows), Int32(out), Int32(inDim), 1, x, Int32(inDim), w, Int32(weightTransposed ? out : inDim),
+            accumulate ? 1 : 0, y, Int32(out))
+    }
+
+    static func addRowBias(_ y: inout [Float], _ bias: [Float]) {
+        let n = bias.count
+        y.withUnsafeMutableBufferPointer { yp in
+            for r in 0..<(yp.count / n) {
+                for c in 0..<n { yp[r * n + c] += bias[c] }
+            }
+        }
+    }
+
+    /// RMSNorm over groups of `width` values as transformers computes it: mean square in f32, then weight.
+    static func rmsNorm(_ x: inout [Float], width: Int, weight: [Float], eps: Float) {
+        x.withUnsafeMutableBufferPointer { xp in
+            for r in 0..<(xp.count / width) {
+                let base = r * width
+                var sum: Float = 0
+                for c in 0..<width { sum += xp[base + c] * xp[base + c] }
+                let scale = 1 / (sum / Float(width) + eps).squareRoot()
+                for c in 0..<width { xp[base + c] = weight[c] * (xp[base + c] * scale) }
+            }
+        }
+    }
+
+    /// LayerNorm over groups of `width` values: biased variance, then weight and bias.
+    static func layerNorm(_ x: inout [Float], width: Int, weight: [Float], bias: [Float], eps: Float) {
+        x.withUnsafeMutableBufferPointer { xp in
+            for r in 0..<(xp.count / width) {
+                let base = r * width
+                var mean: Float = 0
+                for c in 0..<width { mean += xp[base + c] }
+                mean /= Float(width)
+                var variance: Float = 0
+                for c in 0..<width { variance += (xp[base + c] - mean) * (xp[base + c] - mean) }
+                let scale = 1 / (variance / Float(width) + eps).squareRoot()
+                for c in 0..<width { xp[base + c] = (xp[base + c] - mean) * scale * weight[c] + bias[c] }
+            }
+        }
+    }
+
+    @inline(__always) static func silu(_ v: Float) -> Float { v / (1 + exp(-v)) }
+
+    @inline(__always) static func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }
+
+    /// SiLU(gate) * up, elementwise, written into gate.
+    static func swiglu(_ gate: inout [Float], _ up: [Float]) {
+        let n = gate.count
+        gate.withUnsafeMutableBufferPointer { g in
+            up.withUnsafeBufferPointer { u in
+                let gp = SharedPointer(base: g.baseAddress!), up = SharedReadPointer(base: u.baseAddress!)
+                Parallel.ranges(n) { range in
+                    for i in range { gp.base[i] = silu(gp.base[i]) * up.base[i] }
+                }
+            }
+        }
+    }
+
+    /// A SiLU-gated MLP on `rows` tokens.
+    static func gatedMLP(_ x: [Float], rows: Int, gate: [Float], up: [Float], down: [Float], hidden: Int) -> [Float] {
+        let inter = gate.count / hidden
+        var g = linear(x, rows: rows, weight: gate, out: inter)
+        swiglu(&g, linear(x, rows: rows, weight: up, out: inter))
+        return linear(g, rows: rows, weight: down, out: hidden)
+    }
+
+    /// Softmax of one row in place, max-subtracted and in f32 as torch computes it.
+    static func softmax(_ row: UnsafeMutableBufferPointer<Float>) {
+        guard let m = row.max() else { return }
+        var sum: Float = 0
+        for i in row.indices {
+            row[i] = exp(row[i] - m)
+            sum += row[i]
+        }
+        for i in row.indices { row[i] /= sum }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Splits elementwise work (widening, activations, softmax rows) across the cores between sgemm calls, so the
+/// parts OpenBLAS does not cover do not run on one core while the others wait.
+enum Parallel {
+    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body(range)` on disjoint ranges covering 0..<count; small counts stay on the calling thread.
+    static func ranges(_ count: Int, minimum: Int = 32_768, _ body: @Sendable (Range<Int>) -> Void) {
+        let parts = min(workers, max(1, count / minimum))
+        guard parts > 1 else {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            body((count * p / parts)..<(count * (p + 1) / parts))
+        }
+    }
+}
+
+/// A pointer handed to the workers of `Parallel.ranges`, each of which touches its own disjoint range.
+struct SharedPointer<T>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<T>
+}
+
+struct SharedReadPointer<T>: @unchecked Sendable {
+    let base: UnsafePointer<T>
+}
+
+struct SharedRawPointer: @unchecked Sendable {
+    let base: UnsafeRawPointer
+}

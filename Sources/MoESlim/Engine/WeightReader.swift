@@ -1,0 +1,67 @@
+/// Reads stored tensors widened to f32. Debian's OpenBLAS has no bf16 GEMM, so each layer's weights are
+/// widened once per chunk and then used by many tokens; stored bytes may be unaligned, hence loadUnaligned.
+struct WeightReader {
+    let checkpoint: Checkpoint
+
+    func contains(_ name: String) -> Bool { checkpoint.contains(name) }
+
+    func shape(_ name: String) throws(MoESlimError) -> [Int] {
+        guard let info = checkpoint.info(name) else {
+            throw MoESlimError(.invalidTensor, "the forward pass needs this tensor, which is missing", path: checkpoint.path, tensor: name)
+        }
+        return info.shape
+    }
+
+    /// The tensor as f32, checked against the element count the engine expects.
+    func load(_ name: String, count: Int? = nil) throws(MoESlimError) -> [Float] {
+        guard let info = checkpoint.info(name), let bytes = checkpoint.bytes(of: name) else {
+            throw MoESlimError(.invalidTensor, "the forward pass needs this tensor, which is missing", path: checkpoint.path, tensor: name)
+        }
+        if let count, info.elementCount != count {
+            throw MoESlimError(.invalidTensor, "has \(info.elementCount) elements (shape \(info.shape)), the config implies \(count)", path: checkpoint.path, tensor: name)
+        }
+        let n = info.elementCount
+        if info.dtype == .F8_E4M3 { return try loadFP8(name, info: info, bytes: bytes) }
+        guard [.F32, .BF16, .F16].contains(info.dtype) else {
+            throw MoESlimError(.unsupportedModel, "calibrate reads f32, bf16, f16, block-scaled FP8 (E4M3) and MXFP4 expert weights, not \(info.dtype.rawValue)", path: checkpoint.path, tensor: name)
+        }
+        let dtype = info.dtype
+        let source = SharedRawPointer(base: bytes.baseAddress!)
+        return [Float](unsafeUninitializedCapacity: n) { out, done in
+            let target = SharedPointer(base: out.baseAddress!)
+            Parallel.ranges(n) { range in Self.widen(source.base, dtype, range, into: target.base + range.lowerBound) }
+            done = n
+        }
+    }
+
+    /// Widens stored elements `range` into `out[0..<range.count]`.
+    private static func widen(_ bytes: UnsafeRawPointer, _ dtype: DType, _ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        let first = range.lowerBound
+        switch dtype {
+        case .BF16:
+            for i in range { out[i - first] = Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+        case .F16:
+            for i in range { out[i - first] = Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        default:
+            for i in range { out[i - first] = bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        }
+    }
+
+    /// One row of a 2-D tensor, widened.
+    func row(_ name: String, _ index: Int, width: Int) throws(MoESlimError) -> [Float] {
+        guard let info = checkpoint.info(name), let bytes = checkpoint.bytes(of: name) else {
+            throw MoESlimError(.invalidTensor, "the forward pass needs this tensor, which is missing", path: checkpoint.path, tensor: name)
+        }
+        guard [.F32, .BF16, .F16].contains(info.dtype) else {
+            throw MoESlimError(.unsupportedModel, "calibrate reads f32, bf16 and f16 weights, not \(info.dtype.rawValue)", path: checkpoint.path, tensor: name)
+        }
+        return [Float](unsafeUninitializedCapacity: width) { out, done in
+            Self.widen(bytes.baseAddress!, info.dtype, (index * width)..<((index + 1) * width), into: out.baseAddress!)
+            done = width
+        }
+    }
+
+    func loadIfPresent(_ name: String, count: Int? = nil) throws(MoESlimError) -> [Float]? {
+        contains(name) ? try load(name, count: count) : nil
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import MoESlim
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Run calibration data through the model and count, per MoE layer and expert, what the router does.",
+        discussion: """
+            Each record is one sequence (never packed with others); --seq-len only splits long ones. Text is \
+            tokenized with the model folder's tokenizer.json unless --tokenizer names another; JSON Lines \
+            records may carry input_ids instead. Counts are sums, so runs over disjoint --shard i/n parts add up \
+            with `moe-slim counts merge`. Supported: \(EngineFamilies.supportedModelTypes.joined(separator: ", ")).
+            """)
+
+    @Argument(help: "A .safetensors file or a model folder (with config.json).")
+    var model: String
+
+    @Option(name: .customLong("data"), help: "Input file: .jsonl (text or input_ids), plain text, either .zst; repeatable.")
+    var data: [String] = []
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Counts file to write (formats/counts.md).")
+    var output: String
+
+    @Option(help: "tokenizer.json to use instead of the model folder's.")
+    var tokenizer: String?
+
+    @OptionGroup var reader: DataOptions
+
+    @Option(help: "Memory budget for widened weights and activations (e.g. 8GB); sets the chunk size.")
+    var memory: String = "4GB"
+
+    @Option(help: "Also write the layers × experts heatmap of hard-count shares as SVG.")
+    var heatmap: String?
+
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    func validate() throws {
+        guard !data.isEmpty else { throw ValidationError("give at least one --data FILE") }
+        guard Sharding.parseSize(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size such as 8GB") }
+    }
+
+    func run() throws {
+        try failing {
+            if !force && FileManager.default.fileExists(atPath: output) {
+                throw MoESlimError(.outputExists, "the output exists; use --force to replace it", path: output)
+            }
+            ProcessMemory.keepFreedPages()
+            let checkpoint = try Checkpoint(path: model)
+            let pass = try ForwardPass(checkpoint: checkpoint)
+            let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0)
+            let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
+            let progress = ProgressLine(total: reader.maxTokens)
+            let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
+                settings: settings(planner),
+                next: { () throws(MoESlimError) in
+                    guard let record = try records.next() else { return nil }
+                    return try checked(record, vocabulary: pass.model.vocabSize)
+                },
+                progress: progress.update)
+            progress.finish()
+            guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
+            try counts.write(to: output)
+            if let heatmap {
+                try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeFile(heatmap)
+            }
+            print("wrote \(output): \(counts.tokens) tokens in \(counts.sequences) sequences, \(counts.layers.count) MoE layers"
+                + (heatmap.map { "; heatmap \($0)" } ?? ""))
+        }
+    }
+
+    /// Token ids beyond the embedding usually mean the wrong tokenizer; say which record, not just which id.
+    private func checked(_ record: CalibrationRecord, vocabulary: Int) throws(MoESlimError) -> ([Int32], String?) {
+        if let bad = record.tokens.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+            throw MoESlimError(.invalidData, "token id \(bad) is outside the model's vocabulary (\(vocabulary) entries); is the tokenizer the model's?", path: "\(record.path):\(record.line)")
+        }
+        return (record.tokens, record.group)
+    }
+
+    /// The model folder's tokenizer.json when there is one; without any, text records fail with a clear error.
+    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
+        if let tokenizer { return try Tokenizer(path: tokenizer) }
+        let beside = checkpoint.folder + "/tokenizer.json"
+        return FileManager.default.fileExists(atPath: beside) ? try Tokenizer(path: beside) : nil
+    }
+
+    private func settings(_ planner: ChunkPlanner) -> [String: String] {
+        var s = ["data": data.joined(separator: ","), "model": model, "chunk_tokens": String(planner.chunkTokens)]
+        if let seqLen = reader.seqLen { s["seq_len"] = String(seqLen) }
+        if let groupBy = reader.groupBy { s["group_by"] = groupBy }
+        if let shard = reader.shard { s["shard"] = shard }
+        if let maxTokens = reader.maxTokens { s["max_tokens"] = String(maxTokens) }
+        if let maxRecords = reader.maxRecords { s["max_records"] = String(maxRecords) }
+        if let template = reader.template { s["template"] = template }
+        return s
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import MoESlim
+
+struct CountsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "counts",
+        abstract: "Merge and show counts files written by calibrate.",
+        subcommands: [CountsMergeCommand.self, CountsShowCommand.self])
+}
+
+struct CountsMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Add up counts of disjoint data shards (refuses counts of different models).")
+
+    @Argument(help: "Counts files to add up.")
+    var inputs: [String]
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Merged counts file.")
+    var output: String
+
+    @Flag(help: "Replace an existing output file.")
+    var force = false
+
+    func run() throws {
+        try failing {
+            if !force && FileManager.default.fileExists(atPath: output) {
+                throw MoESlimError(.outputExists, "the output exists; use --force to replace it", path: output)
+            }
+            var parts: [(counts: ExpertCounts, path: String)] = []
+            for path in inputs { parts.append((try ExpertCounts.load(path), path)) }
+            let merged = try ExpertCounts.merged(parts)
+            try merged.write(to: output)
+            print("wrote \(output): \(merged.tokens) tokens from \(inputs.count) files")
+        }
+    }
+}
+
+struct CountsShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print a counts file as a table per MoE layer, optionally with the heatmap as SVG.")
+
+    @Argument(help: "Counts file.")
+    var input: String
+
+    @Option(help: "Write the layers × experts heatmap of hard-count shares as SVG.")
+    var heatmap: String?
+
+    func run() throws {
+        try failing {
+            let counts = try ExpertCounts.load(input)
+            print(CountsTable.text(counts))
+            if let heatmap {
+                try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeFile(heatmap)
+                print("heatmap: \(heatmap)")
+            }
+        }
+    }
+}

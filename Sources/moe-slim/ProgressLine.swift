@@ -1,0 +1,33 @@
+import Foundation
+import MoESlim
+
+/// Calibration progress on stderr: a bar redrawn in place on a terminal, one plain line per chunk otherwise
+/// (logs of batch jobs stay readable).
+final class ProgressLine {
+    private let total: Int?
+    private let terminal = FileHandleOutput.stderrIsTerminal
+
+    init(total: Int?) { self.total = total }
+
+    func update(_ p: Calibration.Progress) {
+        let rate = p.seconds > 0 ? Double(p.tokens) / p.seconds : 0
+        var text = "calibrate: \(p.tokens) tokens, \(p.sequences) sequences, \(String(format: "%.0f", rate)) tokens/s"
+        if let total, total > 0 {
+            let done = min(1, Double(p.tokens) / Double(total))
+            let eta = rate > 0 ? Double(total - min(total, p.tokens)) / rate : 0
+            text = terminal ? bar(done) + " " + text : text + String(format: ", %.0f%%", done * 100)
+            text += String(format: ", ETA %.0fs", eta)
+        }
+        FileHandleOutput.stderr(terminal ? "\r\u{1B}[K" + text : text + "\n")
+    }
+
+    func finish() {
+        if terminal { FileHandleOutput.stderr("\n") }
+    }
+
+    private func bar(_ done: Double) -> String {
+        let width = 24
+        let filled = Int(done * Double(width))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+@testable import MoESlim
+@testable import moe_slim
+
+/// `calibrate` end to end on the fixture models: the command's counts file against transformers' counts, and
+/// three shard runs merged with `counts merge` against one run.
+final class CalibrateShardTests: XCTestCase {
+    /// The golden sequences as pre-tokenized JSON Lines, one record per sequence.
+    private func dataFile(_ golden: EngineGolden, in folder: String) throws -> String {
+        let path = folder + "/data.jsonl"
+        let lines = golden.sequences.map { "{\"input_ids\": [\($0.inputIds.map(String.init).joined(separator: ", "))]}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func calibrate(_ model: String, _ data: String, _ output: String, _ extra: [String] = []) throws -> ExpertCounts {
+        let command = try CalibrateCommand.parse([model, "--data", data, "-o", output] + extra)
+        try command.run()
+        return try ExpertCounts.load(output)
+    }
+
+    func testCommandMatchesTransformersCounts() throws {
+        let golden = try EngineGolden.load("qwen2_moe")
+        let folder = try Fixtures.scratch()
+        let counts = try calibrate(EngineGolden.folder("qwen2_moe"), try dataFile(golden, in: folder), folder + "/c.json", ["--heatmap", folder + "/h.svg"])
+        XCTAssertEqual(counts.tokens, golden.sequences.reduce(0) { $0 + $1.inputIds.count })
+        XCTAssertEqual(counts.sequences, golden.sequences.count)
+        for (ours, expected) in zip(counts.layers, golden.counts) {
+            XCTAssertEqual(ours.hard, expected.hard)
+            for (a, b) in zip(ours.soft, expected.soft) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(b, 1e-6)) }
+        }
+        let svg = try String(contentsOfFile: folder + "/h.svg", encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("layer 2 expert 7"))
+    }
+
+    func testThreeShardsMergeToOneRun() throws {
+        let golden = try EngineGolden.load("deepseek_v3")
+        let folder = try Fixtures.scratch()
+        let data = try dataFile(golden, in: folder)
+        let model = EngineGolden.folder("deepseek_v3")
+        let whole = try calibrate(model, data, folder + "/all.json")
+        var shards: [String] = []
+        for i in 0..<3 {
+            shards.append(folder + "/shard\(i).json")
+            _ = try calibrate(model, data, shards[i], ["--shard", "\(i)/3"])
+        }
+        let merge = try CountsMergeCommand.parse(shards + ["-o", folder + "/merged.json"])
+        try merge.run()
+        let merged = try ExpertCounts.load(folder + "/merged.json")
+        XCTAssertEqual(merged.tokens, whole.tokens)
+        XCTAssertEqual(merged.sequences, whole.sequences)
+        XCTAssertEqual(merged.fingerprint, whole.fingerprint)
+        for (m, w) in zip(merged.layers, whole.layers) {
+            XCTAssertEqual(m.tokens, w.tokens)
+            XCTAssertEqual(m.hard, w.hard)
+            for (a, b) in zip(m.soft + m.softSoftmax + m.saliency + [m.entropySum], w.soft + w.softSoftmax + w.saliency + [w.entropySum]) {
+                XCTAssertEqual(a, b, accuracy: 1e-12 * max(abs(b), 1))
+            }
+        }
+    }
+
+    /// Per-group counts are the same sums over each group's sequences, and the groups add up to the total.
+    func testGroupByCountsEachGroupSeparately() throws {
+        let golden = try EngineGolden.load("mixtral")
+        let folder = try Fixtures.scratch()
+        let path = folder + "/grouped.jsonl"
+        let lines = golden.sequences.enumerated().map { i, s in
+            "{\"task\": \"\(i == 1 ? "b" : "a")\", \"input_ids\": [\(s.inputIds.map(String.init).joined(separator: ","))]}"
+        }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let counts = try calibrate(EngineGolden.folder("mixtral"), path, folder + "/c.json", ["--group-by", "task"])
+        let groups = try XCTUnwrap(counts.groups)
+        XCTAssertEqual(Set(groups.keys), ["a", "b"])
+        XCTAssertEqual(groups["b"]?.first?.tokens, golden.sequences[1].inputIds.count)
+        for (i, layer) in counts.layers.enumerated() {
+            let a = try XCTUnwrap(groups["a"])[i], b = try XCTUnwrap(groups["b"])[i]
+            XCTAssertEqual(zip(a.hard, b.hard).map { $0 + $1 }, layer.hard)
+            XCTAssertEqual(a.tokens + b.tokens, layer.tokens)
+        }
+    }
+
+    func testMergeRefusesCountsOfAnotherModel() throws {
+        let folder = try Fixtures.scratch()
+        let a = try calibrate(EngineGolden.folder("mixtral"), try dataFile(EngineGolden.load("mixtral"), in: folder), folder + "/a.json")
+        let b = try calibrate(EngineGolden.folder("olmoe"), try dataFile(EngineGolden.load("olmoe"), in: folder), folder + "/b.json")
+        XCTAssertThrowsError(try ExpertCounts.merged([(a, "a.json"), (b, "b.json")])) { error in
+            XCTAssertEqual((error as? MoESlimError)?.code, .invalidCounts)
+        }
+    }
+
+    /// A family the engine cannot run exactly is refused by name, never run approximately.
+    func testUnsupportedFamilyIsRefused() throws {
+        let checkpoint = try Checkpoint(path: EngineGolden.folder("mixtral"))
+        var model = try ModelFamilies.describe(checkpoint)
+        model.modelType = "jamba"
+        XCTAssertThrowsError(try EngineFamilies.spec(for: checkpoint, model: model)) { error in
+            XCTAssertEqual((error as? MoESlimError)?.code, .unsupportedModel)
+            XCTAssertTrue("\(error)".contains("jamba"), "\(error)")
+        }
+    }
+}
