@@ -29,6 +29,7 @@ struct MoESlimCommand: ParsableCommand {
             PruneCommand.self,
             TokenizeCommand.self,
             MergeLoraCommand.self,
+            VerifyCommand.self,
         ]
     )
 }

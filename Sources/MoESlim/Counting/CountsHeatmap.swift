@@ -9,13 +9,15 @@ public enum CountsHeatmap {
         let experts = layers.map(\.hard.count).max() ?? 0
         let cell = max(4, min(18, 1100 / max(experts, 1)))
         let left = 70, top = 50, legend = 40
-        let width = left + experts * cell + 20
+        let subtitle = "share of hard counts per layer (\(counts.tokens) tokens); white = uniform 1/E, blue = more, orange = less"
+        // Wide enough for the subtitle and the seven-step legend, not only the grid (about 6 px per character).
+        let width = max(left + experts * cell, left + subtitle.count * 6, left + 7 * 70) + 20
         let height = top + layers.count * cell + legend + 30
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" font-family="sans-serif" font-size="11">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(left)" y="18" font-size="13" font-weight="bold">\(escape(title))</text>
-            <text x="\(left)" y="36">share of hard counts per layer (\(counts.tokens) tokens); white = uniform 1/E, blue = more, orange = less</text>
+            <text x="\(left)" y="36">\(subtitle)</text>
 
             """
         for (row, layer) in layers.enumerated() {

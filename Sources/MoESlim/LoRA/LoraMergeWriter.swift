@@ -39,15 +39,8 @@ public struct LoraMergeWriter {
         let config = rewrittenConfig()
         let writer = try CheckpointWriter(destination: destination, asFolder: base.isFolder, sharding: sharding,
                                           metadata: [], force: force, inputs: [base.path])
-        let expected = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, ($0.dtype, $0.shape)) })
         let validate = { (temp: String) throws(MoESlimError) in
-            let written = try Checkpoint(path: temp)
-            guard written.tensorCount == expected.count else {
-                throw MoESlimError(.verifyFailed, "wrote \(written.tensorCount) tensors, planned \(expected.count)", path: temp)
-            }
-            for (name, (dtype, shape)) in expected where written.info(name)?.dtype != dtype || written.info(name)?.shape != shape {
-                throw MoESlimError(.verifyFailed, "tensor differs from the plan after writing", path: temp, tensor: name)
-            }
+            try WrittenOutput.confirm(temp, againstConfig: false, holds: tensors)
         }
         if base.isFolder {
             var extras = try PruneWriter.companionFiles(of: base.folder)

@@ -30,12 +30,24 @@ public final class TemporaryPaths: @unchecked Sendable {
             signal(sig, SIG_IGN)
             source.setEventHandler {
                 shared.lock.lock()
-                for p in shared.paths { try? FileManager.default.removeItem(atPath: p) }
+                for p in shared.paths { removeWhileWriterRuns(p) }
                 shared.lock.unlock()
                 exit(128 + sig)
             }
             source.resume()
             retained.append(source)
+        }
+    }
+
+    /// The writing thread keeps going while the handler runs and can create a shard between the recursive
+    /// removal's listing and its final rmdir, which then fails and leaves the temporary behind (seen in
+    /// FaultTests). Moving the temporary aside first makes every later create under the old path fail, and
+    /// retrying the removal catches the one create that may already be under way.
+    private static func removeWhileWriterRuns(_ path: String) {
+        let aside = path + ".removing"
+        let target = rename(path, aside) == 0 ? aside : path
+        for _ in 0..<100 where FileManager.default.fileExists(atPath: target) {
+            try? FileManager.default.removeItem(atPath: target)
         }
     }
 

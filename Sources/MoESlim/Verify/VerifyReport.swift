@@ -1,0 +1,66 @@
+/// Everything verify found about one checkpoint. Problems are kept as typed errors so the command can exit
+/// with the first one's code and prune can rethrow it unchanged.
+public struct VerifyReport: Sendable {
+    public var path: String
+    public var shards: [String] = []
+    public var tensorCount = 0
+    public var bytes = 0
+    public var modelType: String?
+    public var moeLayerCount = 0
+    public var maxExperts = 0
+    public var notes: [String] = []
+    /// Float tensors whose data was read (nil without --scan).
+    public var scannedTensors: Int?
+    public var nonFinite: [NonFiniteCount] = []
+    public var problems: [MoESlimError] = []
+
+    public var passed: Bool { problems.isEmpty }
+
+    public var text: String {
+        var lines = ["\(path): " + (passed ? "OK" : "FAILED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))")]
+        if !shards.isEmpty {
+            lines.append("  shards: \(shards.count) (\(shards.joined(separator: ", ")))")
+            lines.append("  tensors: \(tensorCount), \(bytes) bytes of data")
+        }
+        if let modelType {
+            lines.append("  model: \(modelType), \(moeLayerCount) MoE layers, up to \(maxExperts) experts per layer")
+        }
+        lines += notes.map { "  note: \($0)" }
+        if let scannedTensors {
+            lines.append("  scan: \(scannedTensors) float tensors read, \(nonFinite.count) with NaN or Inf")
+            lines += nonFinite.map { "    \($0.shard): tensor '\($0.tensor)': \($0.summary)" }
+        }
+        lines += problems.map { "  problem [\($0.code.rawValue)]: \($0)" }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("path", .string(path)),
+            ("ok", .bool(passed)),
+            ("shards", .array(shards.map(JSONValue.string))),
+            ("tensors", .int(tensorCount)),
+            ("bytes", .int(bytes)),
+            ("model_type", modelType.map(JSONValue.string) ?? .null),
+            ("moe_layers", .int(moeLayerCount)),
+            ("max_experts", .int(maxExperts)),
+            ("notes", .array(notes.map(JSONValue.string))),
+            ("scanned_tensors", scannedTensors.map(JSONValue.int) ?? .null),
+        ]
+        members.append(("non_finite", .array(nonFinite.map { count in
+            .object([
+                ("tensor", .string(count.tensor)), ("shard", .string(count.shard)), ("nan", .int(count.nan)),
+                ("pos_inf", .int(count.positiveInfinity)), ("neg_inf", .int(count.negativeInfinity)),
+            ])
+        })))
+        members.append(("problems", .array(problems.map { problem in
+            .object([
+                ("code", .string(problem.code.rawValue)), ("exit_code", .int(Int(problem.code.exitCode))),
+                ("message", .string(problem.description)),
+                ("path", problem.path.map(JSONValue.string) ?? .null),
+                ("tensor", problem.tensor.map(JSONValue.string) ?? .null),
+            ])
+        })))
+        return .object(members)
+    }
+}

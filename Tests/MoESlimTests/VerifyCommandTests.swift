@@ -1,0 +1,75 @@
+import XCTest
+@testable import MoESlim
+
+final class VerifyCommandTests: XCTestCase {
+    func testValidFixturesPass() {
+        for name in ["valid/tiny-mixtral", "valid/mixed-dtypes.safetensors", "valid/empty.safetensors"] {
+            let report = Verifier.check(FixturePaths.fixture(name), scan: true)
+            XCTAssertEqual(report.problems.map(\.description), [], name)
+            XCTAssertTrue(report.passed, name)
+        }
+        XCTAssertNoThrow(try Verifier.verify(FixturePaths.fixture("valid/tiny-mixtral")))
+    }
+
+    /// One shard alone lacks the other shards' tensors, so only the format rules apply to it.
+    func testSingleShardOfAShardedModelSkipsModelChecks() {
+        let report = Verifier.check(FixturePaths.fixture("valid/tiny-mixtral/model-00002-of-00002.safetensors"), scan: false)
+        XCTAssertTrue(report.passed)
+        XCTAssertEqual(report.notes, ["one shard of a sharded model: model checks skipped (verify the folder)"])
+    }
+
+    func testDescribesTheModel() {
+        let report = Verifier.check(FixturePaths.fixture("valid/tiny-mixtral"), scan: false)
+        XCTAssertEqual(report.shards, ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"])
+        XCTAssertEqual(report.modelType, "mixtral")
+        XCTAssertEqual(report.moeLayerCount, 2)
+        XCTAssertEqual(report.maxExperts, 4)
+        XCTAssertEqual(report.tensorCount, 2 * (7 + 12) + 3)
+        XCTAssertNil(report.scannedTensors)
+    }
+
+    /// The scan file stores F32/F16/BF16/F64 values at odd offsets (a 1-byte tensor first), so this also
+    /// checks that reading never assumes alignment.
+    func testScanCountsNonFiniteValuesPerTensor() {
+        let path = FixturePaths.fixture("scan/non-finite.safetensors")
+        XCTAssertTrue(Verifier.check(path, scan: false).passed)
+        let report = Verifier.check(path, scan: true)
+        XCTAssertEqual(report.scannedTensors, 5)
+        XCTAssertEqual(report.nonFinite, [
+            NonFiniteCount(tensor: "weights.f32", shard: "non-finite.safetensors", nan: 1, positiveInfinity: 1, negativeInfinity: 1),
+            NonFiniteCount(tensor: "weights.f16", shard: "non-finite.safetensors", nan: 1, positiveInfinity: 0, negativeInfinity: 1),
+            NonFiniteCount(tensor: "weights.bf16", shard: "non-finite.safetensors", nan: 1, positiveInfinity: 0, negativeInfinity: 0),
+            NonFiniteCount(tensor: "weights.f64", shard: "non-finite.safetensors", nan: 0, positiveInfinity: 1, negativeInfinity: 0),
+        ])
+        XCTAssertEqual(report.problems.first?.code, .invalidData)
+        XCTAssertEqual(report.problems.first?.description, "\(path): tensor 'weights.f32': has non-finite values: 1 NaN, 1 +Inf, 1 -Inf")
+    }
+
+    func testMissingPathIsAnIOError() {
+        let report = Verifier.check(FixturePaths.fixture("valid/does-not-exist"), scan: false)
+        XCTAssertEqual(report.problems.map(\.code), [.io])
+        XCTAssertEqual(report.problems.first?.code.exitCode, 74)
+    }
+
+    func testFolderWithoutModelIsAnIOError() {
+        let problems = Verifier.check(FixturePaths.fixture("scan"), scan: false).problems
+        XCTAssertEqual(problems.map(\.description), ["\(FixturePaths.fixture("scan")): folder has neither model.safetensors.index.json nor model.safetensors"])
+        XCTAssertEqual(problems.first?.code.exitCode, 74)
+    }
+
+    func testCommandExitStatusAndJSON() throws {
+        let ok = try CommandRunner.run(["verify", FixturePaths.fixture("valid/tiny-mixtral"), "--scan"])
+        XCTAssertEqual(ok.status, 0)
+        XCTAssertEqual(ok.stderr, "")
+        XCTAssertTrue(ok.stdout.hasPrefix(FixturePaths.fixture("valid/tiny-mixtral") + ": OK"), ok.stdout)
+
+        let scan = try CommandRunner.run(["verify", FixturePaths.fixture("scan/non-finite.safetensors"), "--scan", "--json"])
+        XCTAssertEqual(scan.status, 65)
+        XCTAssertEqual(scan.stderrLines.count, 4)
+        let json = try JSONParser.parse(Array(scan.stdout.utf8))
+        XCTAssertEqual(json["ok"], .bool(false))
+        XCTAssertEqual(json["scanned_tensors"], .int(5))
+        XCTAssertEqual(json["non_finite"]?.arrayValue?.count, 4)
+        XCTAssertEqual(json["problems"]?.arrayValue?.first?["code"], .string("invalidData"))
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// libFuzzer entry point. The first byte picks the reader, the rest is its input: 0 a whole safetensors file
+/// (length, header, data), 1 a model.safetensors.index.json beside valid shards, 2 a config.json beside a valid
+/// model, 3 header JSON for the fast path, which must agree with the strict parser whenever it accepts.
+/// Errors are the expected outcome; only a trap, a sanitizer report or a hang is a finding.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let input = UnsafeRawBufferPointer(start: data, count: size)
+    guard let mode = input.first else { return 0 }
+    let body = UnsafeRawBufferPointer(rebasing: input[1...])
+    switch mode % 4 {
+    case 0:
+        _ = try? SafeTensorsHeader.parse(file: body, path: "fuzz")
+    case 1:
+        FuzzFolders.shared.replace(Checkpoint.indexName, in: FuzzFolders.shared.indexed, with: body)
+        _ = try? Checkpoint(path: FuzzFolders.shared.indexed)
+    case 3:
+        FastPathAgreement.check(body)
+    default:
+        FuzzFolders.shared.replace("config.json", in: FuzzFolders.shared.configured, with: body)
+        if let checkpoint = try? Checkpoint(path: FuzzFolders.shared.configured) {
+            _ = try? ModelFamilies.describe(checkpoint)
+        }
+    }
+    return 0
+}
+
+/// Two copies of the valid tiny model (MOESLIM_FUZZ_MODEL), one whose index and one whose config each run
+/// overwrites, made once per process.
+final class FuzzFolders: @unchecked Sendable {
+    static let shared = FuzzFolders()
+    let indexed: String
+    let configured: String
+
+    private init() {
+        let model = ProcessInfo.processInfo.environment["MOESLIM_FUZZ_MODEL"] ?? "fixtures/valid/tiny-mixtral"
+        let root = NSTemporaryDirectory() + "moe-slim-fuzz-\(getpid())"
+        indexed = root + "/indexed"
+        configured = root + "/configured"
+        let files = FileManager.default
+        try? files.removeItem(atPath: root)
+        do {
+            try files.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try files.copyItem(atPath: model, toPath: indexed)
+            try files.copyItem(atPath: model, toPath: configured)
+        } catch {
+            fatalError("cannot prepare the fuzz folders from \(model): \(error)")
+        }
+    }
+
+    func replace(_ name: String, in folder: String, with bytes: UnsafeRawBufferPointer) {
+        FileManager.default.createFile(atPath: folder + "/" + name, contents: Data(bytes))
+    }
+}
+
+/// The fast header path may refuse anything, but what it accepts the strict JSON parser must read the same way.
+enum FastPathAgreement {
+    static func check(_ body: UnsafeRawBufferPointer) {
+        guard let fast = HeaderFastPath.scan(body) else { return }
+        guard let json = try? JSONParser.parse(body), let members = json.objectMembers else {
+            fatalError("fast path accepted a header the strict parser refuses")
+        }
+        let entries = members.filter { $0.key != "__metadata__" }
+        guard entries.count == fast.tensors.count else { fatalError("fast path found \(fast.tensors.count) tensors, strict \(entries.count)") }
+        for ((name, value), info) in zip(entries, fast.tensors) {
+            let offsets = value["data_offsets"]?.arrayValue?.compactMap(\.intValue)
+            guard name == info.name, value["dtype"]?.stringValue == info.dtype.rawValue,
+                  value["shape"]?.arrayValue?.compactMap(\.intValue) == info.shape,
+                  offsets == [info.begin, info.end], value.objectMembers?.count == 3 else {
+                fatalError("fast path read tensor '\(info.name)' differently")
+            }
+        }
+        let metadata = json["__metadata__"]?.objectMembers?.map { "\($0.key)=\($0.value.stringValue ?? "<not a string>")" }
+        guard metadata == fast.metadata?.map({ "\($0.key)=\($0.value)" }) else { fatalError("fast path read __metadata__ differently") }
+    }
+}

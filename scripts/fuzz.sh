@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Fuzzes the safetensors header parser and the index/config readers with libFuzzer and AddressSanitizer.
+# The target is compiled straight from the library sources with swiftc, outside the package, so `swift build`
+# and `swift test` never see it. Findings (crashes, leaks, timeouts) land in .build-fuzz/findings/.
+#
+#     scripts/fuzz.sh [seconds]      # default 600
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-600}
+out=.build-fuzz
+mkdir -p "$out/corpus" "$out/findings"
+
+# The whole library goes in (a snapshot, so edits during the build do not spoil it), so the target follows
+# whatever the readers call. CShims has no module map of its own (SwiftPM makes one), so the script writes one
+# beside its object file.
+mkdir -p "$out/cshims"
+clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CShims/include -c Sources/CShims/cshims.c -o "$out/cshims/cshims.o"
+printf 'module CShims {\n    header "%s"\n    export *\n}\n' "$PWD/Sources/CShims/include/cshims.h" > "$out/cshims/module.modulemap"
+rm -rf "$out/src" && cp -R Sources/MoESlim "$out/src"
+mapfile -t sources < <(find "$out/src" -name '*.swift' | sort)
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name MoESlim \
+    -I Sources/CZstd -I Sources/COpenBLAS -I Sources/CJSONC -I "$out/cshims" \
+    $(pkg-config --cflags-only-I libzstd openblas json-c | sed 's/-I/-Xcc -I/g') \
+    "${sources[@]}" fuzz/HeaderFuzz.swift "$out/cshims/cshims.o" \
+    $(pkg-config --libs libzstd openblas json-c) -o "$out/header-fuzz"
+
+# Seeds: every committed fixture, prefixed with the byte that selects its reader.
+seed() { { printf "\\x$1"; cat "$2"; } > "$out/corpus/seed-$1-$(echo "$2" | tr '/' '_')"; }
+find fixtures/valid fixtures/malformed fixtures/scan -name '*.safetensors' -type f | while read -r f; do seed 00 "$f"; done
+find fixtures/valid fixtures/malformed -name "model.safetensors.index.json" | while read -r f; do seed 01 "$f"; done
+find fixtures/valid fixtures/malformed -name config.json | while read -r f; do seed 02 "$f"; done
+# Mode 3 takes header text alone (the length prefix dropped) for the fast-path agreement check.
+find fixtures/valid fixtures/malformed fixtures/scan -name "*.safetensors" -type f -size -16k | while read -r f; do
+    { printf "\\x03"; tail -c +9 "$f"; } > "$out/corpus/seed-03-$(echo "$f" | tr / _)"
+done
+
+MOESLIM_FUZZ_MODEL=fixtures/valid/tiny-mixtral "$out/header-fuzz" \
+    -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$out/findings/" -print_final_stats=1 "$out/corpus"
