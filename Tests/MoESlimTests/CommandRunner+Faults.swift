@@ -6,19 +6,7 @@ extension CommandRunner {
     /// `shellPrefix` (ending in `exec`, or a wrapper such as `exec setpriv ...`) runs the tool through /bin/sh.
     static func run(_ arguments: [String], shellPrefix: String) throws -> Result {
         let quoted = ([executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", shellPrefix + " " + quoted.joined(separator: " ")]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return try run(program: URL(fileURLWithPath: "/bin/sh"), ["-c", shellPrefix + " " + quoted.joined(separator: " ")])
     }
 
     /// Starts the tool without waiting, its output discarded.

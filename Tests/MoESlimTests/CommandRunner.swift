@@ -21,8 +21,12 @@ enum CommandRunner {
     }
 
     static func run(_ arguments: [String]) throws -> Result {
+        try run(program: executable, arguments)
+    }
+
+    static func run(program: URL, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = program
         process.arguments = arguments
         let out = Pipe()
         let err = Pipe()

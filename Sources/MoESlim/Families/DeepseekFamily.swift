@@ -7,25 +7,16 @@ struct DeepseekFamily: ModelFamily {
         var dims: TransformerDims
         var experts: ExpertKeys
         var mla: MultiLatentDims
-        var firstKDenseReplace: Int?
+        var router: GroupedRouterKeys
         var moeLayerFreq: Int?
-        var nGroup: Int?
-        var topkGroup: Int?
         var topkMethod: String?
         var scoringFunc: String?
-        var normTopkProb: Bool?
-        var routedScalingFactor: Double?
         var modelType: String
 
         enum CodingKeys: String, CodingKey {
-            case firstKDenseReplace = "first_k_dense_replace"
             case moeLayerFreq = "moe_layer_freq"
-            case nGroup = "n_group"
-            case topkGroup = "topk_group"
             case topkMethod = "topk_method"
             case scoringFunc = "scoring_func"
-            case normTopkProb = "norm_topk_prob"
-            case routedScalingFactor = "routed_scaling_factor"
             case modelType = "model_type"
         }
 
@@ -33,15 +24,11 @@ struct DeepseekFamily: ModelFamily {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
             mla = try MultiLatentDims(from: decoder)
+            router = try GroupedRouterKeys(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            firstKDenseReplace = try c.decodeIfPresent(Int.self, forKey: .firstKDenseReplace)
             moeLayerFreq = try c.decodeIfPresent(Int.self, forKey: .moeLayerFreq)
-            nGroup = try c.decodeIfPresent(Int.self, forKey: .nGroup)
-            topkGroup = try c.decodeIfPresent(Int.self, forKey: .topkGroup)
             topkMethod = try c.decodeIfPresent(String.self, forKey: .topkMethod)
             scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
-            normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
-            routedScalingFactor = try c.decodeIfPresent(Double.self, forKey: .routedScalingFactor)
             modelType = try c.decode(String.self, forKey: .modelType)
         }
     }
@@ -49,13 +36,13 @@ struct DeepseekFamily: ModelFamily {
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         let v3 = c.modelType == "deepseek_v3"
         let freq = max(c.moeLayerFreq ?? 1, 1)
-        let first = c.firstKDenseReplace ?? 0
+        let first = c.router.firstKDenseReplace ?? 0
         let grouped = v3 || c.topkMethod == "group_limited_greedy"
         let routing = RoutingRule(
             scoring: v3 || c.scoringFunc == "sigmoid" ? .sigmoid : .softmax,
-            normalizeTopK: c.normTopkProb ?? v3,
-            groups: grouped ? c.nGroup : nil, topkGroups: grouped ? c.topkGroup : nil,
-            scalingFactor: c.routedScalingFactor ?? 1)
+            normalizeTopK: c.router.normTopkProb ?? v3,
+            groups: grouped ? c.router.nGroup : nil, topkGroups: grouped ? c.router.topkGroup : nil,
+            scalingFactor: c.router.routedScalingFactor ?? 1)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
             moeLayers: c.dims.allLayers.filter { $0 >= first && $0 % freq == 0 },
@@ -64,6 +51,24 @@ struct DeepseekFamily: ModelFamily {
         layout.sharedPaths = ["shared_experts."]
         layout.buffers = ["gate.e_score_correction_bias"]
         return layout
+    }
+}
+
+/// The router keys DeepSeek-V3 introduced and GLM-4.5 reuses: dense first layers, expert groups, top-k
+/// renormalisation and the routed scaling factor.
+struct GroupedRouterKeys: Decodable {
+    var firstKDenseReplace: Int?
+    var nGroup: Int?
+    var topkGroup: Int?
+    var normTopkProb: Bool?
+    var routedScalingFactor: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case firstKDenseReplace = "first_k_dense_replace"
+        case nGroup = "n_group"
+        case topkGroup = "topk_group"
+        case normTopkProb = "norm_topk_prob"
+        case routedScalingFactor = "routed_scaling_factor"
     }
 }
 

@@ -5,37 +5,21 @@ struct Glm4MoeFamily: ModelFamily {
     struct Config: Decodable {
         var dims: TransformerDims
         var experts: ExpertKeys
-        var firstKDenseReplace: Int?
-        var nGroup: Int?
-        var topkGroup: Int?
-        var normTopkProb: Bool?
-        var routedScalingFactor: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case firstKDenseReplace = "first_k_dense_replace"
-            case nGroup = "n_group"
-            case topkGroup = "topk_group"
-            case normTopkProb = "norm_topk_prob"
-            case routedScalingFactor = "routed_scaling_factor"
-        }
+        var router: GroupedRouterKeys
 
         init(from decoder: Decoder) throws {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            firstKDenseReplace = try c.decodeIfPresent(Int.self, forKey: .firstKDenseReplace)
-            nGroup = try c.decodeIfPresent(Int.self, forKey: .nGroup)
-            topkGroup = try c.decodeIfPresent(Int.self, forKey: .topkGroup)
-            normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
-            routedScalingFactor = try c.decodeIfPresent(Double.self, forKey: .routedScalingFactor)
+            router = try GroupedRouterKeys(from: decoder)
         }
     }
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
-        let first = c.firstKDenseReplace ?? 1
+        let r = c.router
+        let first = r.firstKDenseReplace ?? 1
         let routing = RoutingRule(
-            scoring: .sigmoid, normalizeTopK: c.normTopkProb ?? true, groups: c.nGroup ?? 1,
-            topkGroups: c.topkGroup ?? 1, scalingFactor: c.routedScalingFactor ?? 1)
+            scoring: .sigmoid, normalizeTopK: r.normTopkProb ?? true, groups: r.nGroup ?? 1,
+            topkGroups: r.topkGroup ?? 1, scalingFactor: r.routedScalingFactor ?? 1)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, routing: routing, moeLayers: c.dims.allLayers.filter { $0 >= first },
             moePrefix: { "model.layers.\($0).mlp." },

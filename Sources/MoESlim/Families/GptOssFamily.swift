@@ -3,15 +3,7 @@
 struct GptOssFamily: ModelFamily {
     static let modelTypes = ["gpt_oss"]
 
-    struct Config: Decodable {
-        var dims: TransformerDims
-        var experts: ExpertKeys
-
-        init(from decoder: Decoder) throws {
-            dims = try TransformerDims(from: decoder)
-            experts = try ExpertKeys(from: decoder)
-        }
-    }
+    typealias Config = PlainMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(

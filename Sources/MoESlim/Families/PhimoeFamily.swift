@@ -2,15 +2,7 @@
 struct PhimoeFamily: ModelFamily {
     static let modelTypes = ["phimoe"]
 
-    struct Config: Decodable {
-        var dims: TransformerDims
-        var experts: ExpertKeys
-
-        init(from decoder: Decoder) throws {
-            dims = try TransformerDims(from: decoder)
-            experts = try ExpertKeys(from: decoder)
-        }
-    }
+    typealias Config = PlainMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(

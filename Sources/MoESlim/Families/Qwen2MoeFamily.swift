@@ -3,17 +3,7 @@
 struct Qwen2MoeFamily: ModelFamily {
     static let modelTypes = ["qwen2_moe"]
 
-    struct Config: Decodable {
-        var dims: TransformerDims
-        var experts: ExpertKeys
-        var sparse: QwenSparseLayers
-
-        init(from decoder: Decoder) throws {
-            dims = try TransformerDims(from: decoder)
-            experts = try ExpertKeys(from: decoder)
-            sparse = try QwenSparseLayers(from: decoder)
-        }
-    }
+    typealias Config = QwenMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         var layout = FamilyLayout(
@@ -22,6 +12,19 @@ struct Qwen2MoeFamily: ModelFamily {
             moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
         layout.sharedPaths = ["shared_expert.", "shared_expert_gate."]
         return layout
+    }
+}
+
+/// The config both Qwen MoE families read.
+struct QwenMoEConfig: Decodable {
+    var dims: TransformerDims
+    var experts: ExpertKeys
+    var sparse: QwenSparseLayers
+
+    init(from decoder: Decoder) throws {
+        dims = try TransformerDims(from: decoder)
+        experts = try ExpertKeys(from: decoder)
+        sparse = try QwenSparseLayers(from: decoder)
     }
 }
 

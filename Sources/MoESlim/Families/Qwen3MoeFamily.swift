@@ -2,17 +2,7 @@
 struct Qwen3MoeFamily: ModelFamily {
     static let modelTypes = ["qwen3_moe"]
 
-    struct Config: Decodable {
-        var dims: TransformerDims
-        var experts: ExpertKeys
-        var sparse: QwenSparseLayers
-
-        init(from decoder: Decoder) throws {
-            dims = try TransformerDims(from: decoder)
-            experts = try ExpertKeys(from: decoder)
-            sparse = try QwenSparseLayers(from: decoder)
-        }
-    }
+    typealias Config = QwenMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(

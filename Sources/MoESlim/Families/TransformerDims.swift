@@ -40,6 +40,17 @@ public struct TransformerDims: Decodable, Sendable {
     }
 }
 
+/// The whole config of families whose layout needs nothing beyond the shared keys.
+struct PlainMoEConfig: Decodable {
+    var dims: TransformerDims
+    var experts: ExpertKeys
+
+    init(from decoder: Decoder) throws {
+        dims = try TransformerDims(from: decoder)
+        experts = try ExpertKeys(from: decoder)
+    }
+}
+
 /// Reads the expert-count and top-k keys, whose names differ between families and between transformers
 /// versions (qwen3_moe: num_experts or num_local_experts).
 struct ExpertKeys: Decodable {
