@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "moe-slim",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "moe-slim", targets: ["moe-slim"]),
         .library(name: "MoESlim", targets: ["MoESlim"]),

@@ -50,13 +50,8 @@ final class CalibrateShardTests: XCTestCase {
         XCTAssertEqual(merged.tokens, whole.tokens)
         XCTAssertEqual(merged.sequences, whole.sequences)
         XCTAssertEqual(merged.fingerprint, whole.fingerprint)
-        for (m, w) in zip(merged.layers, whole.layers) {
-            XCTAssertEqual(m.tokens, w.tokens)
-            XCTAssertEqual(m.hard, w.hard)
-            for (a, b) in zip(m.soft + m.softSoftmax + m.saliency + [m.entropySum], w.soft + w.softSoftmax + w.saliency + [w.entropySum]) {
-                XCTAssertEqual(a, b, accuracy: 1e-12 * max(abs(b), 1))
-            }
-        }
+        XCTAssertEqual(merged.layers, whole.layers, "merged shard counts must equal one run bit for bit")
+        XCTAssertNotNil(merged.layers.first?.exact)
     }
 
     /// Per-group counts are the same sums over each group's sequences, and the groups add up to the total.

@@ -1,11 +1,12 @@
 import Foundation
 
 extension ExpertCounts.Layer {
-    /// Adds one chunk's routing of this layer. Per-token terms are summed in Double so that shard runs
-    /// merged later agree with one run to rounding; hard counts and tokens are integers and agree exactly.
+    /// Adds one chunk's routing of this layer. Every per-token term goes into the exact fixed-point sums, so
+    /// shard runs merged later equal one run exactly; the Double fields are derived from them at the end.
     mutating func add(_ record: RoutingRecord) {
         let e = record.experts, k = record.topK
         tokens += record.tokens
+        var sums = exact ?? ExactSums(approximating: self)
         var probabilities = [Double](repeating: 0, count: e)
         for t in 0..<record.tokens {
             var maxLogit = -Double.infinity
@@ -18,17 +19,19 @@ extension ExpertCounts.Layer {
             var entropy = 0.0
             for j in 0..<e {
                 let p = probabilities[j] / total
-                softSoftmax[j] += p
-                soft[j] += Double(record.scores[t * e + j])
+                sums.softSoftmax[j] += ExactSums.units(p)
+                sums.soft[j] += ExactSums.units(Double(record.scores[t * e + j]))
                 if p > 0 { entropy -= p * log(p) }
             }
-            entropySum += entropy
+            sums.entropy += ExactSums.units(entropy)
             for s in 0..<k {
                 let j = Int(record.selected[t * k + s])
                 hard[j] += 1
-                saliency[j] += Double(record.weights[t * k + s]) * Double(record.outputNorms[t * k + s])
+                sums.saliency[j] += ExactSums.units(Double(record.weights[t * k + s]) * Double(record.outputNorms[t * k + s]))
             }
         }
+        exact = sums
+        refreshFromExact()
     }
 }
 

@@ -1,4 +1,6 @@
 extension ExpertCounts.Layer {
+    /// Exact when both sides carry fixed-point sums (every file calibrate writes); files without them (edited
+    /// by hand, or from elsewhere) still add up, to floating-point rounding.
     mutating func absorb(_ other: ExpertCounts.Layer) {
         tokens += other.tokens
         for j in hard.indices {
@@ -8,6 +10,13 @@ extension ExpertCounts.Layer {
             saliency[j] += other.saliency[j]
         }
         entropySum += other.entropySum
+        if var mine = exact, let theirs = other.exact {
+            mine.absorb(theirs)
+            exact = mine
+            refreshFromExact()
+        } else {
+            exact = nil
+        }
     }
 }
 

@@ -20,9 +20,12 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
         public var saliency: [Double]
         /// Sum over tokens of the router distribution's entropy (nats); mean = entropySum / tokens.
         public var entropySum: Double
+        /// The same sums in fixed point, which add up exactly in any order: merged shard counts then equal
+        /// one run's counts bit for bit. The Double fields above are derived from these.
+        public var exact: ExactSums?
 
         enum CodingKeys: String, CodingKey {
-            case layer, tokens, hard, soft, saliency
+            case layer, tokens, hard, soft, saliency, exact
             case softSoftmax = "soft_softmax"
             case entropySum = "entropy_sum"
         }
@@ -35,6 +38,7 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
             softSoftmax = hard
             saliency = hard
             entropySum = 0
+            exact = nil
         }
     }
 
@@ -84,7 +88,8 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
         for l in counts.layers {
             let n = l.hard.count
             guard l.soft.count == n, l.softSoftmax.count == n, l.saliency.count == n,
-                  (l.hard + l.soft + l.softSoftmax + l.saliency).allSatisfy({ $0.isFinite && $0 >= 0 })
+                  (l.hard + l.soft + l.softSoftmax + l.saliency).allSatisfy({ $0.isFinite && $0 >= 0 }),
+                  l.exact.map({ $0.soft.count == n && $0.softSoftmax.count == n && $0.saliency.count == n }) ?? true
             else {
                 throw MoESlimError(.invalidCounts, "layer \(l.layer) has lists of different lengths or negative / non-finite values", path: path)
             }
