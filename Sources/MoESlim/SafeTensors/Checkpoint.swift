@@ -112,8 +112,10 @@ public final class Checkpoint: @unchecked Sendable {
             guard let shard = value.stringValue else {
                 throw MoESlimError(.invalidIndex, "weight_map entry is not a string", path: indexPath, tensor: tensor)
             }
-            try validateShardName(shard, indexPath: indexPath)
-            if seenShards.insert(shard).inserted { shardOrder.append(shard) }
+            if seenShards.insert(shard).inserted {
+                try validateShardName(shard, indexPath: indexPath)
+                shardOrder.append(shard)
+            }
             shardOf[tensor] = shard
         }
         shardOrder.sort()
