@@ -37,8 +37,11 @@ public struct LoraMergeWriter {
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(threads) }
         let config = rewrittenConfig()
+        var metadata = (base.shards.first?.header.metadata ?? []).filter { !$0.key.hasPrefix("moe_slim.") }
+        metadata.append(("moe_slim.version", MoESlimVersion.string))
+        metadata.append(("moe_slim.merged_adapters", plan.summaries.map(\.path).joined(separator: ",")))
         let writer = try CheckpointWriter(destination: destination, asFolder: base.isFolder, sharding: sharding,
-                                          metadata: [], force: force, inputs: [base.path])
+                                          metadata: metadata, force: force, inputs: [base.path])
         let validate = { (temp: String) throws(MoESlimError) in
             try WrittenOutput.confirm(temp, againstConfig: false, holds: tensors)
         }
