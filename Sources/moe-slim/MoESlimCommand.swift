@@ -27,6 +27,8 @@ struct MoESlimCommand: ParsableCommand {
             CalibrateCommand.self,
             CountsCommand.self,
             PruneCommand.self,
+            EvalCommand.self,
+            SweepCommand.self,
             TokenizeCommand.self,
             MergeLoraCommand.self,
             VerifyCommand.self,

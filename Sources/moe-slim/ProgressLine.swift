@@ -1,17 +1,21 @@
 import Foundation
 import MoESlim
 
-/// Calibration progress on stderr: a bar redrawn in place on a terminal, one plain line per chunk otherwise
-/// (logs of batch jobs stay readable).
+/// Progress of calibrate, eval and sweep on stderr: a bar redrawn in place on a terminal, one plain line per
+/// chunk otherwise (logs of batch jobs stay readable).
 final class ProgressLine {
     private let total: Int?
+    private let label: String
     private let terminal = FileHandleOutput.stderrIsTerminal
 
-    init(total: Int?) { self.total = total }
+    init(total: Int?, label: String = "calibrate") {
+        self.total = total
+        self.label = label
+    }
 
     func update(_ p: Calibration.Progress) {
         let rate = p.seconds > 0 ? Double(p.tokens) / p.seconds : 0
-        var text = "calibrate: \(p.tokens) tokens, \(p.sequences) sequences, \(String(format: "%.0f", rate)) tokens/s"
+        var text = "\(label): \(p.tokens) tokens, \(p.sequences) sequences, \(String(format: "%.0f", rate)) tokens/s"
         if let total, total > 0 {
             let done = min(1, Double(p.tokens) / Double(total))
             let eta = rate > 0 ? Double(total - min(total, p.tokens)) / rate : 0

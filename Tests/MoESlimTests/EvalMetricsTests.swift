@@ -67,5 +67,8 @@ final class EvalMetricsTests: XCTestCase {
     func testPromptTrailingSpacesMoveToTheChoice() {
         XCTAssertEqual(ChoiceScoring.split(prompt: "Answer: ", choice: "B").context, "Answer:")
         XCTAssertEqual(ChoiceScoring.split(prompt: "Answer: ", choice: "B").continuation, " B")
+        // The harness uses Python's rstrip(): newlines and tabs move too.
+        XCTAssertEqual(ChoiceScoring.split(prompt: "Q?\n\t", choice: "B").context, "Q?")
+        XCTAssertEqual(ChoiceScoring.split(prompt: "Q?\n\t", choice: "B").continuation, "\n\tB")
     }
 }

@@ -4,12 +4,17 @@ public struct ChunkPlanner: Sendable {
     public let widenedLayerBytes: Int
     public let bytesPerToken: Int
     public let chunkTokens: Int
+    /// lm_head rows widened at a time: a slice no larger than a widened layer fits the same budget.
+    public let vocabSlice: Int
 
-    public init(checkpoint: Checkpoint, model: ModelDescription, budget: Int) throws(MoESlimError) {
+    /// `logitCopies`: how many chunks of [tokens, vocab] logits the caller holds at once (0 for calibration,
+    /// 2 when evaluation compares a model with a base).
+    public init(checkpoint: Checkpoint, model: ModelDescription, budget: Int, logitCopies: Int = 0) throws(MoESlimError) {
         widenedLayerBytes = Self.widenedLayerBytes(checkpoint: checkpoint, model: model)
+        vocabSlice = max(1, widenedLayerBytes / (4 * max(model.hiddenSize, 1)))
         let experts = model.maxExperts
         let topK = model.moeLayers.map(\.topK).max() ?? 1
-        bytesPerToken = 4 * (24 * model.hiddenSize + 6 * experts + 8 * topK)
+        bytesPerToken = 4 * (24 * model.hiddenSize + 6 * experts + 8 * topK + logitCopies * model.vocabSize)
         let available = budget - widenedLayerBytes
         guard available >= 64 * bytesPerToken else {
             throw MoESlimError(.invalidArgument, "--memory \(budget) bytes is too small: one layer widened to f32 takes \(widenedLayerBytes) bytes; give at least \(widenedLayerBytes + 64 * bytesPerToken)")

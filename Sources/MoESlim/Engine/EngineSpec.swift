@@ -24,6 +24,11 @@ public struct EngineSpec: Sendable {
     public var gateScalesExpertInput = false
     /// The MLP of the dense (non-MoE) layers.
     public var denseMLP = GatedMLPNames(prefix: "mlp.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
+    /// The norm after the last layer, of the same kind as the layers' norms (LayerNorm with bias for phimoe).
+    public var finalNorm = "model.norm"
+    /// granitemoe divides the lm_head output by logits_scaling; a division, as transformers does, not a
+    /// multiplication by the reciprocal, so logits match to the last bit.
+    public var logitsDivisor: Float = 1
 
     public init(
         normEps: Float, rope: RopeSpec, attention: AttentionSpec, moePath: String, router: RouterNames,

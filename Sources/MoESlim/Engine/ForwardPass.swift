@@ -1,5 +1,5 @@
-/// The calibration forward pass: embeddings, then one decoder layer at a time over a whole chunk of
-/// sequences, stopping after the last MoE layer because counts need no lm_head.
+/// The forward pass: embeddings, then one decoder layer at a time over a whole chunk of sequences. Calibration
+/// stops after the last MoE layer because counts need no lm_head; evaluation runs every layer and the head.
 public struct ForwardPass {
     public let model: ModelDescription
     public let spec: EngineSpec
@@ -24,20 +24,43 @@ public struct ForwardPass {
     /// Runs the sequences and reports each MoE layer's routing as it happens; returns the hidden states after
     /// the last MoE layer ([tokens, hidden], before any final norm).
     public func run(_ sequences: [[Int32]], observe: (RoutingRecord) throws(MoESlimError) -> Void) throws(MoESlimError) -> [Float] {
+        try decode(batch(sequences), through: lastMoELayer, masking: nil, observe: observe)
+    }
+
+    /// Next-token logits of each sequence ([tokens, vocab] row-major). With a plan, every router only sees the
+    /// experts the plan keeps, which computes what the checkpoint `prune` writes for that plan computes.
+    /// The head is widened `vocabSlice` rows at a time so a large vocabulary never sits widened whole.
+    public func logits(_ sequences: [[Int32]], masking plan: PruningPlan? = nil, vocabSlice: Int = 4096) throws(MoESlimError) -> [[Float]] {
+        let batch = batch(sequences)
+        var h = try decode(batch, through: model.numLayers - 1, masking: plan) { _ throws(MoESlimError) in }
+        try normalize(&h, spec.finalNorm)
+        let head = LMHead(weights: weights, name: model.lmHeadTensor ?? model.embedTensor, hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        return try head(h, batch: batch, vocabSlice: vocabSlice)
+    }
+
+    private func batch(_ sequences: [[Int32]]) -> TokenBatch {
         var batch = TokenBatch()
         for s in sequences { batch.append(s) }
+        return batch
+    }
+
+    private func decode(
+        _ batch: TokenBatch, through lastLayer: Int, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) -> [Float] {
         let hidden = model.hiddenSize
         var h = try embed(batch.tokens)
         let attention = AttentionBlock(spec: spec.attention, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
-        for layer in 0...lastMoELayer {
+        for layer in 0...lastLayer {
             let prefix = "model.layers.\(layer)."
             var x = h
             try normalize(&x, prefix + spec.inputNorm)
             addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
             x = h
             try normalize(&x, prefix + spec.postAttentionNorm)
-            if let moe = model.moeLayer(layer) {
-                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden)
+            if var moe = model.moeLayer(layer) {
+                let kept = plan.map { $0.keptExperts(layer: moe) }
+                if let topK = plan?.topK { moe.topK = topK }
+                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden, kept: kept)
                 let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: prefix)
                 try observe(record)
                 addResidual(&h, output)

@@ -7,6 +7,8 @@ struct MoEBlock {
     let layer: MoELayer
     let rule: RoutingRule
     let hidden: Int
+    /// The original experts the router may choose (ascending), or nil for all of them.
+    var kept: [Int]? = nil
 
     func callAsFunction(_ x: [Float], rows: Int, weights: WeightReader, prefix: String) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
         let p = prefix + spec.moePath
@@ -14,8 +16,14 @@ struct MoEBlock {
         let routerWeight = try weights.load(p + spec.router.weight, count: e * hidden)
         let routerBias = try spec.router.bias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
         let correction = try spec.router.correctionBias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
-        let logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
-        let routed = Router(rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection).route(logits, tokens: rows, correctionBias: correction)
+        let logits: [Float]
+        let routed: (scores: [Float], selected: [Int32], weights: [Float])
+        if let kept, kept.count < e {
+            (logits, routed) = route(x, rows: rows, kept: kept, weight: routerWeight, bias: routerBias, correction: correction)
+        } else {
+            logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
+            routed = Router(rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection).route(logits, tokens: rows, correctionBias: correction)
+        }
 
         var assigned = [[(token: Int, slot: Int)]](repeating: [], count: e)
         for t in 0..<rows {
@@ -52,6 +60,31 @@ struct MoEBlock {
             layer: layer.layer, tokens: rows, experts: e, topK: k, logits: logits, scores: routed.scores,
             selected: routed.selected, weights: routed.weights, outputNorms: norms)
         return (output, record)
+    }
+
+    /// Routing as the pruned checkpoint's router does it: only the kept rows of the router tensors, so softmax,
+    /// groups and top-k see exactly the experts that remain. Results come back in original expert ids, with
+    /// -inf logits and zero scores for the removed experts.
+    private func route(
+        _ x: [Float], rows: Int, kept: [Int], weight: [Float], bias: [Float]?, correction: [Float]?
+    ) -> (logits: [Float], routed: (scores: [Float], selected: [Int32], weights: [Float])) {
+        let e = layer.numExperts, n = kept.count
+        var keptWeight = [Float](repeating: 0, count: n * hidden)
+        for (i, expert) in kept.enumerated() {
+            for c in 0..<hidden { keptWeight[i * hidden + c] = weight[expert * hidden + c] }
+        }
+        let keptLogits = Kernels.linear(x, rows: rows, weight: keptWeight, out: n, bias: bias.map { b in kept.map { b[$0] } })
+        let router = Router(rule: rule, experts: n, topK: layer.topK, groupScore: spec.groupScore, selection: spec.selection)
+        let routed = router.route(keptLogits, tokens: rows, correctionBias: correction.map { b in kept.map { b[$0] } })
+        var logits = [Float](repeating: -.infinity, count: rows * e)
+        var scores = [Float](repeating: 0, count: rows * e)
+        for t in 0..<rows {
+            for (i, expert) in kept.enumerated() {
+                logits[t * e + expert] = keptLogits[t * n + i]
+                scores[t * e + expert] = routed.scores[t * n + i]
+            }
+        }
+        return (logits, (scores, routed.selected.map { Int32(kept[Int($0)]) }, routed.weights))
     }
 
     private func addShared(_ shared: SharedExpertSpec, _ x: [Float], rows: Int, weights: WeightReader, prefix: String, into output: inout [Float]) throws(MoESlimError) {

@@ -49,15 +49,27 @@ struct WeightReader {
 
     /// One row of a 2-D tensor, widened.
     func row(_ name: String, _ index: Int, width: Int) throws(MoESlimError) -> [Float] {
+        try rows(name, index..<(index + 1), width: width)
+    }
+
+    /// Consecutive rows of a 2-D tensor, widened.
+    func rows(_ name: String, _ range: Range<Int>, width: Int) throws(MoESlimError) -> [Float] {
         guard let info = checkpoint.info(name), let bytes = checkpoint.bytes(of: name) else {
             throw MoESlimError(.invalidTensor, "the forward pass needs this tensor, which is missing", path: checkpoint.path, tensor: name)
         }
         guard [.F32, .BF16, .F16].contains(info.dtype) else {
-            throw MoESlimError(.unsupportedModel, "calibrate reads f32, bf16 and f16 weights, not \(info.dtype.rawValue)", path: checkpoint.path, tensor: name)
+            throw MoESlimError(.unsupportedModel, "the forward pass reads f32, bf16 and f16 weights here, not \(info.dtype.rawValue)", path: checkpoint.path, tensor: name)
         }
-        return [Float](unsafeUninitializedCapacity: width) { out, done in
-            Self.widen(bytes.baseAddress!, info.dtype, (index * width)..<((index + 1) * width), into: out.baseAddress!)
-            done = width
+        let n = range.count * width
+        let first = range.lowerBound * width
+        let dtype = info.dtype
+        let source = SharedRawPointer(base: bytes.baseAddress!)
+        return [Float](unsafeUninitializedCapacity: n) { out, done in
+            let target = SharedPointer(base: out.baseAddress!)
+            Parallel.ranges(n) { part in
+                Self.widen(source.base, dtype, (first + part.lowerBound)..<(first + part.upperBound), into: target.base + part.lowerBound)
+            }
+            done = n
         }
     }
 

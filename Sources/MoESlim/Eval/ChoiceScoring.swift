@@ -9,15 +9,25 @@ public struct ChoiceScoring: Sendable, Equatable {
     public var accuracy: Double { questions == 0 ? .nan : Double(correct) / Double(questions) }
 
     /// The continuation's tokens as the harness splits them: encode prompt + choice whole, and take what
-    /// follows the prompt's own encoding (trailing spaces of the prompt move to the choice first).
+    /// follows the prompt's own encoding (trailing whitespace of the prompt, as Python's rstrip() takes it,
+    /// moves to the choice first).
     public static func split(prompt: String, choice: String) -> (context: String, continuation: String) {
         var context = prompt
         var continuation = choice
-        while context.last == " " {
+        while let last = context.last, last.isWhitespace {
             context.removeLast()
-            continuation = " " + continuation
+            continuation = String(last) + continuation
         }
         return (context, continuation)
+    }
+
+    /// The harness's token sequence for one choice: the context's own encoding, then what the whole text
+    /// encodes to past that many tokens. Special tokens are not added (the harness's default for causal LMs).
+    public static func encode(prompt: String, choice: String, tokenizer: Tokenizer) -> (tokens: [Int32], continuationStart: Int) {
+        let (context, continuation) = split(prompt: prompt, choice: choice)
+        let whole = tokenizer.encode(bytes: Array((context + continuation).utf8), addSpecialTokens: false)
+        let contextTokens = tokenizer.encode(bytes: Array(context.utf8), addSpecialTokens: false)
+        return (contextTokens + whole.dropFirst(contextTokens.count), contextTokens.count)
     }
 
     /// Sum of log p(continuation token | everything before it), from logits of the whole sequence.

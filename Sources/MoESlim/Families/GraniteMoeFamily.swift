@@ -30,11 +30,13 @@ extension GraniteMoeFamily: EngineFamily {
         var embeddingMultiplier: Double?
         var residualMultiplier: Double?
         var attentionMultiplier: Double?
+        var logitsScaling: Double?
 
         enum CodingKeys: String, CodingKey {
             case embeddingMultiplier = "embedding_multiplier"
             case residualMultiplier = "residual_multiplier"
             case attentionMultiplier = "attention_multiplier"
+            case logitsScaling = "logits_scaling"
         }
 
         init(from decoder: Decoder) throws {
@@ -43,6 +45,7 @@ extension GraniteMoeFamily: EngineFamily {
             embeddingMultiplier = try c.decodeIfPresent(Double.self, forKey: .embeddingMultiplier)
             residualMultiplier = try c.decodeIfPresent(Double.self, forKey: .residualMultiplier)
             attentionMultiplier = try c.decodeIfPresent(Double.self, forKey: .attentionMultiplier)
+            logitsScaling = try c.decodeIfPresent(Double.self, forKey: .logitsScaling)
         }
     }
 
@@ -55,6 +58,7 @@ extension GraniteMoeFamily: EngineFamily {
             experts: .fusedGateUp(gateUp: "input_linear.weight", down: "output_linear.weight"))
         spec.embeddingMultiplier = Float(c.embeddingMultiplier ?? 1)
         spec.residualMultiplier = Float(c.residualMultiplier ?? 1)
+        spec.logitsDivisor = Float(c.logitsScaling ?? 1)
         return spec
     }
 }

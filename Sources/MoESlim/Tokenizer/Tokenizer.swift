@@ -43,8 +43,9 @@ public final class Tokenizer {
         encode(bytes: Array(text.utf8))
     }
 
-    /// `bytes` must be valid UTF-8 (readers validate it).
-    public func encode(bytes: [UInt8]) -> [Int32] {
+    /// `bytes` must be valid UTF-8 (readers validate it). lm-evaluation-harness encodes choices without
+    /// special tokens, hence `addSpecialTokens`.
+    public func encode(bytes: [UInt8], addSpecialTokens: Bool = true) -> [Int32] {
         var raw: [TextPiece] = []
         addedTokens.split(TextPiece(bytes: bytes, token: nil, atOrigin: true), normalized: false, into: &raw)
         var pieces: [TextPiece] = []
@@ -63,7 +64,8 @@ public final class Tokenizer {
         for piece in pieces {
             if let token = piece.token { ids.append(token) } else { model.tokenize(piece.bytes, into: &ids) }
         }
-        return postProcessor?.apply(ids) ?? ids
+        guard addSpecialTokens, let postProcessor else { return ids }
+        return postProcessor.apply(ids)
     }
 }
 

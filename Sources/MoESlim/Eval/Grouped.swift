@@ -1,0 +1,23 @@
+/// A metric over all records and per `--group-by` value, groups in the order they first appear so reports
+/// list them as the data does.
+public struct Grouped<Metric: Sendable & Equatable>: Sendable, Equatable {
+    public private(set) var total: Metric
+    public private(set) var groups: [String] = []
+    public private(set) var byGroup: [String: Metric] = [:]
+    private let empty: Metric
+
+    public init(empty: Metric) {
+        self.total = empty
+        self.empty = empty
+    }
+
+    public mutating func update(_ group: String?, _ body: (inout Metric) -> Void) {
+        body(&total)
+        guard let group else { return }
+        if byGroup[group] == nil {
+            groups.append(group)
+            byGroup[group] = empty
+        }
+        body(&byGroup[group]!)
+    }
+}

@@ -1,0 +1,32 @@
+import XCTest
+@testable import MoESlim
+
+/// A plan evaluated with masked routers must compute what the checkpoint prune writes for it computes: the
+/// same logits, for softmax, sigmoid with group-limited selection, top-k-then-softmax, sparsemixer and
+/// shared-expert routers.
+final class SweepMaskTests: XCTestCase {
+    func testMixtral() throws { try check("mixtral", kept: [0: [0, 2, 3, 5], 1: [1, 2, 4]]) }
+    func testDeepseekV3GroupLimited() throws { try check("deepseek_v3", kept: [1: [0, 3, 5, 6], 2: [1, 2, 4, 7]]) }
+    func testGptOss() throws { try check("gpt_oss", kept: [0: [1, 2, 4], 1: [0, 3, 4, 5]]) }
+    func testQwen2MoeSharedExpert() throws { try check("qwen2_moe", kept: [0: [0, 1, 4, 5, 7], 2: [2, 3, 5, 6]]) }
+    func testPhimoeSparseMixer() throws { try check("phimoe", kept: [0: [0, 2, 3, 5], 1: [1, 4, 5]]) }
+    func testGraniteMoe() throws { try check("granitemoe", kept: [0: [0, 1, 5], 1: [2, 3, 4]]) }
+    func testTopKOverride() throws { try check("olmoe", kept: [0: [0, 1, 2, 6, 7], 1: [1, 3, 4, 5]], topK: 1) }
+
+    private func check(_ name: String, kept: [Int: [Int]], topK: Int? = nil) throws {
+        let input = try Checkpoint(path: EngineGolden.folder(name))
+        let model = try ModelFamilies.describe(input)
+        let plan = PruningPlan(kept: kept, topK: topK)
+        let out = try Fixtures.scratch() + "/pruned"
+        let transform = try PruneTransform(checkpoint: input, model: model, plan: plan)
+        try PruneWriter(input: input, transform: transform, destination: out, sharding: .keepInput, force: false).write()
+        let sequences = try EngineGolden.load(name).sequences.map(\.inputIds)
+        let masked = try ForwardPass(checkpoint: input).logits(sequences, masking: plan)
+        let pruned = try ForwardPass(checkpoint: Checkpoint(path: out)).logits(sequences)
+        let unmasked = try ForwardPass(checkpoint: input).logits(sequences)
+        for s in sequences.indices {
+            XCTAssertLessThanOrEqual(EvalAssert.worst(masked[s], pruned[s]), 1e-5, "\(name) sequence \(s)")
+        }
+        XCTAssertGreaterThan(zip(masked, unmasked).map { EvalAssert.worst($0, $1) }.max() ?? 0, 1e-4, "\(name): the plan should change the logits")
+    }
+}
