@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 rm -rf man && mkdir man
 swift package --allow-writing-to-package-directory generate-manual --multi-page --date "$(date +%Y-%m-%d)" \
     --authors "the moe-slim developers" -o man
+rm -f man/moe-slim.help.1
 ls man
