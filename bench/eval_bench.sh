@@ -9,18 +9,8 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 work=${1:-/tmp/moe-slim-eval-bench}
-threads=${OPENBLAS_NUM_THREADS:-$(nproc)}
-export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
-moe_slim=${MOE_SLIM:-}
-if [ -z "$moe_slim" ]; then
-    (cd "$here/.." && swift build -c release --product moe-slim >/dev/null)
-    moe_slim="$here/../.build/release/moe-slim"
-fi
-mkdir -p "$work"
-[ -f "$work/model/config.json" ] || python3 "$here/eval_bench.py" make "$work"
-
-peak() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
-cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
+maker=eval_bench.py
+. "$here/common.sh"
 
 start=$(date +%s.%N)
 /usr/bin/time -v "$moe_slim" eval "$work/model" --data "$work/tokens.jsonl" --memory 8GB --json \
