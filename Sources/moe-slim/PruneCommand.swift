@@ -86,7 +86,10 @@ struct PruneCommand: ParsableCommand {
                 chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!), countsPath: counts!)
             }
             let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen)
-            if let planOut { try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut) }
+            if let planOut {
+                try PlanOutput.check(planOut, input: input, output: output, counts: counts, plan: plan, force: outputOptions.force)
+                try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut)
+            }
             if dryRun {
                 print(PlanText.describe(chosen, model: model))
                 let before = SizeReport(model: model, tensors: checkpoint.names.compactMap { n in checkpoint.info(n).map { (n, $0.dtype, $0.shape) } }, path: input, context: context)
@@ -94,7 +97,10 @@ struct PruneCommand: ParsableCommand {
                 print(SizeReport.table(before, compared: after))
                 return
             }
-            try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding(), force: outputOptions.force).write()
+            let skipped = try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding(), force: outputOptions.force).write()
+            if !skipped.isEmpty {
+                printError("moe-slim: note: not copied, they hold the unpruned weights in another format: \(skipped.joined(separator: ", "))")
+            }
             if !transform.uniform {
                 printError("moe-slim: warning: this plan keeps a different number of experts per layer, which stock transformers cannot load; the counts are in config.json moe_slim.experts_per_layer. Use --strategy layer (or a plan with equal counts) for a uniform model.")
             }

@@ -8,13 +8,11 @@ struct DeepseekFamily: ModelFamily {
         var experts: ExpertKeys
         var mla: MultiLatentDims
         var router: GroupedRouterKeys
-        var moeLayerFreq: Int?
         var topkMethod: String?
         var scoringFunc: String?
         var modelType: String
 
         enum CodingKeys: String, CodingKey {
-            case moeLayerFreq = "moe_layer_freq"
             case topkMethod = "topk_method"
             case scoringFunc = "scoring_func"
             case modelType = "model_type"
@@ -26,7 +24,6 @@ struct DeepseekFamily: ModelFamily {
             mla = try MultiLatentDims(from: decoder)
             router = try GroupedRouterKeys(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            moeLayerFreq = try c.decodeIfPresent(Int.self, forKey: .moeLayerFreq)
             topkMethod = try c.decodeIfPresent(String.self, forKey: .topkMethod)
             scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
             modelType = try c.decode(String.self, forKey: .modelType)
@@ -35,17 +32,19 @@ struct DeepseekFamily: ModelFamily {
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         let v3 = c.modelType == "deepseek_v3"
-        let freq = max(c.moeLayerFreq ?? 1, 1)
-        let first = c.router.firstKDenseReplace ?? 0
+        // transformers' own defaults when a key is absent (DeepseekV3Config: 3 dense layers, 8 groups, top 4);
+        // moe_layer_freq is in the original configs but transformers ignores it, and so do we.
+        let first = c.router.firstKDenseReplace ?? (v3 ? 3 : 0)
         let grouped = v3 || c.topkMethod == "group_limited_greedy"
         let routing = RoutingRule(
             scoring: v3 || c.scoringFunc == "sigmoid" ? .sigmoid : .softmax,
             normalizeTopK: c.router.normTopkProb ?? v3,
-            groups: grouped ? c.router.nGroup : nil, topkGroups: grouped ? c.router.topkGroup : nil,
+            groups: grouped ? (c.router.nGroup ?? (v3 ? 8 : nil)) : nil,
+            topkGroups: grouped ? (c.router.topkGroup ?? (v3 ? 4 : nil)) : nil,
             scalingFactor: c.router.routedScalingFactor ?? 1)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
-            moeLayers: c.dims.allLayers.filter { $0 >= first && $0 % freq == 0 },
+            moeLayers: c.dims.allLayers.filter { $0 >= first },
             moePrefix: { "model.layers.\($0).mlp." },
             router: [("gate.weight", 0, true), ("gate.e_score_correction_bias", 0, v3)])
         layout.sharedPaths = ["shared_experts."]

@@ -54,6 +54,9 @@ struct PlainMoEConfig: Decodable {
 /// Reads the expert-count and top-k keys, whose names differ between families and between transformers
 /// versions (qwen3_moe: num_experts or num_local_experts).
 struct ExpertKeys: Decodable {
+    static let countKeys = ["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"]
+    static let topKKeys = ["num_experts_per_tok", "moe_k", "experts_per_token"]
+
     var count: Int
     var countKey: String
     var topK: Int
@@ -74,8 +77,8 @@ struct ExpertKeys: Decodable {
             }
             throw DecodingError.keyNotFound(AnyKey(stringValue: keys[0]), .init(codingPath: [], debugDescription: "missing"))
         }
-        (count, countKey) = try first(["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"])
-        (topK, topKKey) = try first(["num_experts_per_tok", "moe_k", "experts_per_token"])
+        (count, countKey) = try first(Self.countKeys)
+        (topK, topKKey) = try first(Self.topKKeys)
     }
 }
 

@@ -46,7 +46,7 @@ public struct LoraMergeWriter {
             try WrittenOutput.confirm(temp, againstConfig: false, holds: tensors)
         }
         if base.isFolder {
-            var extras = try PruneWriter.companionFiles(of: base.folder)
+            var extras = try PruneWriter.companionFiles(of: base.folder).copied
             if let config { extras.append(.init(name: "config.json", contents: Array((config.serialized() + "\n").utf8))) }
             try writer.write(tensors, extraFiles: extras, validate: validate)
         } else {

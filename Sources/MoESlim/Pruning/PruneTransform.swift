@@ -58,7 +58,8 @@ public struct PruneTransform {
         self.expertsPerLayer = counts
         self.uniform = uniform
         self.config = try Self.rewriteConfig(checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform)
-        let keptJSON = plan.json["layers"]!.serialized(indent: nil)
+        let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
+            .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
         meta.removeAll { $0.key == "moe_slim.kept_experts" || $0.key == "moe_slim.version" }
         meta.append(("moe_slim.version", MoESlimVersion.string))
@@ -92,8 +93,16 @@ public struct PruneTransform {
         _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool
     ) throws(MoESlimError) -> JSONValue {
         var out = config
-        out.set(model.expertCountKey, .int(counts.values.max() ?? 0))
-        if let topK = plan.topK { out.set(model.topKKey, .int(topK)) }
+        // Every spelling present is rewritten (gpt-oss configs carry both experts_per_token and
+        // num_experts_per_tok), so no stale alias contradicts the new value.
+        for key in [model.expertCountKey] + ExpertKeys.countKeys where key == model.expertCountKey || config[key] != nil {
+            out.set(key, .int(counts.values.max() ?? 0))
+        }
+        if let topK = plan.topK {
+            for key in [model.topKKey] + ExpertKeys.topKKeys where key == model.topKKey || config[key] != nil {
+                out.set(key, .int(topK))
+            }
+        }
         var section: [(key: String, value: JSONValue)] = []
         if case .object(let existing)? = config["moe_slim"] {
             section = existing.filter { $0.key != "experts_per_layer" && $0.key != "kept_experts" }

@@ -18,9 +18,14 @@ public struct PruneWriter {
         self.force = force
     }
 
-    /// Files of a model folder that travel with the weights: everything but the weights, their index and the
-    /// config we rewrite.
-    static func companionFiles(of folder: String) throws(MoESlimError) -> [CheckpointWriter.ExtraFile] {
+    /// Weights in other formats (a repository's consolidated.*.pt, pytorch_model.bin, GGUF): copying them
+    /// would ship the unpruned model under the pruned one's name.
+    static let unprunedWeightSuffixes = [".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack", ".onnx", ".index.json"]
+
+    /// Files of a model folder that travel with the weights (tokenizer, generation config, chat template,
+    /// README, licence): everything but weights, their indexes and the config we rewrite. Returns the files
+    /// left behind too, so the command can say so.
+    static func companionFiles(of folder: String) throws(MoESlimError) -> (copied: [CheckpointWriter.ExtraFile], skipped: [String]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
@@ -28,27 +33,36 @@ public struct PruneWriter {
             throw MoESlimError(.io, "cannot list the model folder", path: folder)
         }
         var files: [CheckpointWriter.ExtraFile] = []
-        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".safetensors")
-            && name != Checkpoint.indexName && name != "config.json" {
+        var skipped: [String] = []
+        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".safetensors") && name != "config.json"
+            && name != Checkpoint.indexName {
             let path = FileSystem.join(folder, name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            files.append(.init(name: name, contents: try FileSystem.readBytes(path)))
+            if unprunedWeightSuffixes.contains(where: { name.hasSuffix($0) }) {
+                skipped.append(name)
+            } else {
+                files.append(.init(name: name, copyOf: path))
+            }
         }
-        return files
+        return (files, skipped)
     }
 
-    public func write() throws(MoESlimError) {
+    /// Returns the files of the input folder that were not copied because they hold weights.
+    @discardableResult
+    public func write() throws(MoESlimError) -> [String] {
         let configBytes = Array((transform.config.serialized() + "\n").utf8)
         if input.isFolder {
             let writer = try CheckpointWriter(
                 destination: destination, asFolder: true, sharding: sharding, metadata: transform.metadata,
                 force: force, inputs: [input.path])
-            let extras = try Self.companionFiles(of: input.folder) + [.init(name: "config.json", contents: configBytes)]
+            let companions = try Self.companionFiles(of: input.folder)
+            let extras = companions.copied + [.init(name: "config.json", contents: configBytes)]
             try writer.write(transform.tensors, extraFiles: extras) { temp throws(MoESlimError) in
                 try WrittenOutput.confirm(temp, holds: transform.tensors)
                 try checkExpertCounts(Checkpoint(path: temp))
             }
+            return companions.skipped
         } else {
             let outFolder = FileSystem.parent(destination)
             guard FileSystem.canonical(outFolder) != FileSystem.canonical(input.folder) else {
@@ -64,11 +78,24 @@ public struct PruneWriter {
             let stagedConfig = FileSystem.join(outFolder, ".config.json.moe-slim-tmp-\(getpid())")
             try AtomicFile.write(configBytes, to: stagedConfig)
             defer { try? FileManager.default.removeItem(atPath: stagedConfig) }
-            try writer.write(transform.tensors) { temp throws(MoESlimError) in
-                try WrittenOutput.confirm(temp, configPath: stagedConfig, holds: transform.tensors)
-                try checkExpertCounts(Checkpoint(path: temp, configPath: stagedConfig))
+            // config.json goes into place once the weights have verified and just before they are renamed; if
+            // that rename fails, the previous config comes back, so the pair never disagrees on disk for long.
+            let previousConfig = FileSystem.exists(configPath) ? try FileSystem.readBytes(configPath) : nil
+            do throws(MoESlimError) {
+                try writer.write(transform.tensors) { temp throws(MoESlimError) in
+                    try WrittenOutput.confirm(temp, configPath: stagedConfig, holds: transform.tensors)
+                    try checkExpertCounts(Checkpoint(path: temp, configPath: stagedConfig))
+                    try AtomicFile.write(configBytes, to: configPath)
+                }
+            } catch {
+                if let previousConfig {
+                    try? AtomicFile.write(previousConfig, to: configPath)
+                } else {
+                    try? FileManager.default.removeItem(atPath: configPath)
+                }
+                throw error
             }
-            try AtomicFile.write(configBytes, to: configPath)
+            return []
         }
     }
 

@@ -34,11 +34,15 @@ public struct PruningPlan: Sendable, Equatable {
             guard ids.count >= k else {
                 throw bad("layer \(layerIndex) keeps \(ids.count) experts, fewer than top-k \(k)")
             }
-            if let groups = model.routing.groups, groups > 1 {
+            if let groups = model.routing.groups, groups >= 1 {
                 let size = layer.numExperts / groups
                 let perGroup = (0..<groups).map { g in ids.filter { $0 / size == g }.count }
                 guard Set(perGroup).count == 1 else {
                     throw bad("layer \(layerIndex) keeps \(perGroup) experts per group; group-limited routing (n_group \(groups)) needs the same count in every group")
+                }
+                // DeepSeek-V3 and GLM-4.5 score a group by its two best experts (topk(2) in transformers).
+                if model.routing.scoring == .sigmoid && perGroup[0] < 2 {
+                    throw bad("layer \(layerIndex) keeps \(perGroup[0]) expert per group; sigmoid group routing scores each group by its best two, so every group needs at least 2")
                 }
                 let topkGroups = model.routing.topkGroups ?? groups
                 guard perGroup[0] * topkGroups >= k else {
@@ -69,7 +73,7 @@ public struct PruningPlan: Sendable, Equatable {
         }
         var kept: [Int: [Int]] = [:]
         for (key, value) in layers {
-            guard let layer = Int(key), layer >= 0 else {
+            guard let layer = Int(key), layer >= 0, String(layer) == key else {
                 throw MoESlimError(.invalidPlan, "layer key '\(key)' is not a layer index", path: path)
             }
             guard let items = value.arrayValue else {

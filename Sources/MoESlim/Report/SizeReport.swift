@@ -23,6 +23,9 @@ public struct SizeReport: Sendable {
 
     public init(_ checkpoint: Checkpoint, context: Int, topK: Int? = nil) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
+        if let topK, let layer = model.moeLayers.first(where: { topK > $0.numExperts }) {
+            throw MoESlimError(.invalidArgument, "--top-k \(topK) is more than the \(layer.numExperts) experts of layer \(layer.layer)", path: checkpoint.path)
+        }
         let tensors = checkpoint.names.compactMap { name in checkpoint.info(name).map { (name, $0.dtype, $0.shape) } }
         self.init(model: model, tensors: tensors, path: checkpoint.path, context: context, topK: topK)
     }

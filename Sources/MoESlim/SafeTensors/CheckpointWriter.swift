@@ -8,12 +8,23 @@ import CShims
 /// temporary file or folder beside the destination, is fsynced and validated, and is then renamed into place.
 /// On any failure the temporary is removed and the destination is as it was.
 public struct CheckpointWriter {
+    /// A file written beside the shards: given bytes (config.json), or a copy of a file streamed through a
+    /// small buffer (tokenizer files can be tens of megabytes).
     public struct ExtraFile: Sendable {
         public let name: String
-        public let contents: [UInt8]
+        public let contents: [UInt8]?
+        public let source: String?
+
         public init(name: String, contents: [UInt8]) {
             self.name = name
             self.contents = contents
+            self.source = nil
+        }
+
+        public init(name: String, copyOf source: String) {
+            self.name = name
+            self.contents = nil
+            self.source = source
         }
     }
 
@@ -35,8 +46,21 @@ public struct CheckpointWriter {
                 throw MoESlimError(.invalidArgument, "output would overwrite or sit inside the input \(input)", path: destination)
             }
         }
-        if FileSystem.exists(destination) && !force {
-            throw MoESlimError(.outputExists, "output already exists (use --force to replace it)", path: destination)
+        if asFolder == destination.hasSuffix(".safetensors") {
+            throw MoESlimError(.invalidArgument, asFolder
+                ? "the input is a model folder, so the output must be a folder, not a .safetensors file"
+                : "the input is a single .safetensors file, so the output must be one too", path: destination)
+        }
+        if !asFolder && sharding != .keepInput {
+            throw MoESlimError(.invalidArgument, "--max-shard-size needs a folder output; a single .safetensors file is one shard", path: destination)
+        }
+        if FileSystem.exists(destination) {
+            guard force else {
+                throw MoESlimError(.outputExists, "output already exists (use --force to replace it)", path: destination)
+            }
+            guard FileSystem.looksLikeCheckpoint(destination) else {
+                throw MoESlimError(.outputExists, "exists and is not a checkpoint; refusing to replace it even with --force", path: destination)
+            }
         }
         let parent = FileSystem.parent(destination)
         guard FileSystem.isDirectory(parent) else {
@@ -108,7 +132,11 @@ public struct CheckpointWriter {
                                to: FileSystem.join(folder, Checkpoint.indexName))
         }
         for extra in extraFiles {
-            try writeSmallFile(extra.contents, to: FileSystem.join(folder, extra.name))
+            if let source = extra.source {
+                try copyFile(source, to: FileSystem.join(folder, extra.name))
+            } else {
+                try writeSmallFile(extra.contents ?? [], to: FileSystem.join(folder, extra.name))
+            }
         }
         try syncDirectory(folder)
         return names
@@ -174,6 +202,30 @@ public struct CheckpointWriter {
         var writer = try SafeTensorsStreamWriter(path: path)
         do throws(MoESlimError) {
             try writer.write(bytes)
+            try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    private func copyFile(_ source: String, to path: String) throws(MoESlimError) {
+        let fd = open(source, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MoESlimError(.io, "cannot open", path: source, cause: POSIXFailure("open")) }
+        defer { close(fd) }
+        var writer = try SafeTensorsStreamWriter(path: path)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        do throws(MoESlimError) {
+            while true {
+                let n = read(fd, chunk.baseAddress, chunk.count)
+                if n == 0 { break }
+                guard n > 0 else {
+                    if errno == EINTR { continue }
+                    throw MoESlimError(.io, "cannot read", path: source, cause: POSIXFailure("read"))
+                }
+                try writer.write(UnsafeRawBufferPointer(rebasing: chunk[..<n]))
+            }
             try writer.finish()
         } catch {
             writer.abandon()

@@ -12,8 +12,23 @@ enum FileSystem {
     }
 
     /// The real location of a path, links resolved, so "same input and output" is caught through links too.
+    /// A path that does not exist yet is resolved through its parent, so a link in the folder part cannot hide
+    /// that an output lands inside an input.
     static func canonical(_ path: String) -> String {
-        URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if FileManager.default.fileExists(atPath: url.path) || url.path == "/" {
+            return url.resolvingSymlinksInPath().path
+        }
+        return URL(fileURLWithPath: canonical(url.deletingLastPathComponent().path))
+            .appendingPathComponent(url.lastPathComponent).path
+    }
+
+    /// What `--force` may replace: a safetensors file, or a folder that holds a model (or nothing). Anything
+    /// else is somebody's data, and a typo in an output path must not delete it.
+    static func looksLikeCheckpoint(_ path: String) -> Bool {
+        guard isDirectory(path) else { return path.hasSuffix(".safetensors") }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return false }
+        return names.isEmpty || names.contains { $0.hasSuffix(".safetensors") || $0 == "config.json" }
     }
 
     static func parent(_ path: String) -> String {
