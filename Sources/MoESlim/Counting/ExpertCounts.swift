@@ -85,6 +85,9 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
         guard counts.format == formatName, counts.version == currentVersion else {
             throw MoESlimError(.invalidCounts, "format '\(counts.format)' version \(counts.version) is not \(formatName) version \(currentVersion)", path: path)
         }
+        guard Set(counts.layers.map(\.layer)).count == counts.layers.count else {
+            throw MoESlimError(.invalidCounts, "a layer appears more than once", path: path)
+        }
         for l in counts.layers {
             let n = l.hard.count
             guard l.soft.count == n, l.softSoftmax.count == n, l.saliency.count == n,
