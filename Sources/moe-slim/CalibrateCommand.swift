@@ -58,7 +58,7 @@ struct CalibrateCommand: ParsableCommand {
                     guard let record = try records.next() else { return nil }
                     return try checked(record, vocabulary: pass.model.vocabSize)
                 },
-                progress: progress.update)
+                progress: { progress.update($0, fractionRead: records.fractionRead) })
             progress.finish()
             guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
             try counts.write(to: output)

@@ -13,12 +13,20 @@ final class ProgressLine {
         self.label = label
     }
 
-    func update(_ p: Calibration.Progress) {
+    /// `fractionRead` (share of the input bytes consumed) gives an ETA when no token limit does.
+    func update(_ p: Calibration.Progress, fractionRead: Double? = nil) {
         let rate = p.seconds > 0 ? Double(p.tokens) / p.seconds : 0
         var text = "\(label): \(p.tokens) tokens, \(p.sequences) sequences, \(String(format: "%.0f", rate)) tokens/s"
+        var done: Double?
+        var eta: Double?
         if let total, total > 0 {
-            let done = min(1, Double(p.tokens) / Double(total))
-            let eta = rate > 0 ? Double(total - min(total, p.tokens)) / rate : 0
+            done = min(1, Double(p.tokens) / Double(total))
+            eta = rate > 0 ? Double(total - min(total, p.tokens)) / rate : 0
+        } else if let f = fractionRead, f > 0 {
+            done = f
+            eta = p.seconds * (1 - f) / f
+        }
+        if let done, let eta {
             text = terminal ? bar(done) + " " + text : text + String(format: ", %.0f%%", done * 100)
             text += String(format: ", ETA %.0fs", eta)
         }

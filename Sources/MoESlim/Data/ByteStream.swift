@@ -39,6 +39,9 @@ final class ByteStream {
         }
     }
 
+    /// Bytes of the file read so far (compressed bytes for .zst), for progress estimates.
+    var consumed: Int { max(0, Int(ftell(file))) }
+
     deinit {
         fclose(file)
         if let zstd { ZSTD_freeDStream(zstd) }

@@ -9,6 +9,7 @@ final class LineReader {
     private(set) var lineNumber = 0
 
     var path: String { stream.path }
+    var consumed: Int { stream.consumed }
 
     init(path: String, code: MoESlimError.Code) throws(MoESlimError) {
         stream = try ByteStream(path: path, code: code)

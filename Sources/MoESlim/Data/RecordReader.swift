@@ -1,3 +1,5 @@
+import Foundation
+
 /// Streams CalibrationRecords out of input files: plain text, JSON Lines with text or `input_ids`, either one
 /// zstd-compressed. Sharding happens before parsing so each machine only parses and tokenizes its own records;
 /// `--seq-len` windows and the `--max-*` limits apply to what this shard emits.
@@ -7,6 +9,7 @@ public final class RecordReader {
     public private(set) var emittedTokens = 0
 
     private let paths: [String]
+    private let sizes: [Int]
     private let options: DataReaderOptions
     private let tokenizer: Tokenizer?
     private let template: RecordTemplate?
@@ -29,6 +32,9 @@ public final class RecordReader {
             throw MoESlimError(.invalidArgument, "--group-by needs JSON Lines records with fields", path: path)
         }
         self.paths = paths
+        self.sizes = paths.map { path in
+            ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
+        }
         self.options = options
         self.tokenizer = tokenizer
         self.template = try options.template.map { text throws(MoESlimError) in try RecordTemplate(text) }
@@ -69,6 +75,15 @@ public final class RecordReader {
                 throw MoESlimError(.invalidData, "line \(line): \(failure.reason)", path: path)
             }
         }
+    }
+
+    /// The share of the input bytes read so far, so progress can show an ETA without counting the records
+    /// first; nil when the inputs' sizes are unknown (pipes).
+    public var fractionRead: Double? {
+        let total = sizes.reduce(0, +)
+        guard total > 0 else { return nil }
+        let finished = sizes[..<min(fileIndex, sizes.count)].reduce(0, +)
+        return min(1, Double(finished + (lines?.consumed ?? 0)) / Double(total))
     }
 
     private func split(_ record: CalibrationRecord) -> [CalibrationRecord] {
