@@ -7,6 +7,13 @@ public struct Calibration {
         public var tokens: Int
         public var sequences: Int
         public var seconds: Double
+
+        /// Adds a finished chunk and stamps the time since the run began.
+        mutating func add(tokens: Int, sequences: Int, since start: Date) {
+            self.tokens += tokens
+            self.sequences += sequences
+            seconds = Date().timeIntervalSince(start)
+        }
     }
 
     public let pass: ForwardPass

@@ -21,23 +21,9 @@ struct ExpertRunner {
         case .perExpert(let gate, let up, let down):
             stored = .perExpert(prefix: prefix + "experts.", gate: gate, up: up, down: down)
         case .fusedGateUp(let gateUpName, let downName):
-            let shape = try weights.shape(prefix + gateUpName)
-            guard shape.count == 3, shape[0] == e, shape[2] == hidden, shape[1] % 2 == 0 else {
-                throw MoESlimError(.invalidTensor, "expected [\(e), 2·intermediate, \(hidden)], found \(shape)", path: weights.checkpoint.path, tensor: prefix + gateUpName)
-            }
-            let inter = shape[1] / 2
-            stored = .fusedGateUp(
-                gateUp: try weights.load(prefix + gateUpName), down: try weights.load(prefix + downName, count: e * hidden * inter),
-                inter: inter, inputMajor: false)
+            stored = try Self.fusedGateUp(prefix + gateUpName, prefix + downName, experts: e, hidden: hidden, inputMajor: false, weights: weights)
         case .fusedGateUpInputMajor(let gateUpName, let downName):
-            let shape = try weights.shape(prefix + gateUpName)
-            guard shape.count == 3, shape[0] == e, shape[1] == hidden, shape[2] % 2 == 0 else {
-                throw MoESlimError(.invalidTensor, "expected [\(e), \(hidden), 2·intermediate], found \(shape)", path: weights.checkpoint.path, tensor: prefix + gateUpName)
-            }
-            let inter = shape[2] / 2
-            stored = .fusedGateUp(
-                gateUp: try weights.load(prefix + gateUpName), down: try weights.load(prefix + downName, count: e * inter * hidden),
-                inter: inter, inputMajor: true)
+            stored = try Self.fusedGateUp(prefix + gateUpName, prefix + downName, experts: e, hidden: hidden, inputMajor: true, weights: weights)
         case .clampedSwiGLU(let gateUpName, let gateUpBiasName, let downName, let downBiasName, let alpha, let limit):
             let (gateUp, shape) = try Self.fusedOrMXFP4(prefix + gateUpName, weights: weights)
             guard shape.count == 3, shape[0] == e, shape[1] == hidden, shape[2] % 2 == 0 else {
@@ -53,6 +39,23 @@ struct ExpertRunner {
                 down: down, downBias: try weights.load(prefix + downBiasName, count: e * hidden),
                 inter: inter, alpha: alpha, limit: limit)
         }
+    }
+
+    /// Fused gate+up and down tensors, output-major ([E, 2·I, H], transformers' per-expert-linear layout) or
+    /// input-major ([E, H, 2·I], Llama 4's): the same data, read transposed.
+    private static func fusedGateUp(
+        _ gateUpName: String, _ downName: String, experts e: Int, hidden: Int, inputMajor: Bool, weights: WeightReader
+    ) throws(MoESlimError) -> Stored {
+        let shape = try weights.shape(gateUpName)
+        let (hiddenAxis, pairAxis) = inputMajor ? (1, 2) : (2, 1)
+        guard shape.count == 3, shape[0] == e, shape[hiddenAxis] == hidden, shape[pairAxis] % 2 == 0 else {
+            let expected = inputMajor ? "[\(e), \(hidden), 2·intermediate]" : "[\(e), 2·intermediate, \(hidden)]"
+            throw MoESlimError(.invalidTensor, "expected \(expected), found \(shape)", path: weights.checkpoint.path, tensor: gateUpName)
+        }
+        let inter = shape[pairAxis] / 2
+        return .fusedGateUp(
+            gateUp: try weights.load(gateUpName), down: try weights.load(downName, count: e * hidden * inter),
+            inter: inter, inputMajor: inputMajor)
     }
 
     /// Released gpt-oss checkpoints store the experts as MXFP4 `_blocks` / `_scales`; others as plain tensors.

@@ -50,9 +50,7 @@ public struct ChoiceEvaluation {
                     results[m].update(question.group) { $0.add(choiceLogLikelihoods: scores, answer: question.answer) }
                 }
             }
-            done.tokens += sequences.reduce(0) { $0 + $1.count }
-            done.sequences += chunk.count
-            done.seconds = Date().timeIntervalSince(start)
+            done.add(tokens: sequences.reduce(0) { $0 + $1.count }, sequences: chunk.count, since: start)
             progress(done)
         }
         return results

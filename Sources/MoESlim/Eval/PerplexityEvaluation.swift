@@ -44,9 +44,7 @@ public struct PerplexityEvaluation {
                 }
                 for (i, record) in chunk.enumerated() { results[m].update(record.group) { $0 = $0 + metrics[i] } }
             }
-            done.tokens += sequences.reduce(0) { $0 + $1.count }
-            done.sequences += sequences.count
-            done.seconds = Date().timeIntervalSince(start)
+            done.add(tokens: sequences.reduce(0) { $0 + $1.count }, sequences: sequences.count, since: start)
             progress(done)
         }
         return results
