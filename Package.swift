@@ -16,9 +16,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
         .target(name: "CShims"),
+        .target(name: "CKernels"),
         .target(
             name: "MoESlim",
-            dependencies: ["CZstd", "COpenBLAS", "CJSONC", "CShims"],
+            dependencies: ["CZstd", "COpenBLAS", "CJSONC", "CShims", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(

@@ -27,6 +27,8 @@ struct CalibrateCommand: ParsableCommand {
 
     @OptionGroup var reader: DataOptions
 
+    @OptionGroup var engine: ComputeOptions
+
     @Option(help: "Memory budget for widened weights and activations (e.g. 8GB); sets the chunk size.")
     var memory: String = "4GB"
 
@@ -48,7 +50,7 @@ struct CalibrateCommand: ParsableCommand {
             }
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
-            let pass = try ForwardPass(checkpoint: checkpoint)
+            let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0)
             let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
             let progress = ProgressLine(total: reader.maxTokens)
@@ -86,7 +88,10 @@ struct CalibrateCommand: ParsableCommand {
     }
 
     private func settings(_ planner: ChunkPlanner) -> [String: String] {
-        var s = ["data": data.joined(separator: ","), "model": model, "chunk_tokens": String(planner.chunkTokens)]
+        var s = [
+            "data": data.joined(separator: ","), "model": model, "chunk_tokens": String(planner.chunkTokens),
+            "compute": engine.compute.rawValue,
+        ]
         if let seqLen = reader.seqLen { s["seq_len"] = String(seqLen) }
         if let groupBy = reader.groupBy { s["group_by"] = groupBy }
         if let shard = reader.shard { s["shard"] = shard }

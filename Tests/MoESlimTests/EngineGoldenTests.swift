@@ -24,7 +24,8 @@ final class EngineGoldenTests: XCTestCase {
 
     private func check(_ name: String) throws {
         let golden = try EngineGolden.load(name)
-        let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)))
+        // The goldens are transformers in float32 on widened weights, which is f32 compute.
+        let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)), compute: .f32)
         var counts = ExpertCounts(model: pass.model)
         for (s, sequence) in golden.sequences.enumerated() {
             var records: [RoutingRecord] = []

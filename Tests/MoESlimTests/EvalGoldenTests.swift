@@ -22,7 +22,8 @@ final class EvalGoldenTests: XCTestCase {
 
     private func check(_ name: String) throws {
         let golden = try EvalLogitsGolden.load(name)
-        let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)))
+        // The goldens are transformers in float32 on widened weights, which is f32 compute.
+        let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)), compute: .f32)
         // A small vocabulary slice exercises the sliced lm_head.
         let logits = try pass.logits(golden.sequences, vocabSlice: 40)
         var metrics = NextTokenMetrics()

@@ -22,7 +22,7 @@ struct AttentionBlock {
 
     private func project(_ x: [Float], rows: Int, weights: WeightReader, name: String, out: Int) throws(MoESlimError) -> [Float] {
         let inDim = x.count / max(rows, 1)
-        let w = try weights.load(name + ".weight", count: out * inDim)
+        let w = try weights.linear(name + ".weight", count: out * inDim)
         return Kernels.linear(x, rows: rows, weight: w, out: out, bias: try weights.loadIfPresent(name + ".bias", count: out))
     }
 

@@ -69,7 +69,7 @@ struct ExpertRunner {
         case .perExpert(let prefix, let gate, let up, let down):
             let p = prefix + "\(expert)."
             return Kernels.gatedMLP(
-                x, rows: rows, gate: try weights.load(p + gate), up: try weights.load(p + up), down: try weights.load(p + down), hidden: hidden)
+                x, rows: rows, gate: try weights.linear(p + gate), up: try weights.linear(p + up), down: try weights.linear(p + down), hidden: hidden)
         case .fusedGateUp(let gateUp, let down, let inter, let inputMajor):
             let both = product(x, rows: rows, gateUp, offset: expert * 2 * inter * hidden, out: 2 * inter, transposed: inputMajor)
             var h = [Float](repeating: 0, count: rows * inter)

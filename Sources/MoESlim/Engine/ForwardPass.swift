@@ -6,18 +6,18 @@ public struct ForwardPass {
     private let weights: WeightReader
     private let lastMoELayer: Int
 
-    public init(checkpoint: Checkpoint) throws(MoESlimError) {
+    public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
-        try self.init(checkpoint: checkpoint, model: model, spec: try EngineFamilies.spec(for: checkpoint, model: model))
+        try self.init(checkpoint: checkpoint, model: model, spec: try EngineFamilies.spec(for: checkpoint, model: model), compute: compute)
     }
 
-    public init(checkpoint: Checkpoint, model: ModelDescription, spec: EngineSpec) throws(MoESlimError) {
+    public init(checkpoint: Checkpoint, model: ModelDescription, spec: EngineSpec, compute: ComputePrecision = .bf16) throws(MoESlimError) {
         guard let last = model.moeLayers.map(\.layer).max() else {
             throw MoESlimError(.unsupportedModel, "the model has no MoE layers to count", path: checkpoint.path)
         }
         self.model = model
         self.spec = spec
-        self.weights = WeightReader(checkpoint: checkpoint)
+        self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
         self.lastMoELayer = last
     }
 
@@ -68,8 +68,8 @@ public struct ForwardPass {
                 let m = spec.denseMLP
                 let p = prefix + m.prefix
                 addResidual(&h, Kernels.gatedMLP(
-                    x, rows: batch.count, gate: try weights.load(p + m.gate), up: try weights.load(p + m.up),
-                    down: try weights.load(p + m.down), hidden: hidden))
+                    x, rows: batch.count, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
+                    down: try weights.linear(p + m.down), hidden: hidden))
             }
         }
         return h

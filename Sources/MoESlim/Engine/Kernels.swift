@@ -20,6 +20,18 @@ enum Kernels {
         return y
     }
 
+    /// y[rows, out] = x · Wᵀ (+ bias) for a weight in either form.
+    static func linear(_ x: [Float], rows: Int, weight: LinearWeight, out: Int, bias: [Float]? = nil) -> [Float] {
+        switch weight {
+        case .f32(let w):
+            return linear(x, rows: rows, weight: w, out: out, bias: bias)
+        case .bf16(let w):
+            var y = BF16GEMM.multiply(x, rows: rows, w)
+            if let bias { addRowBias(&y, bias) }
+            return y
+        }
+    }
+
     /// y = x · W for W stored [in, out] when `weightTransposed` (gpt_oss experts), else x · Wᵀ for [out, in].
     static func gemm(
         _ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, out: Int,
@@ -87,7 +99,7 @@ enum Kernels {
     }
 
     /// A SiLU-gated MLP on `rows` tokens.
-    static func gatedMLP(_ x: [Float], rows: Int, gate: [Float], up: [Float], down: [Float], hidden: Int) -> [Float] {
+    static func gatedMLP(_ x: [Float], rows: Int, gate: LinearWeight, up: LinearWeight, down: LinearWeight, hidden: Int) -> [Float] {
         let inter = gate.count / hidden
         var g = linear(x, rows: rows, weight: gate, out: inter)
         swiglu(&g, linear(x, rows: rows, weight: up, out: inter))

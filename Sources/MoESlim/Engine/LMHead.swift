@@ -18,7 +18,7 @@ struct LMHead {
         let step = max(1, vocabSlice)
         for first in stride(from: 0, to: vocab, by: step) {
             let rows = min(step, vocab - first)
-            let y = Kernels.linear(h, rows: batch.count, weight: try weights.rows(name, first..<(first + rows), width: hidden), out: rows)
+            let y = Kernels.linear(h, rows: batch.count, weight: try weights.linearRows(name, first..<(first + rows), width: hidden), out: rows)
             for (s, start) in batch.starts.enumerated() {
                 for t in 0..<batch.lengths[s] {
                     let source = (start + t) * rows

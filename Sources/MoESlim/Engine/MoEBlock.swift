@@ -90,8 +90,8 @@ struct MoEBlock {
     private func addShared(_ shared: SharedExpertSpec, _ x: [Float], rows: Int, weights: WeightReader, prefix: String, into output: inout [Float]) throws(MoESlimError) {
         let m = shared.mlp
         let y = Kernels.gatedMLP(
-            x, rows: rows, gate: try weights.load(prefix + m.prefix + m.gate), up: try weights.load(prefix + m.prefix + m.up),
-            down: try weights.load(prefix + m.prefix + m.down), hidden: hidden)
+            x, rows: rows, gate: try weights.linear(prefix + m.prefix + m.gate), up: try weights.linear(prefix + m.prefix + m.up),
+            down: try weights.linear(prefix + m.prefix + m.down), hidden: hidden)
         var gate = [Float](repeating: 1, count: rows)
         if let name = shared.gate {
             gate = Kernels.linear(x, rows: rows, weight: try weights.load(prefix + name, count: hidden), out: 1).map(Kernels.sigmoid)

@@ -2,6 +2,7 @@
 /// widened once per chunk and then used by many tokens; stored bytes may be unaligned, hence loadUnaligned.
 struct WeightReader {
     let checkpoint: Checkpoint
+    var compute: ComputePrecision = .bf16
 
     func contains(_ name: String) -> Bool { checkpoint.contains(name) }
 
@@ -71,6 +72,22 @@ struct WeightReader {
             }
             done = n
         }
+    }
+
+    /// A Linear weight [out, in]: bf16 storage is used in place under bf16 compute, anything else widened.
+    func linear(_ name: String, count: Int? = nil) throws(MoESlimError) -> LinearWeight {
+        guard compute == .bf16, let info = checkpoint.info(name), info.dtype == .BF16, info.shape.count == 2,
+              let bytes = checkpoint.bytes(of: name), count.map({ $0 == info.elementCount }) ?? true
+        else { return .f32(try load(name, count: count)) }
+        return .bf16(BF16Matrix(base: bytes.baseAddress!, rows: info.shape[0], columns: info.shape[1]))
+    }
+
+    /// Rows `range` of a 2-D weight as a Linear weight, as `linear` decides.
+    func linearRows(_ name: String, _ range: Range<Int>, width: Int) throws(MoESlimError) -> LinearWeight {
+        guard compute == .bf16, let info = checkpoint.info(name), info.dtype == .BF16, info.shape.count == 2, info.shape[1] == width,
+              range.upperBound <= info.shape[0], let bytes = checkpoint.bytes(of: name)
+        else { return .f32(try rows(name, range, width: width)) }
+        return .bf16(BF16Matrix(base: bytes.baseAddress!, rows: info.shape[0], columns: width).rows(range))
     }
 
     func loadIfPresent(_ name: String, count: Int? = nil) throws(MoESlimError) -> [Float]? {

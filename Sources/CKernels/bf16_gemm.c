@@ -1,0 +1,127 @@
+#include "ckernels.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Register tile: 12 rows of a × 32 columns of w, 24 zmm accumulators. Blocks: KC k-values of a 256-column
+ * panel of w (256 KB packed) stay in L2 while every 12-row strip of a streams past them. */
+#define MR 12
+#define NR 32
+#define KC 512
+#define NC 256
+
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+int moe_bf16_gemm_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+}
+
+static inline uint16_t round_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return 0xffff;
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+void moe_f32_to_bf16(const float *x, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = round_to_bf16(x[i]);
+}
+
+/* Interleaves k-pairs of NR consecutive w rows: out[(panel·kcp + pair)·NR + col] holds w[col][2·pair] in its
+ * low half and w[col][2·pair+1] in its high half, the operand layout vdpbf16ps multiplies against a
+ * broadcast pair of a. Rows past `columns` and k past `k` are zeros. */
+static void pack_w(const uint8_t *w, size_t ldw, size_t k, size_t n0, size_t columns, size_t k0, size_t kc, uint32_t *out) {
+    size_t kcp = (kc + 1) / 2, panels = (columns + NR - 1) / NR;
+    for (size_t p = 0; p < panels; p++) {
+        for (size_t col = 0; col < NR; col++) {
+            uint32_t *dst = out + p * kcp * NR + col;
+            size_t n = p * NR + col;
+            if (n >= columns) {
+                for (size_t j = 0; j < kcp; j++) dst[j * NR] = 0;
+                continue;
+            }
+            const uint8_t *row = w + ((n0 + n) * ldw + k0) * 2;
+            size_t whole = (k0 + 2 * kcp <= k) ? kcp : kcp - 1;
+            for (size_t j = 0; j < whole; j++) {
+                uint32_t pair;
+                memcpy(&pair, row + 4 * j, 4);
+                dst[j * NR] = pair;
+            }
+            if (whole < kcp) {
+                uint16_t last;
+                memcpy(&last, row + 4 * whole, 2);
+                dst[whole * NR] = last;
+            }
+        }
+    }
+}
+
+#define ACC_DECLARE(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+#define ACC_STEP(r)                                                                       \
+    {                                                                                     \
+        __m512bh av = (__m512bh)_mm512_set1_epi32((int)a##r[j]);                          \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, av, b0);                                      \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, av, b1);                                      \
+    }
+#define ACC_STORE(r)                                                                      \
+    if (r < mr) {                                                                         \
+        float *row = c + r * ldc;                                                         \
+        __m512 v0 = c##r##0, v1 = c##r##1;                                                \
+        if (accumulate) {                                                                 \
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));                       \
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));                  \
+        }                                                                                 \
+        _mm512_mask_storeu_ps(row, m0, v0);                                               \
+        _mm512_mask_storeu_ps(row + 16, m1, v1);                                          \
+    }
+
+BF16_TARGET static void tile(
+    size_t kcp, const uint32_t *const *rows, const uint32_t *b, float *c, size_t ldc, size_t mr, size_t nr, int accumulate) {
+    const uint32_t *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4], *a5 = rows[5];
+    const uint32_t *a6 = rows[6], *a7 = rows[7], *a8 = rows[8], *a9 = rows[9], *a10 = rows[10], *a11 = rows[11];
+    ACC_DECLARE(0) ACC_DECLARE(1) ACC_DECLARE(2) ACC_DECLARE(3) ACC_DECLARE(4) ACC_DECLARE(5)
+    ACC_DECLARE(6) ACC_DECLARE(7) ACC_DECLARE(8) ACC_DECLARE(9) ACC_DECLARE(10) ACC_DECLARE(11)
+    for (size_t j = 0; j < kcp; j++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + j * NR);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + j * NR + 16);
+        ACC_STEP(0) ACC_STEP(1) ACC_STEP(2) ACC_STEP(3) ACC_STEP(4) ACC_STEP(5)
+        ACC_STEP(6) ACC_STEP(7) ACC_STEP(8) ACC_STEP(9) ACC_STEP(10) ACC_STEP(11)
+    }
+    __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    ACC_STORE(0) ACC_STORE(1) ACC_STORE(2) ACC_STORE(3) ACC_STORE(4) ACC_STORE(5)
+    ACC_STORE(6) ACC_STORE(7) ACC_STORE(8) ACC_STORE(9) ACC_STORE(10) ACC_STORE(11)
+}
+
+static const uint32_t zero_pairs[KC / 2];
+
+void moe_bf16_gemm(
+    const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, size_t n_begin, size_t n_end,
+    float *c, size_t ldc, int accumulate) {
+    if (m == 0 || n_end <= n_begin) return;
+    uint32_t *packed = aligned_alloc(64, (size_t)(KC / 2) * NC * sizeof(uint32_t));
+    if (!packed) abort();
+    for (size_t n0 = n_begin; n0 < n_end; n0 += NC) {
+        size_t nc = n_end - n0 < NC ? n_end - n0 : NC;
+        for (size_t k0 = 0; k0 < k || k0 == 0; k0 += KC) {
+            size_t kc = k - k0 < KC ? k - k0 : KC, kcp = (kc + 1) / 2;
+            pack_w(w, ldw, k, n0, nc, k0, kc, packed);
+            int add = accumulate || k0 > 0;
+            for (size_t m0 = 0; m0 < m; m0 += MR) {
+                size_t mr = m - m0 < MR ? m - m0 : MR;
+                const uint32_t *rows[MR];
+                for (size_t r = 0; r < MR; r++) rows[r] = r < mr ? (const uint32_t *)(a + (m0 + r) * lda + k0) : zero_pairs;
+                for (size_t p = 0; p * NR < nc; p++) {
+                    size_t nr = nc - p * NR < NR ? nc - p * NR : NR;
+                    tile(kcp, rows, packed + p * kcp * NR, c + m0 * ldc + n0 + p * NR, ldc, mr, nr, add);
+                }
+            }
+            if (k == 0) break;
+        }
+    }
+    free(packed);
+}

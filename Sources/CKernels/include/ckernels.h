@@ -1,0 +1,23 @@
+#ifndef MOE_SLIM_CKERNELS_H
+#define MOE_SLIM_CKERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when this CPU has AVX512-BF16 (vdpbf16ps), the only instruction set moe_bf16_gemm runs on. Callers fall
+/// back to sgemm on bf16-rounded inputs elsewhere, which computes the same products.
+int moe_bf16_gemm_supported(void);
+
+/// Rounds n floats to bf16 as torch's CPU `.to(torch.bfloat16)` does: to nearest, ties to even, subnormals
+/// kept, every NaN as 0xFFFF.
+void moe_f32_to_bf16(const float *x, uint16_t *out, size_t n);
+
+/// c[m, n_begin..<n_end] (+)= a[m, k] · w[n, k]ᵀ with bf16 inputs and f32 accumulation.
+/// `a` is bf16 row-major with an even row stride `lda` (zero-padded past k); `w` is the stored bf16 Linear
+/// weight, row-major [n, k] with row stride `ldw`, read in place and possibly unaligned; c is f32 with row
+/// stride `ldc`. With `accumulate` 0, c is overwritten. Threads split the columns: ranges must not overlap.
+/// Needs moe_bf16_gemm_supported().
+void moe_bf16_gemm(
+    const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, size_t n_begin, size_t n_end,
+    float *c, size_t ldc, int accumulate);
+
+#endif
