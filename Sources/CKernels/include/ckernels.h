@@ -20,4 +20,14 @@ void moe_bf16_gemm(
     const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, size_t n_begin, size_t n_end,
     float *c, size_t ldc, int accumulate);
 
+/// gate[i] = SiLU(gate[i]) · up[i], the SwiGLU of every expert and dense MLP.
+void moe_silu_mul(float *gate, const float *up, size_t n);
+
+/// x[i] = exp(x[i] − shift) in place; returns their sum. The body of a softmax row.
+float moe_exp_sum(float *x, size_t n, float shift);
+
+/// log Σ exp(x[i]), max-shifted, summed in double: the normaliser of a log-softmax over a whole vocabulary.
+/// Inputs all −inf give −inf; any +inf gives +inf.
+double moe_log_sum_exp(const float *x, size_t n);
+
 #endif

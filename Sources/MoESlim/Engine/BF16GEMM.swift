@@ -11,39 +11,47 @@ enum BF16GEMM {
     private static let tile = 32
 
     static func multiply(_ x: [Float], rows: Int, _ w: BF16Matrix, native: Bool = native) -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows * w.rows) { y, done in
+            x.withUnsafeBufferPointer { xp in
+                if let base = xp.baseAddress, let out = y.baseAddress {
+                    multiply(base, rows: rows, w, into: out, ldc: w.rows, native: native)
+                }
+            }
+            done = rows * w.rows
+        }
+    }
+
+    /// y[r * ldc + j] = Σ x[r, :] · W[j, :] for r < rows, j < W.rows.
+    static func multiply(
+        _ x: UnsafePointer<Float>, rows: Int, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>, ldc: Int, native: Bool = native
+    ) {
         let k = w.columns, n = w.rows
-        var y = [Float](repeating: 0, count: rows * n)
-        guard rows > 0, n > 0 else { return y }
+        guard rows > 0, n > 0 else { return }
         let lda = (k + 1) & ~1
         var a = [UInt16](repeating: 0, count: rows * lda)
-        x.withUnsafeBufferPointer { xp in
-            a.withUnsafeMutableBufferPointer { ap in
-                let source = SharedReadPointer(base: xp.baseAddress!), target = SharedPointer(base: ap.baseAddress!)
-                Parallel.ranges(rows, minimum: max(1, 32_768 / max(k, 1))) { range in
-                    for r in range { moe_f32_to_bf16(source.base + r * k, target.base + r * lda, k) }
-                }
+        a.withUnsafeMutableBufferPointer { ap in
+            let source = SharedReadPointer(base: x), target = SharedPointer(base: ap.baseAddress!)
+            Parallel.ranges(rows, minimum: max(1, 32_768 / max(k, 1))) { range in
+                for r in range { moe_f32_to_bf16(source.base + r * k, target.base + r * lda, k) }
             }
         }
         a.withUnsafeBufferPointer { ap in
-            y.withUnsafeMutableBufferPointer { yp in
-                if native {
-                    let source = SharedReadPointer(base: ap.baseAddress!), target = SharedPointer(base: yp.baseAddress!)
-                    let weight = w
-                    let tiles = (n + tile - 1) / tile
-                    Parallel.ranges(tiles, minimum: max(1, 4_194_304 / max(1, rows * k * tile))) { part in
-                        moe_bf16_gemm(
-                            source.base, lda, rows, k, weight.base, k, part.lowerBound * tile, min(n, part.upperBound * tile),
-                            target.base, n, 0)
-                    }
-                } else {
-                    emulated(ap.baseAddress!, lda: lda, rows: rows, w, into: yp.baseAddress!)
+            if native {
+                let source = SharedReadPointer(base: ap.baseAddress!), target = SharedPointer(base: y)
+                let weight = w
+                let tiles = (n + tile - 1) / tile
+                Parallel.ranges(tiles, minimum: max(1, 4_194_304 / max(1, rows * k * tile))) { part in
+                    moe_bf16_gemm(
+                        source.base, lda, rows, k, weight.base, k, part.lowerBound * tile, min(n, part.upperBound * tile),
+                        target.base, ldc, 0)
                 }
+            } else {
+                emulated(ap.baseAddress!, lda: lda, rows: rows, w, into: y, ldc: ldc)
             }
         }
-        return y
     }
 
-    private static func emulated(_ a: UnsafePointer<UInt16>, lda: Int, rows: Int, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>) {
+    private static func emulated(_ a: UnsafePointer<UInt16>, lda: Int, rows: Int, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>, ldc: Int) {
         let k = w.columns, n = w.rows
         var xf = [Float](repeating: 0, count: rows * k)
         for r in 0..<rows {
@@ -51,6 +59,6 @@ enum BF16GEMM {
         }
         var wf = [Float](repeating: 0, count: n * k)
         for i in 0..<(n * k) { wf[i] = Float(bitPattern: UInt32(w.base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, xf, Int32(k), wf, Int32(k), 0, y, Int32(n))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, xf, Int32(k), wf, Int32(k), 0, y, Int32(ldc))
     }
 }

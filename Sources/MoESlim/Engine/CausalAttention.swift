@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -80,11 +81,7 @@ struct CausalAttention {
     private static func normalizeRow(_ row: UnsafeMutablePointer<Float>, i: Int, n: Int, sink: Float?, first: Int) {
         var m = sink ?? -Float.infinity
         for j in first...i { m = max(m, row[j]) }
-        var sum: Float = sink.map { exp($0 - m) } ?? 0
-        for j in first...i {
-            row[j] = exp(row[j] - m)
-            sum += row[j]
-        }
+        let sum = moe_exp_sum(row + first, i - first + 1, m) + (sink.map { exp($0 - m) } ?? 0)
         for j in 0..<n { row[j] = (j >= first && j <= i) ? row[j] / sum : 0 }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -29,6 +30,23 @@ enum Kernels {
             var y = BF16GEMM.multiply(x, rows: rows, w)
             if let bias { addRowBias(&y, bias) }
             return y
+        }
+    }
+
+    /// Rows of x · Wᵀ written at row stride `ldc` into memory the caller owns, so results can land directly in
+    /// a slice of a wider matrix.
+    static func linear(_ x: UnsafePointer<Float>, rows: Int, weight: LinearWeight, out: Int, into y: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard rows > 0, out > 0 else { return }
+        switch weight {
+        case .f32(let w):
+            let inDim = w.count / out
+            w.withUnsafeBufferPointer { wp in
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(out), Int32(inDim), 1, x, Int32(inDim),
+                    wp.baseAddress!, Int32(inDim), 0, y, Int32(ldc))
+            }
+        case .bf16(let w):
+            BF16GEMM.multiply(x, rows: rows, w, into: y, ldc: ldc)
         }
     }
 
@@ -91,9 +109,7 @@ enum Kernels {
         gate.withUnsafeMutableBufferPointer { g in
             up.withUnsafeBufferPointer { u in
                 let gp = SharedPointer(base: g.baseAddress!), up = SharedReadPointer(base: u.baseAddress!)
-                Parallel.ranges(n) { range in
-                    for i in range { gp.base[i] = silu(gp.base[i]) * up.base[i] }
-                }
+                Parallel.ranges(n) { range in moe_silu_mul(gp.base + range.lowerBound, up.base + range.lowerBound, range.count) }
             }
         }
     }

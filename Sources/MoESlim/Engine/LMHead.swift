@@ -1,5 +1,6 @@
-/// The output projection, applied a slice of the vocabulary at a time: widening a 150k-row head to f32 at once
-/// would take gigabytes that nothing else in the pass needs. Tied models pass the embedding as `name`.
+/// The output projection, written straight into each sequence's logits. A bf16 head is read in place; any other
+/// is widened a slice of the vocabulary at a time, since widening a 150k-row head to f32 at once would take
+/// gigabytes that nothing else in the pass needs. Tied models pass the embedding as `name`.
 struct LMHead {
     let weights: WeightReader
     let name: String
@@ -15,19 +16,22 @@ struct LMHead {
         let vocab = shape[0]
         let bias = try weights.loadIfPresent("lm_head.bias", count: vocab)
         var out = batch.lengths.map { [Float](repeating: 0, count: $0 * vocab) }
-        let step = max(1, vocabSlice)
+        let step = weights.readsInPlace(name) ? vocab : max(1, vocabSlice)
         for first in stride(from: 0, to: vocab, by: step) {
             let rows = min(step, vocab - first)
-            let y = Kernels.linear(h, rows: batch.count, weight: try weights.linearRows(name, first..<(first + rows), width: hidden), out: rows)
-            for (s, start) in batch.starts.enumerated() {
-                for t in 0..<batch.lengths[s] {
-                    let source = (start + t) * rows
-                    let target = t * vocab + first
-                    for j in 0..<rows {
-                        var v = y[source + j]
-                        if let bias { v += bias[first + j] }
-                        out[s][target + j] = v / divisor
+            let weight = try weights.linearRows(name, first..<(first + rows), width: hidden)
+            h.withUnsafeBufferPointer { hp in
+                for (s, start) in batch.starts.enumerated() where batch.lengths[s] > 0 {
+                    out[s].withUnsafeMutableBufferPointer { op in
+                        Kernels.linear(hp.baseAddress! + start * hidden, rows: batch.lengths[s], weight: weight, out: rows, into: op.baseAddress! + first, ldc: vocab)
                     }
+                }
+            }
+        }
+        if bias != nil || divisor != 1 {
+            for s in out.indices {
+                for t in 0..<batch.lengths[s] {
+                    for j in 0..<vocab { out[s][t * vocab + j] = (out[s][t * vocab + j] + (bias?[j] ?? 0)) / divisor }
                 }
             }
         }

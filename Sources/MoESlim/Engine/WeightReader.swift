@@ -74,18 +74,24 @@ struct WeightReader {
         }
     }
 
-    /// A Linear weight [out, in]: bf16 storage is used in place under bf16 compute, anything else widened.
+    /// Under bf16 compute a 2-D bf16 tensor is multiplied where it lies; anything else is widened first.
+    func readsInPlace(_ name: String) -> Bool {
+        guard compute == .bf16, let info = checkpoint.info(name) else { return false }
+        return info.dtype == .BF16 && info.shape.count == 2
+    }
+
+    /// A Linear weight [out, in], in place or widened as `readsInPlace` says.
     func linear(_ name: String, count: Int? = nil) throws(MoESlimError) -> LinearWeight {
-        guard compute == .bf16, let info = checkpoint.info(name), info.dtype == .BF16, info.shape.count == 2,
-              let bytes = checkpoint.bytes(of: name), count.map({ $0 == info.elementCount }) ?? true
+        guard readsInPlace(name), let info = checkpoint.info(name), let bytes = checkpoint.bytes(of: name),
+              count.map({ $0 == info.elementCount }) ?? true
         else { return .f32(try load(name, count: count)) }
         return .bf16(BF16Matrix(base: bytes.baseAddress!, rows: info.shape[0], columns: info.shape[1]))
     }
 
-    /// Rows `range` of a 2-D weight as a Linear weight, as `linear` decides.
+    /// Rows `range` of a 2-D weight as a Linear weight, in place or widened as `readsInPlace` says.
     func linearRows(_ name: String, _ range: Range<Int>, width: Int) throws(MoESlimError) -> LinearWeight {
-        guard compute == .bf16, let info = checkpoint.info(name), info.dtype == .BF16, info.shape.count == 2, info.shape[1] == width,
-              range.upperBound <= info.shape[0], let bytes = checkpoint.bytes(of: name)
+        guard readsInPlace(name), let info = checkpoint.info(name), info.shape[1] == width, range.upperBound <= info.shape[0],
+              let bytes = checkpoint.bytes(of: name)
         else { return .f32(try rows(name, range, width: width)) }
         return .bf16(BF16Matrix(base: bytes.baseAddress!, rows: info.shape[0], columns: width).rows(range))
     }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Log-probabilities of one row of logits, in Double: perplexities over millions of tokens are sums of
 /// many small terms, and Float accumulation would drift from the reference.
 enum LogSoftmax {
@@ -12,6 +14,11 @@ enum LogSoftmax {
 
     static func row(_ logits: ArraySlice<Float>) -> [Double] {
         logits.withUnsafeBufferPointer { row($0) }
+    }
+
+    /// log Σ exp over the row, so one token's log-probability costs no row of Doubles.
+    static func logSumExp(_ logits: ArraySlice<Float>) -> Double {
+        logits.withUnsafeBufferPointer { row in row.baseAddress.map { moe_log_sum_exp($0, row.count) } ?? -.infinity }
     }
 }
 

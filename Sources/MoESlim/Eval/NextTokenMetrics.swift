@@ -17,8 +17,8 @@ public struct NextTokenMetrics: Sendable, Equatable {
     /// Position t predicts token t+1; the last position predicts nothing.
     public mutating func add(logits: [Float], vocab: Int, sequence: [Int32]) {
         for t in 0..<max(sequence.count - 1, 0) {
-            let row = LogSoftmax.row(logits[(t * vocab)..<((t + 1) * vocab)])
-            negativeLogLikelihood -= row[Int(sequence[t + 1])]
+            let row = logits[(t * vocab)..<((t + 1) * vocab)]
+            negativeLogLikelihood += LogSoftmax.logSumExp(row) - Double(row[t * vocab + Int(sequence[t + 1])])
             tokens += 1
         }
     }
