@@ -31,30 +31,67 @@ void moe_f32_to_bf16(const float *x, uint16_t *out, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = round_to_bf16(x[i]);
 }
 
+/* Transposes 16 rows of 16 32-bit k-pairs: on return r[j] holds pair j of rows 0..15. */
+BF16_TARGET static inline void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 16; i += 8) {
+        for (int j = 0; j < 4; j++) {
+            t[i + j] = _mm512_shuffle_i32x4(u[i + j], u[i + j + 4], 0x88);
+            t[i + j + 4] = _mm512_shuffle_i32x4(u[i + j], u[i + j + 4], 0xdd);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+    }
+}
+
 /* Interleaves k-pairs of NR consecutive w rows: out[(panel·kcp + pair)·NR + col] holds w[col][2·pair] in its
  * low half and w[col][2·pair+1] in its high half, the operand layout vdpbf16ps multiplies against a
- * broadcast pair of a. Rows past `columns` and k past `k` are zeros. */
-static void pack_w(const uint8_t *w, size_t ldw, size_t k, size_t n0, size_t columns, size_t k0, size_t kc, uint32_t *out) {
+ * broadcast pair of a. Rows past `columns` and k past `k` are zeros. Whole 16×16 blocks of pairs go
+ * through registers; the ragged rest is copied one pair at a time. */
+BF16_TARGET static void pack_w(const uint8_t *w, size_t ldw, size_t k, size_t n0, size_t columns, size_t k0, size_t kc, uint32_t *out) {
     size_t kcp = (kc + 1) / 2, panels = (columns + NR - 1) / NR;
+    size_t whole = (k0 + 2 * kcp <= k) ? kcp : kcp - 1;
     for (size_t p = 0; p < panels; p++) {
-        for (size_t col = 0; col < NR; col++) {
-            uint32_t *dst = out + p * kcp * NR + col;
-            size_t n = p * NR + col;
-            if (n >= columns) {
-                for (size_t j = 0; j < kcp; j++) dst[j * NR] = 0;
-                continue;
+        uint32_t *panel = out + p * kcp * NR;
+        for (size_t half = 0; half < NR; half += 16) {
+            size_t first = p * NR + half;
+            size_t blocks = first + 16 <= columns ? whole / 16 : 0;
+            for (size_t b = 0; b < blocks; b++) {
+                __m512i r[16];
+                for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(w + ((n0 + first + i) * ldw + k0) * 2 + b * 64);
+                transpose16(r);
+                for (int j = 0; j < 16; j++) _mm512_storeu_si512(panel + (b * 16 + j) * NR + half, r[j]);
             }
-            const uint8_t *row = w + ((n0 + n) * ldw + k0) * 2;
-            size_t whole = (k0 + 2 * kcp <= k) ? kcp : kcp - 1;
-            for (size_t j = 0; j < whole; j++) {
-                uint32_t pair;
-                memcpy(&pair, row + 4 * j, 4);
-                dst[j * NR] = pair;
-            }
-            if (whole < kcp) {
-                uint16_t last;
-                memcpy(&last, row + 4 * whole, 2);
-                dst[whole * NR] = last;
+            for (size_t col = half; col < half + 16; col++) {
+                uint32_t *dst = panel + col;
+                size_t n = p * NR + col;
+                if (n >= columns) {
+                    for (size_t j = 0; j < kcp; j++) dst[j * NR] = 0;
+                    continue;
+                }
+                const uint8_t *row = w + ((n0 + n) * ldw + k0) * 2;
+                for (size_t j = blocks * 16; j < whole; j++) {
+                    uint32_t pair;
+                    memcpy(&pair, row + 4 * j, 4);
+                    dst[j * NR] = pair;
+                }
+                if (whole < kcp) {
+                    uint16_t last;
+                    memcpy(&last, row + 4 * whole, 2);
+                    dst[whole * NR] = last;
+                }
             }
         }
     }

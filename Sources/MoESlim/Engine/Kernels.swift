@@ -39,11 +39,8 @@ enum Kernels {
         guard rows > 0, out > 0 else { return }
         switch weight {
         case .f32(let w):
-            let inDim = w.count / out
             w.withUnsafeBufferPointer { wp in
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(out), Int32(inDim), 1, x, Int32(inDim),
-                    wp.baseAddress!, Int32(inDim), 0, y, Int32(ldc))
+                gemm(x, rows: rows, inDim: w.count / out, wp.baseAddress!, out: out, weightTransposed: false, y, ldc: ldc)
             }
         case .bf16(let w):
             BF16GEMM.multiply(x, rows: rows, w, into: y, ldc: ldc)
@@ -53,13 +50,22 @@ enum Kernels {
     /// y = x · W for W stored [in, out] when `weightTransposed` (gpt_oss experts), else x · Wᵀ for [out, in].
     static func gemm(
         _ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, out: Int,
-        weightTransposed: Bool, _ y: UnsafeMutablePointer<Float>, accumulate: Bool = false
+        weightTransposed: Bool, _ y: UnsafeMutablePointer<Float>, ldc: Int? = nil, accumulate: Bool = false
     ) {
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, weightTransposed ? CblasNoTrans : CblasTrans,
-            Int32(rows), Int32(out), Int32(inDim), 1, x, Int32(inDim), w, Int32(weightTransposed ? out : inDim),
-            accumulate ? 1 : 0, y, Int32(out))
+        _ = ownThreads
+        let x = SharedReadPointer(base: x), w = SharedReadPointer(base: w), y = SharedPointer(base: y)
+        Parallel.ranges(out, minimum: max(16, 4_194_304 / max(1, rows * inDim))) { part in
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, weightTransposed ? CblasNoTrans : CblasTrans,
+                Int32(rows), Int32(part.count), Int32(inDim), 1, x.base, Int32(inDim),
+                w.base + part.lowerBound * (weightTransposed ? 1 : inDim), Int32(weightTransposed ? out : inDim),
+                accumulate ? 1 : 0, y.base + part.lowerBound, Int32(ldc ?? out))
+        }
     }
+
+    /// OpenBLAS runs single-threaded inside the engine's own workers: its idle threads otherwise spin in
+    /// sched_yield between calls and take cycles from the bf16 kernel and the elementwise work.
+    static let ownThreads: Void = openblas_set_num_threads(1)
 
     static func addRowBias(_ y: inout [Float], _ bias: [Float]) {
         let n = bias.count
