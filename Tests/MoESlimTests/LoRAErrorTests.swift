@@ -16,6 +16,13 @@ final class LoRAErrorTests: XCTestCase {
         try expectRefusal(adapter, mentioning: "rank 8")
     }
 
+    func testTargetParameterMissingFromTheCheckpointIsRefused() throws {
+        let adapter = try copy("experts-router") { config in
+            config.set("target_parameters", .array([.string("mlp.experts.gate_up_proj_typo")]))
+        }
+        try expectRefusal(adapter, mentioning: "target_parameters selects 'model.layers.0.mlp.experts.gate_up_proj_typo', which the checkpoint lacks")
+    }
+
     func testOtherPeftTypeIsRefused() throws {
         let adapter = try copy("attention") { config in config.set("peft_type", .string("IA3")) }
         try expectRefusal(adapter, mentioning: "IA3")

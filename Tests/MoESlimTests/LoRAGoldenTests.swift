@@ -16,6 +16,19 @@ final class LoRAGoldenTests: XCTestCase {
     func testGptOssFusedExpertsAreBitExact() throws { try check("gpt-oss-experts", maxULP: 0) }
     func testTwoAdaptersInOrderAreBitExact() throws { try check("two-adapters", maxULP: 0) }
 
+    /// MLA projections, and transformers 4 target names (gate_proj, up_proj, down_proj, gate) that PEFT rewrote into
+    /// fused-expert parameters at rank 2r, split back onto the per-expert tensors.
+    func testDeepseekV2IsBitExact() throws { try check("deepseek-v2", maxULP: 0) }
+    /// Experts, router and shared experts as target_parameters (how PEFT reaches shared experts on transformers 5).
+    func testDeepseekV3IsBitExact() throws { try check("deepseek-v3", maxULP: 0) }
+    func testGlm4MoeIsBitExact() throws { try check("glm4-moe", maxULP: 0) }
+    /// Fused on disk as input_linear/output_linear, router under router.layer.
+    func testGraniteMoeIsBitExact() throws { try check("granitemoe", maxULP: 0) }
+    /// moe_statics saved whole (modules_to_save) at its training-time place under mlp.gate.
+    func testErnie45MoeIsBitExact() throws { try check("ernie4-5-moe", maxULP: 0) }
+    /// Fused on disk as at training time, (experts, in, out), which PEFT reads as (experts, out, in).
+    func testLlama4TextIsBitExact() throws { try check("llama4-text", maxULP: 0) }
+
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }
     func testFanInFanOutIsBitExact() throws { try check("fan-in-fan-out", maxULP: 0) }

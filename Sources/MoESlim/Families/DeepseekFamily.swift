@@ -51,6 +51,9 @@ struct DeepseekFamily: ModelFamily {
         layout.buffers = ["gate.e_score_correction_bias"]
         return layout
     }
+
+    /// Experts fused on loading as Qwen2-MoE's; the MLA projections, shared experts and router keep their names.
+    static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
 /// The router keys DeepSeek-V3 introduced and GLM-4.5 reuses: dense first layers, expert groups, top-k

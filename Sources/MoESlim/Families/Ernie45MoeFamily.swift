@@ -38,6 +38,10 @@ struct Ernie45MoeFamily: ModelFamily {
         layout.sharedPaths = ["shared_experts."]
         return layout
     }
+
+    /// Experts fused on loading as Qwen2-MoE's, and moe_statics moves under the router (`mlp.gate.moe_statics`).
+    static let adapterNames = AdapterNameMap(
+        renames: [(".mlp.gate.moe_statics.", ".mlp.moe_statics.")], fusedExperts: Qwen2MoeFamily.adapterNames.fusedExperts)
 }
 
 extension Ernie45MoeFamily: EngineFamily {

@@ -28,6 +28,9 @@ struct Glm4MoeFamily: ModelFamily {
         layout.buffers = ["gate.e_score_correction_bias"]
         return layout
     }
+
+    /// Experts fused on loading as Qwen2-MoE's; shared experts and router keep their names.
+    static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
 extension Glm4MoeFamily: EngineFamily {

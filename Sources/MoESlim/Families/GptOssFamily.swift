@@ -12,6 +12,9 @@ struct GptOssFamily: ModelFamily {
             moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." },
             router: [("router.weight", 0, true), ("router.bias", 0, false)])
     }
+
+    /// Stored fused as at training time (gate and up interleaved in one tensor), laid out (experts, in, out).
+    static let adapterNames = AdapterNameMap(transposedExperts: true)
 }
 
 extension GptOssFamily: EngineFamily {

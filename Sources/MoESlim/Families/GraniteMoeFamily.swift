@@ -22,6 +22,14 @@ struct GraniteMoeFamily: ModelFamily {
         layout.fusedExpertNames = ["input_linear.", "output_linear."]
         return layout
     }
+
+    /// transformers 5 names input_linear and output_linear as the experts' gate_up_proj and down_proj (same
+    /// layout) and the router's `router.layer` as `router`.
+    static let adapterNames = AdapterNameMap(renames: [
+        (".block_sparse_moe.experts.gate_up_proj", ".block_sparse_moe.input_linear.weight"),
+        (".block_sparse_moe.experts.down_proj", ".block_sparse_moe.output_linear.weight"),
+        (".block_sparse_moe.router.weight", ".block_sparse_moe.router.layer.weight"),
+    ])
 }
 
 extension GraniteMoeFamily: EngineFamily {

@@ -33,6 +33,10 @@ struct Llama4TextFamily: ModelFamily {
         layout.sharedPaths = ["shared_expert."]
         return layout
     }
+
+    /// Stored fused as at training time. The experts are (experts, in, out) but not marked `is_transposed`, so PEFT
+    /// takes them as (experts, out, in) and its factors follow that reading; so does the merge.
+    static let adapterNames = AdapterNameMap.identity
 }
 
 extension Llama4TextFamily: EngineFamily {

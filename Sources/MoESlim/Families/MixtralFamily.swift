@@ -9,6 +9,14 @@ struct MixtralFamily: ModelFamily {
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: true), moeLayers: c.dims.allLayers,
             moePrefix: { "model.layers.\($0).block_sparse_moe." }, router: [("gate.weight", 0, true)])
     }
+
+    /// transformers 5 runs `block_sparse_moe` as `mlp`, the experts' w1|w3 fused as gate_up_proj and w2 as down_proj.
+    static let adapterNames = AdapterNameMap(
+        renames: [(".mlp.", ".block_sparse_moe.")],
+        fusedExperts: [
+            .init(training: "experts.gate_up_proj", parts: ["w1.weight", "w3.weight"]),
+            .init(training: "experts.down_proj", parts: ["w2.weight"]),
+        ])
 }
 
 extension MixtralFamily: EngineFamily {

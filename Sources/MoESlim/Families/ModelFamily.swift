@@ -6,6 +6,8 @@ public protocol ModelFamily: Sendable {
     associatedtype Config: Decodable & Sendable
     static var modelTypes: [String] { get }
     static func layout(_ config: Config) throws(MoESlimError) -> FamilyLayout
+    /// How the names an adapter was trained on (transformers 5) lead back to this family's tensors on disk.
+    static var adapterNames: AdapterNameMap { get }
 }
 
 /// The family's answers, still in the family's terms (prefixes and relative names).
@@ -43,12 +45,13 @@ public enum ModelFamilies {
     /// Registry keyed by config.json's model_type, as in mlx-swift-lm.
     typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelDescription
 
+    static let families: [any ModelFamily.Type] = [
+        MixtralFamily.self, Qwen2MoeFamily.self, Qwen3MoeFamily.self, OlmoeFamily.self, DeepseekFamily.self,
+        Glm4MoeFamily.self, GptOssFamily.self, GraniteMoeFamily.self, PhimoeFamily.self, Llama4TextFamily.self,
+        Ernie45MoeFamily.self,
+    ]
+
     static let all: [String: Builder] = {
-        let families: [any ModelFamily.Type] = [
-            MixtralFamily.self, Qwen2MoeFamily.self, Qwen3MoeFamily.self, OlmoeFamily.self, DeepseekFamily.self,
-            Glm4MoeFamily.self, GptOssFamily.self, GraniteMoeFamily.self, PhimoeFamily.self, Llama4TextFamily.self,
-            Ernie45MoeFamily.self,
-        ]
         var table: [String: Builder] = [:]
         for family in families {
             for type in family.modelTypes { table[type] = builder(family, modelType: type) }
@@ -69,6 +72,12 @@ public enum ModelFamilies {
     }
 
     public static var knownModelTypes: [String] { all.keys.sorted() }
+
+    /// An unknown or missing model_type keeps the adapter's names as they are: merge-lora folds adapters into
+    /// models of any architecture.
+    public static func adapterNames(forModelType modelType: String?) -> AdapterNameMap {
+        families.first { $0.modelTypes.contains(modelType ?? "") }?.adapterNames ?? .identity
+    }
 
     /// Maps a checkpoint to its neutral description, or says which model types are known.
     public static func describe(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelDescription {

@@ -23,6 +23,9 @@ struct OlmoeFamily: ModelFamily {
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.normTopkProb ?? false),
             moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
     }
+
+    /// Experts fused on loading as Qwen2-MoE's.
+    static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
 extension OlmoeFamily: EngineFamily {

@@ -9,6 +9,11 @@ struct PhimoeFamily: ModelFamily {
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: false), moeLayers: c.dims.allLayers,
             moePrefix: { "model.layers.\($0).block_sparse_moe." }, router: [("gate.weight", 0, true)])
     }
+
+    /// As Mixtral, and the router runs as `mlp.router`.
+    static let adapterNames = AdapterNameMap(
+        renames: [(".mlp.router.", ".block_sparse_moe.gate."), (".mlp.", ".block_sparse_moe.")],
+        fusedExperts: MixtralFamily.adapterNames.fusedExperts)
 }
 
 extension PhimoeFamily: EngineFamily {

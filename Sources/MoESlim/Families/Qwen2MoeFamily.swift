@@ -13,6 +13,13 @@ struct Qwen2MoeFamily: ModelFamily {
         layout.sharedPaths = ["shared_expert.", "shared_expert_gate."]
         return layout
     }
+
+    /// transformers 5 fuses `mlp.experts.<e>.gate_proj|up_proj` into gate_up_proj and down_proj into one stack.
+    /// conversion_mapping.py applies this same pattern to most MoE families, which reuse this map.
+    static let adapterNames = AdapterNameMap(fusedExperts: [
+        .init(training: "experts.gate_up_proj", parts: ["gate_proj.weight", "up_proj.weight"]),
+        .init(training: "experts.down_proj", parts: ["down_proj.weight"]),
+    ])
 }
 
 /// The config both Qwen MoE families read.

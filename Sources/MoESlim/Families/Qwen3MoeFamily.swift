@@ -10,6 +10,9 @@ struct Qwen3MoeFamily: ModelFamily {
             moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
             moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
     }
+
+    /// Experts fused on loading as Qwen2-MoE's.
+    static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
 extension Qwen3MoeFamily: EngineFamily {

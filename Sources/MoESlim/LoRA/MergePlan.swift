@@ -26,7 +26,7 @@ public struct MergePlan: Sendable {
     public var changedTensors: Set<String> { Set(edits.keys) }
 
     public init(checkpoint: Checkpoint, adapters: [AdapterSource], adapterName: String? = nil) throws(MoESlimError) {
-        let names = AdapterNameMap.forModelType(checkpoint.config?["model_type"]?.stringValue)
+        let names = ModelFamilies.adapterNames(forModelType: checkpoint.config?["model_type"]?.stringValue)
         var builder = Builder(checkpoint: checkpoint, names: names)
         for source in adapters {
             let folder = try AdapterFolder(path: source.path, adapterName: adapterName)
@@ -131,12 +131,18 @@ private struct Builder {
         guard a.shape.count == 2, b.shape.count == 2, a.shape[0] == b.shape[1] else {
             throw fail(adapter, "lora_A \(a.shape) and lora_B \(b.shape) do not multiply", tensor: a.key)
         }
-        let parameterNames = Set(config.targetParameters.map { String($0.split(separator: ".").last ?? "") })
+        let targeted = Set(config.targetParameters.map { String($0.split(separator: ".").last ?? "") })
             .map { f.module + "." + $0 }.filter(config.targets(parameter:)).sorted()
-        if !parameterNames.isEmpty {
-            return try mergeParameter(f, a: a, b: b, candidates: parameterNames, adapter: adapter, weight: weight)
+        // PEFT wraps only the parameters a module has: a bare target such as `down_proj` (PEFT writes those when it
+        // converts transformers 4 names) also suffix-matches `self_attn.q_proj.down_proj`, which no model has.
+        let present = targeted.compactMap { name in ParameterTarget.resolve(name, in: checkpoint, names: names).map { (name, $0) } }
+        if !present.isEmpty {
+            return try mergeParameter(f, a: a, b: b, candidates: present, adapter: adapter, weight: weight)
         }
         guard config.targets(module: f.module) else {
+            if let first = targeted.first {
+                throw fail(adapter, "target_parameters selects '\(first)', which the checkpoint lacks (looked for '\(names.diskName(first))' and per-expert tensors)", tensor: a.key)
+            }
             throw fail(adapter, "module '\(f.module)' is not matched by target_modules/target_parameters of adapter_config.json; PEFT would ignore these tensors", tensor: a.key)
         }
         return try mergeLinear(f, a: a, b: b, adapter: adapter, weight: weight)
@@ -220,22 +226,18 @@ private struct Builder {
     /// target_parameters: PEFT nests one ParamWrapper per targeted parameter of a module, so the wrapper depth
     /// does not name the parameter; the factor shapes do (in and out features differ between the candidates).
     private mutating func mergeParameter(
-        _ f: AdapterFolder.Factors, a: AdapterFolder.Tensor, b: AdapterFolder.Tensor, candidates: [String],
+        _ f: AdapterFolder.Factors, a: AdapterFolder.Tensor, b: AdapterFolder.Tensor, candidates: [(String, ParameterTarget)],
         adapter: AdapterFolder, weight: Double
     ) throws(MoESlimError) -> Merged {
         for extra in [f.magnitude, f.bBias, f.embeddingA, f.embeddingB].compactMap({ $0 }) {
             throw fail(adapter, "target_parameters adapters cannot have this tensor (PEFT refuses DoRA, lora_bias and embeddings there)", tensor: extra.key)
         }
-        var matches: [(String, ParameterTarget)] = []
-        for name in candidates {
-            guard let target = ParameterTarget.resolve(name, in: checkpoint, names: names) else { continue }
+        let matches = candidates.filter { name, target in
             let rank = adapter.config.scale(for: name).rank
-            if a.shape == [rank * target.experts, target.inFeatures], b.shape == [target.outFeatures, rank * target.experts] {
-                matches.append((name, target))
-            }
+            return a.shape == [rank * target.experts, target.inFeatures] && b.shape == [target.outFeatures, rank * target.experts]
         }
         guard matches.count == 1, let (name, target) = matches.first else {
-            let what = matches.isEmpty ? "no targeted parameter of '\(f.module)' (\(candidates.joined(separator: ", "))) has a shape matching lora_A \(a.shape) and lora_B \(b.shape)"
+            let what = matches.isEmpty ? "no targeted parameter of '\(f.module)' (\(candidates.map(\.0).joined(separator: ", "))) has a shape matching lora_A \(a.shape) and lora_B \(b.shape)"
                 : "lora_A \(a.shape) and lora_B \(b.shape) fit several parameters of '\(f.module)': \(matches.map(\.0).joined(separator: ", "))"
             throw fail(adapter, what, tensor: a.key)
         }
