@@ -25,6 +25,7 @@ public enum Verifier {
         report.shards = opened.map(\.name)
         report.tensorCount = opened.reduce(0) { $0 + $1.file.header.tensors.count }
         report.bytes = opened.reduce(0) { $0 + $1.file.header.dataLength }
+        report.notes += ShardLinks.notes(opened.map { ($0.name, $0.file.path) }, folder: FileSystem.isDirectory(path) ? path : FileSystem.parent(path))
         if report.passed && againstConfig { checkModel(path, configPath: configPath, into: &report) }
         if scan { scanData(opened, into: &report) }
         return report
@@ -33,9 +34,11 @@ public enum Verifier {
     private static func openFolder(_ folder: String, into report: inout VerifyReport) -> [(name: String, file: SafeTensorsFile)] {
         let indexPath = FileSystem.join(folder, Checkpoint.indexName)
         let named: [String]
+        var index: JSONValue?
         if FileSystem.exists(indexPath) {
-            guard let shards = indexedShards(indexPath, into: &report) else { return [] }
+            guard let (shards, json) = indexedShards(indexPath, into: &report) else { return [] }
             named = shards
+            index = json
         } else {
             named = ["model.safetensors"]
         }
@@ -58,12 +61,19 @@ public enum Verifier {
                 report.problems.append(MoESlimError(.invalidIndex, "weight_map names shard '\(name)', which is missing", path: indexPath))
             }
         }
-        return openShards(shards, into: &report)
+        let opened = openShards(shards, into: &report)
+        if let index, opened.count == named.count {
+            let tensorBytes = opened.reduce(0) { sum, shard in shard.file.header.tensors.reduce(sum) { $0 + $1.byteCount } }
+            if let warning = IndexTotalSize.warning(index, indexPath: indexPath, tensorBytes: tensorBytes) {
+                report.warnings.append(warning)
+            }
+        }
+        return opened
     }
 
-    /// The shard names the index uses, each checked against the folder-escape rules; nil when the index
-    /// cannot be read at all.
-    private static func indexedShards(_ indexPath: String, into report: inout VerifyReport) -> [String]? {
+    /// The shard names the index uses, each checked against the folder-escape rules, and the index itself; nil
+    /// when the index cannot be read at all.
+    private static func indexedShards(_ indexPath: String, into report: inout VerifyReport) -> ([String], JSONValue)? {
         let index: JSONValue
         do {
             index = try FileSystem.readJSON(indexPath, code: .invalidIndex)
@@ -90,7 +100,7 @@ public enum Verifier {
                 report.problems.append(error)
             }
         }
-        return names.sorted()
+        return (names.sorted(), index)
     }
 
     private static func safetensorsFiles(in folder: String, into report: inout VerifyReport) -> [String] {

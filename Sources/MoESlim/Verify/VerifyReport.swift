@@ -12,12 +12,15 @@ public struct VerifyReport: Sendable {
     /// Float tensors whose data was read (nil without --scan).
     public var scannedTensors: Int?
     public var nonFinite: [NonFiniteCount] = []
+    /// Findings that do not stop the model from loading as it is (see IndexTotalSize); verify still passes.
+    public var warnings: [MoESlimError] = []
     public var problems: [MoESlimError] = []
 
     public var passed: Bool { problems.isEmpty }
 
     public var text: String {
-        var lines = ["\(path): " + (passed ? "OK" : "FAILED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))")]
+        let warned = warnings.isEmpty ? "" : " (\(warnings.count) warning\(warnings.count == 1 ? "" : "s"))"
+        var lines = ["\(path): " + (passed ? "OK" + warned : "FAILED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))")]
         if !shards.isEmpty {
             lines.append("  shards: \(shards.count) (\(shards.joined(separator: ", ")))")
             lines.append("  tensors: \(tensorCount), \(bytes) bytes of data")
@@ -30,6 +33,7 @@ public struct VerifyReport: Sendable {
             lines.append("  scan: \(scannedTensors) float tensors read, \(nonFinite.count) with NaN or Inf")
             lines += nonFinite.map { "    \($0.shard): tensor '\($0.tensor)': \($0.summary)" }
         }
+        lines += warnings.map { "  warning [\($0.code.rawValue)]: \($0)" }
         lines += problems.map { "  problem [\($0.code.rawValue)]: \($0)" }
         return lines.joined(separator: "\n")
     }
@@ -53,14 +57,20 @@ public struct VerifyReport: Sendable {
                 ("pos_inf", .int(count.positiveInfinity)), ("neg_inf", .int(count.negativeInfinity)),
             ])
         })))
-        members.append(("problems", .array(problems.map { problem in
-            .object([
-                ("code", .string(problem.code.rawValue)), ("exit_code", .int(Int(problem.code.exitCode))),
-                ("message", .string(problem.description)),
-                ("path", problem.path.map(JSONValue.string) ?? .null),
-                ("tensor", problem.tensor.map(JSONValue.string) ?? .null),
-            ])
-        })))
+        members.append(("warnings", .array(warnings.map { Self.entry($0, exitCode: nil) })))
+        members.append(("problems", .array(problems.map { Self.entry($0, exitCode: $0.code.exitCode) })))
+        return .object(members)
+    }
+
+    /// Warnings carry no exit code: they never change the command's status.
+    private static func entry(_ finding: MoESlimError, exitCode: Int32?) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("code", .string(finding.code.rawValue))]
+        if let exitCode { members.append(("exit_code", .int(Int(exitCode)))) }
+        members += [
+            ("message", .string(finding.description)),
+            ("path", finding.path.map(JSONValue.string) ?? .null),
+            ("tensor", finding.tensor.map(JSONValue.string) ?? .null),
+        ]
         return .object(members)
     }
 }
