@@ -34,24 +34,9 @@ struct MoEBlock {
         let experts = try ExpertRunner(format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden)
         for expert in 0..<e where !assigned[expert].isEmpty {
             let tokens = assigned[expert]
-            let onInput = spec.gateScalesExpertInput
-            var gathered = [Float](repeating: 0, count: tokens.count * hidden)
-            for (i, a) in tokens.enumerated() {
-                let scale = onInput ? routed.weights[a.token * k + a.slot] : 1
-                for c in 0..<hidden { gathered[i * hidden + c] = scale * x[a.token * hidden + c] }
-            }
+            let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
             let y = try experts.run(expert, gathered, rows: tokens.count)
-            for (i, a) in tokens.enumerated() {
-                let w = routed.weights[a.token * k + a.slot]
-                let outputScale = onInput ? 1 : w
-                var squares: Float = 0
-                for c in 0..<hidden {
-                    let v = y[i * hidden + c]
-                    squares += v * v
-                    output[a.token * hidden + c] += outputScale * v
-                }
-                norms[a.token * k + a.slot] = squares.squareRoot() / (onInput ? w : 1)
-            }
+            combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, norms: &norms)
         }
         if let shared = spec.sharedExpert {
             try addShared(shared, x, rows: rows, weights: weights, prefix: p, into: &output)
@@ -60,6 +45,53 @@ struct MoEBlock {
             layer: layer.layer, tokens: rows, experts: e, topK: k, logits: logits, scores: routed.scores,
             selected: routed.selected, weights: routed.weights, outputNorms: norms)
         return (output, record)
+    }
+
+    /// The rows of the tokens routed to one expert, scaled by their gate weight first in the families that
+    /// apply it to the expert's input (llama4). Rows are independent, so the copy is spread over the cores.
+    private func gather(_ x: [Float], tokens: [(token: Int, slot: Int)], scales: [Float]?) -> [Float] {
+        let hidden = self.hidden, k = layer.topK
+        return [Float](unsafeUninitializedCapacity: tokens.count * hidden) { out, done in
+            x.withUnsafeBufferPointer { xp in
+                let source = SharedReadPointer(base: xp.baseAddress!), target = SharedPointer(base: out.baseAddress!)
+                Parallel.ranges(tokens.count, minimum: 64) { rows in
+                    for i in rows {
+                        let a = tokens[i]
+                        let scale = scales.map { $0[a.token * k + a.slot] } ?? 1
+                        for c in 0..<hidden { target.base[i * hidden + c] = scale * source.base[a.token * hidden + c] }
+                    }
+                }
+            }
+            done = tokens.count * hidden
+        }
+    }
+
+    /// Adds one expert's outputs into its tokens' rows and records each output's norm. One expert's tokens are
+    /// distinct, so their rows never collide across cores; experts still go one after another.
+    private func combine(_ y: [Float], tokens: [(token: Int, slot: Int)], gateWeights: [Float], into output: inout [Float], norms: inout [Float]) {
+        let hidden = self.hidden, k = layer.topK, onInput = spec.gateScalesExpertInput
+        y.withUnsafeBufferPointer { yp in
+            output.withUnsafeMutableBufferPointer { op in
+                norms.withUnsafeMutableBufferPointer { np in
+                    let y = SharedReadPointer(base: yp.baseAddress!), out = SharedPointer(base: op.baseAddress!)
+                    let norms = SharedPointer(base: np.baseAddress!)
+                    Parallel.ranges(tokens.count, minimum: 64) { rows in
+                        for i in rows {
+                            let a = tokens[i]
+                            let w = gateWeights[a.token * k + a.slot]
+                            let outputScale = onInput ? 1 : w
+                            var squares: Float = 0
+                            for c in 0..<hidden {
+                                let v = y.base[i * hidden + c]
+                                squares += v * v
+                                out.base[a.token * hidden + c] += outputScale * v
+                            }
+                            norms.base[a.token * k + a.slot] = squares.squareRoot() / (onInput ? w : 1)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Routing as the pruned checkpoint's router does it: only the kept rows of the router tensors, so softmax,
