@@ -5,6 +5,8 @@ public struct ForwardPass {
     public let spec: EngineSpec
     private let weights: WeightReader
     private let lastMoELayer: Int
+    /// Every tensor under `model.layers.L.`, by L, to release after the layer has run.
+    private let layerTensors: [[String]]
 
     public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
@@ -19,6 +21,19 @@ public struct ForwardPass {
         self.spec = spec
         self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
         self.lastMoELayer = last
+        self.layerTensors = Self.tensorsByLayer(checkpoint.names, layers: model.numLayers)
+    }
+
+    private static func tensorsByLayer(_ names: [String], layers: Int) -> [[String]] {
+        var byLayer = [[String]](repeating: [], count: layers)
+        let prefix = "model.layers."
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            if let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]), byLayer.indices.contains(layer) {
+                byLayer[layer].append(name)
+            }
+        }
+        return byLayer
     }
 
     /// Runs the sequences and reports each MoE layer's routing as it happens; returns the hidden states after
@@ -34,7 +49,9 @@ public struct ForwardPass {
         let batch = batch(sequences)
         var h = try decode(batch, through: model.numLayers - 1, masking: plan) { _ throws(MoESlimError) in }
         try normalize(&h, spec.finalNorm)
-        let head = LMHead(weights: weights, name: model.lmHeadTensor ?? model.embedTensor, hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        let name = model.lmHeadTensor ?? model.embedTensor
+        let head = LMHead(weights: weights, name: name, hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        defer { weights.release([name]) }
         return try head(h, batch: batch, vocabSlice: vocabSlice)
     }
 
@@ -49,6 +66,7 @@ public struct ForwardPass {
     ) throws(MoESlimError) -> [Float] {
         let hidden = model.hiddenSize
         var h = try embed(batch.tokens)
+        weights.release([model.embedTensor])
         let attention = AttentionBlock(spec: spec.attention, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
         for layer in 0...lastLayer {
             let prefix = "model.layers.\(layer)."
@@ -71,6 +89,7 @@ public struct ForwardPass {
                     x, rows: batch.count, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
                     down: try weights.linear(p + m.down), hidden: hidden))
             }
+            weights.release(layerTensors[layer])
         }
         return h
     }

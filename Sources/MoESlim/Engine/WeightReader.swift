@@ -96,6 +96,15 @@ struct WeightReader {
         return .bf16(BF16Matrix(base: bytes.baseAddress!, rows: info.shape[0], columns: width).rows(range))
     }
 
+    /// Drops the named tensors' pages from this process's memory once a layer is done with them: they are
+    /// read in place or widened per chunk, so keeping them mapped would make peak memory grow with the model.
+    /// The page cache keeps them, so a later chunk faults them back in cheaply.
+    func release(_ names: [String]) {
+        for name in names {
+            if let location = checkpoint.location(of: name) { checkpoint.shards[location.shard].release(location.info) }
+        }
+    }
+
     func loadIfPresent(_ name: String, count: Int? = nil) throws(MoESlimError) -> [Float]? {
         contains(name) ? try load(name, count: count) : nil
     }
