@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer of eval_bench.sh: times transformers' CPU forward with logits and the perplexity of the same tokens
-moe-slim eval reads, on calibrate_bench.py's Mixtral-shaped bf16 model, computing in bf16 (as stored) or in
-float32 (as moe-slim computes).
+moe-slim eval reads, on calibrate_bench.py's Mixtral-shaped bf16 model, computing in bf16 (as stored, the peer
+of moe-slim's default --compute bf16) or in float32 (the peer of --compute f32).
 
 usage: eval_bench.py make WORK | torch WORK [bfloat16|float32]
 """

@@ -51,7 +51,7 @@ struct CalibrateCommand: ParsableCommand {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
-            let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0)
+            let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0, compute: engine.compute)
             let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
             let progress = ProgressLine(total: reader.maxTokens)
             let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(

@@ -1,5 +1,6 @@
-/// Picks how many tokens go through a layer at once so the widened weights of one layer plus the chunk's
-/// activations stay inside the `--memory` budget. Bigger chunks mean fewer weight widenings and larger sgemms.
+/// Picks how many tokens go through a layer at once so the weights of one layer, as the engine holds them,
+/// plus the chunk's activations stay inside the `--memory` budget. Bigger chunks mean fewer weight widenings
+/// and larger matrix products.
 public struct ChunkPlanner: Sendable {
     public let widenedLayerBytes: Int
     public let bytesPerToken: Int
@@ -9,24 +10,28 @@ public struct ChunkPlanner: Sendable {
 
     /// `logitCopies`: how many chunks of [tokens, vocab] logits the caller holds at once (0 for calibration,
     /// 2 when evaluation compares a model with a base).
-    public init(checkpoint: Checkpoint, model: ModelDescription, budget: Int, logitCopies: Int = 0) throws(MoESlimError) {
-        widenedLayerBytes = Self.widenedLayerBytes(checkpoint: checkpoint, model: model)
+    public init(
+        checkpoint: Checkpoint, model: ModelDescription, budget: Int, logitCopies: Int = 0, compute: ComputePrecision = .bf16
+    ) throws(MoESlimError) {
+        widenedLayerBytes = Self.widenedLayerBytes(checkpoint: checkpoint, model: model, reader: WeightReader(checkpoint: checkpoint, compute: compute))
         vocabSlice = max(1, widenedLayerBytes / (4 * max(model.hiddenSize, 1)))
         let experts = model.maxExperts
         let topK = model.moeLayers.map(\.topK).max() ?? 1
         bytesPerToken = 4 * (24 * model.hiddenSize + 6 * experts + 8 * topK + logitCopies * model.vocabSize)
         let available = budget - widenedLayerBytes
         guard available >= 64 * bytesPerToken else {
-            throw MoESlimError(.invalidArgument, "--memory \(budget) bytes is too small: one layer widened to f32 takes \(widenedLayerBytes) bytes; give at least \(widenedLayerBytes + 64 * bytesPerToken)")
+            throw MoESlimError(.invalidArgument, "--memory \(budget) bytes is too small: one layer as the engine holds it takes \(widenedLayerBytes) bytes; give at least \(widenedLayerBytes + 64 * bytesPerToken)")
         }
         chunkTokens = available / bytesPerToken
     }
 
-    /// f32 bytes of the largest layer as the engine holds it: everything but per-expert tensors at once, and
-    /// of those only one expert at a time (DeepSeek-V3 has 256 per layer).
-    static func widenedLayerBytes(checkpoint: Checkpoint, model: ModelDescription) -> Int {
+    /// Bytes of the largest layer as the engine holds it: everything but per-expert tensors at once, and of
+    /// those only one expert at a time (DeepSeek-V3 has 256 per layer). Widened tensors count 4 bytes an
+    /// element; tensors read in place count their mapped bf16 pages.
+    static func widenedLayerBytes(checkpoint: Checkpoint, model: ModelDescription, reader: WeightReader) -> Int {
         func widened(_ name: String) -> Int {
             guard let info = checkpoint.info(name) else { return 0 }
+            if reader.readsInPlace(name) { return info.byteCount }
             return 4 * info.elementCount * (name.hasSuffix("_blocks") ? 2 : 1)  // MXFP4 packs two values per byte
         }
         var perLayer: [Int: Int] = [:]
