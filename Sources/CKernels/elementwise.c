@@ -75,3 +75,13 @@ double moe_log_sum_exp(const float *x, size_t n) {
     for (size_t j = 0; j < 16; j++) sum += lanes[j];
     return (double)maximum + log(sum);
 }
+
+VECTOR_CLONES
+void moe_softmax_span(float *row, size_t length, size_t first, size_t last, float sink, int has_sink) {
+    float maximum = has_sink ? sink : -INFINITY;
+    for (size_t j = first; j <= last; j++) maximum = fmaxf(maximum, row[j]);
+    float sum = moe_exp_sum(row + first, last - first + 1, maximum) + (has_sink ? exp_branchless(sink - maximum) : 0.0f);
+    for (size_t j = 0; j < first; j++) row[j] = 0;
+    for (size_t j = first; j <= last; j++) row[j] /= sum;
+    for (size_t j = last + 1; j < length; j++) row[j] = 0;
+}

@@ -26,6 +26,10 @@ void moe_silu_mul(float *gate, const float *up, size_t n);
 /// x[i] = exp(x[i] − shift) in place; returns their sum. The body of a softmax row.
 float moe_exp_sum(float *x, size_t n, float shift);
 
+/// Softmax of row[first...last] (with an extra sink logit in the denominator when has_sink), every other entry
+/// of the row's `length` set to exactly 0: one attention row with its causal, window and chunk mask.
+void moe_softmax_span(float *row, size_t length, size_t first, size_t last, float sink, int has_sink);
+
 /// log Σ exp(x[i]), max-shifted, summed in double: the normaliser of a log-softmax over a whole vocabulary.
 /// Inputs all −inf give −inf; any +inf gives +inf.
 double moe_log_sum_exp(const float *x, size_t n);

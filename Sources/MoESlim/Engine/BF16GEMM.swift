@@ -11,13 +11,13 @@ enum BF16GEMM {
     private static let tile = 32
 
     static func multiply(_ x: [Float], rows: Int, _ w: BF16Matrix, native: Bool = native) -> [Float] {
-        [Float](unsafeUninitializedCapacity: rows * w.rows) { y, done in
-            x.withUnsafeBufferPointer { xp in
-                if let base = xp.baseAddress, let out = y.baseAddress {
-                    multiply(base, rows: rows, w, into: out, ldc: w.rows, native: native)
-                }
-            }
-            done = rows * w.rows
+        multiply(x.withUnsafeBufferPointer { BF16Rows($0.baseAddress!, rows: rows, columns: w.columns) }, w, native: native)
+    }
+
+    static func multiply(_ a: BF16Rows, _ w: BF16Matrix, native: Bool = native) -> [Float] {
+        [Float](unsafeUninitializedCapacity: a.rows * w.rows) { y, done in
+            if let out = y.baseAddress { multiply(a, w, into: out, ldc: w.rows, native: native) }
+            done = a.rows * w.rows
         }
     }
 
@@ -25,20 +25,17 @@ enum BF16GEMM {
     static func multiply(
         _ x: UnsafePointer<Float>, rows: Int, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>, ldc: Int, native: Bool = native
     ) {
-        let k = w.columns, n = w.rows
+        multiply(BF16Rows(x, rows: rows, columns: w.columns), w, into: y, ldc: ldc, native: native)
+    }
+
+    static func multiply(_ a: BF16Rows, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>, ldc: Int, native: Bool = native) {
+        let k = w.columns, n = w.rows, rows = a.rows
+        precondition(a.columns == k, "activations and weight disagree on the inner dimension")
         guard rows > 0, n > 0 else { return }
-        let lda = (k + 1) & ~1
-        var a = [UInt16](repeating: 0, count: rows * lda)
-        a.withUnsafeMutableBufferPointer { ap in
-            let source = SharedReadPointer(base: x), target = SharedPointer(base: ap.baseAddress!)
-            Parallel.ranges(rows, minimum: max(1, 32_768 / max(k, 1))) { range in
-                for r in range { moe_f32_to_bf16(source.base + r * k, target.base + r * lda, k) }
-            }
-        }
-        a.withUnsafeBufferPointer { ap in
+        a.values.withUnsafeBufferPointer { ap in
             if native {
                 let source = SharedReadPointer(base: ap.baseAddress!), target = SharedPointer(base: y)
-                let weight = w
+                let weight = w, lda = a.stride
                 let tiles = (n + tile - 1) / tile
                 Parallel.ranges(tiles, minimum: max(1, 4_194_304 / max(1, rows * k * tile))) { part in
                     moe_bf16_gemm(
@@ -46,7 +43,7 @@ enum BF16GEMM {
                         target.base, ldc, 0)
                 }
             } else {
-                emulated(ap.baseAddress!, lda: lda, rows: rows, w, into: y, ldc: ldc)
+                emulated(ap.baseAddress!, lda: a.stride, rows: rows, w, into: y, ldc: ldc)
             }
         }
     }
@@ -60,5 +57,33 @@ enum BF16GEMM {
         var wf = [Float](repeating: 0, count: n * k)
         for i in 0..<(n * k) { wf[i] = Float(bitPattern: UInt32(w.base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, xf, Int32(k), wf, Int32(k), 0, y, Int32(ldc))
+    }
+}
+
+/// Activations rounded to bf16 once, so weights that read the same rows (an MLP's gate and up) share the work.
+/// Rows are padded to an even stride because the kernel reads k-values in pairs.
+struct BF16Rows {
+    let values: [UInt16]
+    let rows: Int
+    let columns: Int
+    let stride: Int
+
+    init(_ x: UnsafePointer<Float>, rows: Int, columns k: Int) {
+        let stride = (k + 1) & ~1
+        self.rows = rows
+        self.columns = k
+        self.stride = stride
+        values = [UInt16](unsafeUninitializedCapacity: rows * stride) { out, done in
+            if let base = out.baseAddress {
+                let source = SharedReadPointer(base: x), target = SharedPointer(base: base)
+                Parallel.ranges(rows, minimum: max(1, 32_768 / max(k, 1))) { range in
+                    for r in range {
+                        moe_f32_to_bf16(source.base + r * k, target.base + r * stride, k)
+                        if stride > k { target.base[r * stride + k] = 0 }
+                    }
+                }
+            }
+            done = rows * stride
+        }
     }
 }

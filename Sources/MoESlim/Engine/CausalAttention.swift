@@ -64,20 +64,12 @@ struct CausalAttention {
             for r in 0..<rows {
                 let i = first + r
                 let visible = max(window.map { max(0, i - $0 + 1) } ?? 0, chunk.map { i / $0 * $0 } ?? 0)
-                Self.normalizeRow(scores + r * keys, i: i, keys: keys, sink: sinks?[h], first: visible)
+                moe_softmax_span(scores + r * keys, keys, visible, i, sinks?[h] ?? 0, sinks == nil ? 0 : 1)
             }
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(valueDim), Int32(keys), 1,
                 scores, Int32(keys), v + start * vStride + kvHead * valueDim, Int32(vStride),
                 0, out + (start + first) * oStride + h * valueDim, Int32(oStride))
         }
-    }
-
-    /// Softmax of score row i over keys first...i; the other entries of the row become exact zeros.
-    private static func normalizeRow(_ row: UnsafeMutablePointer<Float>, i: Int, keys: Int, sink: Float?, first: Int) {
-        var m = sink ?? -Float.infinity
-        for j in first...i { m = max(m, row[j]) }
-        let sum = moe_exp_sum(row + first, i - first + 1, m) + (sink.map { exp($0 - m) } ?? 0)
-        for j in 0..<keys { row[j] = (j >= first && j <= i) ? row[j] / sum : 0 }
     }
 }

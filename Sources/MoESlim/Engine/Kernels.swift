@@ -120,11 +120,20 @@ enum Kernels {
         }
     }
 
-    /// A SiLU-gated MLP on `rows` tokens.
+    /// A SiLU-gated MLP on `rows` tokens; bf16 gate and up weights share one rounding of x.
     static func gatedMLP(_ x: [Float], rows: Int, gate: LinearWeight, up: LinearWeight, down: LinearWeight, hidden: Int) -> [Float] {
         let inter = gate.count / hidden
-        var g = linear(x, rows: rows, weight: gate, out: inter)
-        swiglu(&g, linear(x, rows: rows, weight: up, out: inter))
+        var g: [Float]
+        let u: [Float]
+        if case .bf16(let gw) = gate, case .bf16(let uw) = up, rows > 0 {
+            let a = x.withUnsafeBufferPointer { BF16Rows($0.baseAddress!, rows: rows, columns: hidden) }
+            g = BF16GEMM.multiply(a, gw)
+            u = BF16GEMM.multiply(a, uw)
+        } else {
+            g = linear(x, rows: rows, weight: gate, out: inter)
+            u = linear(x, rows: rows, weight: up, out: inter)
+        }
+        swiglu(&g, u)
         return linear(g, rows: rows, weight: down, out: hidden)
     }
 
