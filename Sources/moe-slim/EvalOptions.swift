@@ -58,7 +58,7 @@ struct EvalOptions: ParsableArguments {
             let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
             let results = try PerplexityEvaluation(models: models, chunkTokens: chunkTokens).run(
                 next: { () throws(MoESlimError) in try records.next().map { r throws(MoESlimError) in try checked(r, vocabulary: vocabulary) } },
-                progress: { progress.update($0) })
+                progress: { progress.update($0, fractionRead: records.fractionRead) })
             guard results[0].total.tokens > 0 else {
                 throw MoESlimError(.invalidData, "the data gave no next tokens to predict (records need at least two tokens)", path: data.first)
             }
@@ -74,7 +74,7 @@ struct EvalOptions: ParsableArguments {
             let questions = try ChoiceRecordReader(paths: data, options: options, fields: fields, tokenizer: tokenizer)
             let results = try ChoiceEvaluation(models: models, chunkTokens: chunkTokens).run(
                 next: { () throws(MoESlimError) in try questions.next().map { q throws(MoESlimError) in try checked(q, vocabulary: vocabulary) } },
-                progress: { progress.update($0) })
+                progress: { progress.update($0, fractionRead: questions.fractionRead) })
             guard results[0].total.questions > 0 else { throw MoESlimError(.invalidData, "the data gave no questions", path: data.first) }
             return .choice(results)
         }

@@ -45,6 +45,9 @@ enum EvalOutput {
         return line
     }
 
+    /// "1 question", "4 questions".
+    static func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)" + (n == 1 ? "" : "s") }
+
     static func bytes(_ v: Int) -> String {
         let units = ["B", "KB", "MB", "GB", "TB"]
         var value = Double(v)

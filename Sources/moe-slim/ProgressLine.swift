@@ -14,7 +14,7 @@ final class ProgressLine {
     }
 
     /// `fractionRead` (share of the input bytes consumed) gives an ETA when no token limit does.
-    func update(_ p: Calibration.Progress, fractionRead: Double? = nil) {
+    func update(_ p: Calibration.Progress, fractionRead: Double?) {
         let rate = p.seconds > 0 ? Double(p.tokens) / p.seconds : 0
         var text = "\(label): \(p.tokens) tokens, \(p.sequences) sequences, \(String(format: "%.0f", rate)) tokens/s"
         var done: Double?

@@ -74,10 +74,7 @@ struct PruneCommand: ParsableCommand {
             let model = try ModelFamilies.describe(checkpoint)
             let chosen: PruningPlan
             if let plan {
-                var loaded = try PruningPlan.load(plan)
-                if let topK { loaded.topK = topK }
-                try loaded.validate(against: model, source: plan)
-                chosen = loaded
+                chosen = try PruningPlan.load(plan, for: model, topK: topK)
             } else {
                 let selection = ExpertSelection(
                     criterion: ExpertSelection.Criterion(rawValue: criterion)!,

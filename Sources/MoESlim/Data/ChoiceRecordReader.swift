@@ -18,6 +18,7 @@ public final class ChoiceRecordReader {
     public private(set) var emittedRecords = 0
 
     private let paths: [String]
+    private let share: ReadShare
     private let options: DataReaderOptions
     private let fields: Fields
     private let tokenizer: Tokenizer
@@ -32,6 +33,7 @@ public final class ChoiceRecordReader {
             throw MoESlimError(.invalidArgument, "multiple-choice records must be JSON Lines (--format jsonl)", path: path)
         }
         self.paths = paths
+        self.share = ReadShare(paths: paths)
         self.options = options
         self.fields = fields
         self.tokenizer = tokenizer
@@ -58,6 +60,9 @@ public final class ChoiceRecordReader {
             }
         }
     }
+
+    /// The share of the input bytes read so far, as RecordReader.fractionRead.
+    public var fractionRead: Double? { share.fraction(finishedFiles: fileIndex, consumed: lines?.consumed ?? 0) }
 
     private func nextLine() throws(MoESlimError) -> (ArraySlice<UInt8>, String, Int)? {
         while fileIndex < paths.count {

@@ -9,7 +9,7 @@ public final class RecordReader {
     public private(set) var emittedTokens = 0
 
     private let paths: [String]
-    private let sizes: [Int]
+    private let share: ReadShare
     private let options: DataReaderOptions
     private let tokenizer: Tokenizer?
     private let template: RecordTemplate?
@@ -32,9 +32,7 @@ public final class RecordReader {
             throw MoESlimError(.invalidArgument, "--group-by needs JSON Lines records with fields", path: path)
         }
         self.paths = paths
-        self.sizes = paths.map { path in
-            ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
-        }
+        self.share = ReadShare(paths: paths)
         self.options = options
         self.tokenizer = tokenizer
         self.template = try options.template.map { text throws(MoESlimError) in try RecordTemplate(text) }
@@ -79,12 +77,7 @@ public final class RecordReader {
 
     /// The share of the input bytes read so far, so progress can show an ETA without counting the records
     /// first; nil when the inputs' sizes are unknown (pipes).
-    public var fractionRead: Double? {
-        let total = sizes.reduce(0, +)
-        guard total > 0 else { return nil }
-        let finished = sizes[..<min(fileIndex, sizes.count)].reduce(0, +)
-        return min(1, Double(finished + (lines?.consumed ?? 0)) / Double(total))
-    }
+    public var fractionRead: Double? { share.fraction(finishedFiles: fileIndex, consumed: lines?.consumed ?? 0) }
 
     private func split(_ record: CalibrationRecord) -> [CalibrationRecord] {
         guard let n = options.seqLen else { return [record] }

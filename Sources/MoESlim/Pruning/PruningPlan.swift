@@ -66,6 +66,15 @@ public struct PruningPlan: Sendable, Equatable {
         return .object(members)
     }
 
+    /// A plan file as `prune --plan` and `sweep --plan` take it: `topK` (their --top-k) overrides the file's
+    /// top_k, and a plan that does not fit `model` is refused with the file's path.
+    public static func load(_ path: String, for model: ModelDescription, topK: Int?) throws(MoESlimError) -> PruningPlan {
+        var plan = try load(path)
+        if let topK { plan.topK = topK }
+        try plan.validate(against: model, source: path)
+        return plan
+    }
+
     public static func load(_ path: String) throws(MoESlimError) -> PruningPlan {
         let json = try FileSystem.readJSON(path, code: .invalidPlan)
         guard let layers = json["layers"]?.objectMembers else {
