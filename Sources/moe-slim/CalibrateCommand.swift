@@ -29,7 +29,7 @@ struct CalibrateCommand: ParsableCommand {
 
     @OptionGroup var engine: ComputeOptions
 
-    @Option(help: "Memory budget for widened weights and activations (e.g. 8GB); sets the chunk size.")
+    @Option(help: "Memory budget for one layer's weights and activations (e.g. 8GB); sets the chunk size.")
     var memory: String = "4GB"
 
     @Option(help: "Also write the layers × experts heatmap of hard-count shares as SVG.")

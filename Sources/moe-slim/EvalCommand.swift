@@ -29,12 +29,12 @@ struct EvalCommand: ParsableCommand {
         try failing {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
-            let pass = try ForwardPass(checkpoint: checkpoint)
+            let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
             var planner = try eval.planner(checkpoint, model: pass.model)
             var models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
             if let against {
                 let other = try Checkpoint(path: against)
-                let otherPass = try ForwardPass(checkpoint: other)
+                let otherPass = try ForwardPass(checkpoint: other, compute: eval.engine.compute)
                 let otherPlanner = try eval.planner(other, model: otherPass.model)
                 if otherPlanner.chunkTokens < planner.chunkTokens { planner = otherPlanner }
                 models.append(LogitsSource(pass: otherPass, vocabSlice: otherPlanner.vocabSlice))

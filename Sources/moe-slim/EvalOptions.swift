@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import MoESlim
 
-/// What `eval` and `sweep` share: the data, the task and its record fields, the tokenizer and the budget.
+/// What `eval` and `sweep` share: the data, the task and its record fields, the tokenizer, the budget and the
+/// arithmetic.
 struct EvalOptions: ParsableArguments {
     enum Task: String, CaseIterable {
         case perplexity, choice
@@ -26,11 +27,13 @@ struct EvalOptions: ParsableArguments {
     @Option(help: "tokenizer.json to use instead of the model folder's.")
     var tokenizer: String?
 
-    @Option(help: "Memory budget for widened weights, activations and logits (e.g. 8GB); sets the chunk size.")
+    @Option(help: "Memory budget for one layer's weights, activations and logits (e.g. 8GB); sets the chunk size.")
     var memory: String = "4GB"
 
     @Flag(help: "Print the results as JSON (formats/eval.md).")
     var json = false
+
+    @OptionGroup var engine: ComputeOptions
 
     var chosenTask: Task { Task(rawValue: task) ?? .perplexity }
 
@@ -41,7 +44,7 @@ struct EvalOptions: ParsableArguments {
     }
 
     func planner(_ checkpoint: Checkpoint, model: ModelDescription) throws(MoESlimError) -> ChunkPlanner {
-        try ChunkPlanner(checkpoint: checkpoint, model: model, budget: Sharding.parseSize(memory) ?? 0, logitCopies: 2)
+        try ChunkPlanner(checkpoint: checkpoint, model: model, budget: Sharding.parseSize(memory) ?? 0, logitCopies: 2, compute: engine.compute)
     }
 
     /// Runs the task over the data with every model; results come back in the models' order.
