@@ -97,6 +97,40 @@ BF16_TARGET static void pack_w(const uint8_t *w, size_t ldw, size_t k, size_t n0
     }
 }
 
+/* The same packed layout from an input-major weight (w[k][n], row stride ldw), as gpt-oss and Llama 4 store
+ * their experts: a k-pair of one column is two rows' values at that column, so 32 columns of two rows
+ * interleave with one permute each. */
+BF16_TARGET static void pack_w_input_major(
+    const uint8_t *w, size_t ldw, size_t k, size_t n0, size_t columns, size_t k0, size_t kc, uint32_t *out) {
+    size_t kcp = (kc + 1) / 2, panels = (columns + NR - 1) / NR;
+    const __m512i low = _mm512_set_epi16(
+        47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+    const __m512i high = _mm512_set_epi16(
+        63, 31, 62, 30, 61, 29, 60, 28, 59, 27, 58, 26, 57, 25, 56, 24, 55, 23, 54, 22, 53, 21, 52, 20, 51, 19, 50, 18, 49, 17, 48, 16);
+    for (size_t p = 0; p < panels; p++) {
+        uint32_t *panel = out + p * kcp * NR;
+        size_t first = p * NR;
+        for (size_t j = 0; j < kcp; j++) {
+            size_t even = k0 + 2 * j, odd = even + 1;
+            if (first + NR <= columns && odd < k) {
+                __m512i a = _mm512_loadu_si512(w + (even * ldw + n0 + first) * 2);
+                __m512i b = _mm512_loadu_si512(w + (odd * ldw + n0 + first) * 2);
+                _mm512_storeu_si512(panel + j * NR, _mm512_permutex2var_epi16(a, low, b));
+                _mm512_storeu_si512(panel + j * NR + 16, _mm512_permutex2var_epi16(a, high, b));
+                continue;
+            }
+            for (size_t col = 0; col < NR; col++) {
+                uint16_t lo = 0, hi = 0;
+                if (first + col < columns) {
+                    memcpy(&lo, w + (even * ldw + n0 + first + col) * 2, 2);
+                    if (odd < k) memcpy(&hi, w + (odd * ldw + n0 + first + col) * 2, 2);
+                }
+                panel[j * NR + col] = (uint32_t)lo | (uint32_t)hi << 16;
+            }
+        }
+    }
+}
+
 #define ACC_DECLARE(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define ACC_STEP(r)                                                                       \
     {                                                                                     \
@@ -137,8 +171,8 @@ BF16_TARGET static void tile(
 static const uint32_t zero_pairs[KC / 2];
 
 void moe_bf16_gemm(
-    const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, size_t n_begin, size_t n_end,
-    float *c, size_t ldc, int accumulate) {
+    const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, int w_input_major, size_t n_begin,
+    size_t n_end, float *c, size_t ldc, int accumulate) {
     if (m == 0 || n_end <= n_begin) return;
     uint32_t *packed = aligned_alloc(64, (size_t)(KC / 2) * NC * sizeof(uint32_t));
     if (!packed) abort();
@@ -146,7 +180,8 @@ void moe_bf16_gemm(
         size_t nc = n_end - n0 < NC ? n_end - n0 : NC;
         for (size_t k0 = 0; k0 < k || k0 == 0; k0 += KC) {
             size_t kc = k - k0 < KC ? k - k0 : KC, kcp = (kc + 1) / 2;
-            pack_w(w, ldw, k, n0, nc, k0, kc, packed);
+            if (w_input_major) pack_w_input_major(w, ldw, k, n0, nc, k0, kc, packed);
+            else pack_w(w, ldw, k, n0, nc, k0, kc, packed);
             int add = accumulate || k0 > 0;
             for (size_t m0 = 0; m0 < m; m0 += MR) {
                 size_t mr = m - m0 < MR ? m - m0 : MR;

@@ -45,6 +45,48 @@ final class BF16ComputeTests: XCTestCase {
         }
     }
 
+    /// Input-major weights ([in, out], gpt-oss and Llama 4 experts) through their own packing, against sgemm.
+    func testInputMajorKernelEqualsSgemm() throws {
+        try XCTSkipUnless(BF16GEMM.native, "this CPU has no AVX512-BF16")
+        for (rows, out, k) in [(1, 1, 1), (13, 77, 33), (30, 300, 1023), (5, 64, 2), (17, 1030, 1536)] {
+            var generator = SplitMix(seed: UInt64(rows * 31 + out * 7 + k))
+            let x = (0..<(rows * k)).map { _ in generator.uniform() - 0.5 }
+            let stride = out + 3
+            var stored = [UInt8](repeating: 0, count: 1 + 2 * stride * k)
+            for i in 0..<(stride * k) {
+                let bits = (generator.uniform() - 0.5).bitPattern >> 16
+                stored[1 + 2 * i] = UInt8(bits & 0xFF)
+                stored[2 + 2 * i] = UInt8(bits >> 8)
+            }
+            stored.withUnsafeBytes { raw in
+                let w = BF16Matrix(base: raw.baseAddress! + 1, rows: out, columns: k, stride: stride, inputMajor: true)
+                let native = BF16GEMM.multiply(x, rows: rows, w, native: true)
+                let reference = BF16GEMM.multiply(x, rows: rows, w, native: false)
+                let worst = zip(native, reference).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, 1e-6 * Float(k), "input-major \(rows)×\(out)×\(k)")
+            }
+        }
+    }
+
+    /// MXFP4 experts dequantize to bf16 exactly, so gpt-oss under bf16 compute differs from transformers'
+    /// float32 run only by the rounding of activations.
+    func testMXFP4ExpertsUnderBF16Compute() throws {
+        let golden = try EngineGolden.load("gpt_oss-mxfp4")
+        let checkpoint = try Checkpoint(path: EngineGolden.folder("gpt_oss-mxfp4"))
+        let reader = WeightReader(checkpoint: checkpoint, compute: .bf16)
+        let name = try XCTUnwrap(checkpoint.names.first { $0.hasSuffix("gate_up_proj_blocks") }).dropLast("_blocks".count)
+        let (widened, _) = try reader.loadMXFP4(String(name))
+        let (storage, _) = try reader.loadMXFP4BF16(String(name))
+        XCTAssertEqual(widened, storage.values.map { Float(bitPattern: UInt32($0) << 16) })
+        let pass = try ForwardPass(checkpoint: checkpoint, compute: .bf16)
+        for sequence in golden.sequences {
+            let hidden = try pass.run([sequence.inputIds]) { _ throws(MoESlimError) in }
+            let expected = sequence.hidden.flatMap { $0 }
+            let scale = max(1, expected.map(abs).max() ?? 0)
+            XCTAssertLessThanOrEqual(zip(hidden, expected).map { abs($0 - $1) }.max() ?? 0, 2e-2 * scale)
+        }
+    }
+
     /// bf16 compute on a bf16 model stays near transformers' float32 run; on an f32 model it changes nothing.
     func testForwardPassAgainstFloat32Golden() throws {
         let golden = try EngineGolden.load("mixtral-bf16")

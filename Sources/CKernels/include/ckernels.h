@@ -11,14 +11,14 @@ int moe_bf16_gemm_supported(void);
 /// kept, every NaN as 0xFFFF.
 void moe_f32_to_bf16(const float *x, uint16_t *out, size_t n);
 
-/// c[m, n_begin..<n_end] (+)= a[m, k] · w[n, k]ᵀ with bf16 inputs and f32 accumulation.
-/// `a` is bf16 row-major with an even row stride `lda` (zero-padded past k); `w` is the stored bf16 Linear
-/// weight, row-major [n, k] with row stride `ldw`, read in place and possibly unaligned; c is f32 with row
-/// stride `ldc`. With `accumulate` 0, c is overwritten. Threads split the columns: ranges must not overlap.
-/// Needs moe_bf16_gemm_supported().
+/// c[m, n_begin..<n_end] (+)= a[m, k] · Wᵀ with bf16 inputs and f32 accumulation, W the Linear weight [n, k].
+/// `a` is bf16 row-major with an even row stride `lda` (zero-padded past k). W is stored bf16, read in place
+/// and possibly unaligned: output-major (w[n][k], row stride `ldw`) or, with `w_input_major`, input-major
+/// (w[k][n], row stride `ldw`). c is f32 with row stride `ldc`. With `accumulate` 0, c is overwritten.
+/// Threads split the columns: ranges must not overlap. Needs moe_bf16_gemm_supported().
 void moe_bf16_gemm(
-    const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, size_t n_begin, size_t n_end,
-    float *c, size_t ldc, int accumulate);
+    const uint16_t *a, size_t lda, size_t m, size_t k, const void *w, size_t ldw, int w_input_major, size_t n_begin,
+    size_t n_end, float *c, size_t ldc, int accumulate);
 
 /// gate[i] = SiLU(gate[i]) · up[i], the SwiGLU of every expert and dense MLP.
 void moe_silu_mul(float *gate, const float *up, size_t n);

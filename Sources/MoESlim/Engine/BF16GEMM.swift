@@ -39,8 +39,8 @@ enum BF16GEMM {
                 let tiles = (n + tile - 1) / tile
                 Parallel.ranges(tiles, minimum: max(1, 4_194_304 / max(1, rows * k * tile))) { part in
                     moe_bf16_gemm(
-                        source.base, lda, rows, k, weight.base, k, part.lowerBound * tile, min(n, part.upperBound * tile),
-                        target.base, ldc, 0)
+                        source.base, lda, rows, k, weight.base, weight.stride, weight.inputMajor ? 1 : 0, part.lowerBound * tile,
+                        min(n, part.upperBound * tile), target.base, ldc, 0)
                 }
             } else {
                 emulated(ap.baseAddress!, lda: a.stride, rows: rows, w, into: y, ldc: ldc)
@@ -55,7 +55,9 @@ enum BF16GEMM {
             for c in 0..<k { xf[r * k + c] = Float(bitPattern: UInt32(a[r * lda + c]) << 16) }
         }
         var wf = [Float](repeating: 0, count: n * k)
-        for i in 0..<(n * k) { wf[i] = Float(bitPattern: UInt32(w.base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+        for o in 0..<n {
+            for i in 0..<k { wf[o * k + i] = w.value(o, i) }
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, xf, Int32(k), wf, Int32(k), 0, y, Int32(ldc))
     }
 }

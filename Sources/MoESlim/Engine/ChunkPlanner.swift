@@ -27,12 +27,14 @@ public struct ChunkPlanner: Sendable {
 
     /// Bytes of the largest layer as the engine holds it: everything but per-expert tensors at once, and of
     /// those only one expert at a time (DeepSeek-V3 has 256 per layer). Widened tensors count 4 bytes an
-    /// element; tensors read in place count their mapped bf16 pages.
+    /// element; under bf16 compute, bf16 tensors count their mapped pages and MXFP4 experts 2 bytes a value.
     static func widenedLayerBytes(checkpoint: Checkpoint, model: ModelDescription, reader: WeightReader) -> Int {
         func widened(_ name: String) -> Int {
             guard let info = checkpoint.info(name) else { return 0 }
-            if reader.readsInPlace(name) { return info.byteCount }
-            return 4 * info.elementCount * (name.hasSuffix("_blocks") ? 2 : 1)  // MXFP4 packs two values per byte
+            let values = info.elementCount * (name.hasSuffix("_blocks") ? 2 : 1)  // MXFP4 packs two values per byte
+            guard reader.compute == .bf16 else { return 4 * values }
+            if info.dtype == .BF16 { return info.byteCount }
+            return name.hasSuffix("_blocks") ? 2 * values : 4 * values
         }
         var perLayer: [Int: Int] = [:]
         var oneAtATime = Set<String>()

@@ -5,8 +5,8 @@ import Foundation
 struct ExpertRunner {
     private enum Stored {
         case perExpert(prefix: String, gate: String, up: String, down: String)
-        case fusedGateUp(gateUp: [Float], down: [Float], inter: Int, inputMajor: Bool)
-        case clamped(gateUp: [Float], gateUpBias: [Float], down: [Float], downBias: [Float], inter: Int, alpha: Float, limit: Float)
+        case fusedGateUp(gateUp: FusedWeight, down: FusedWeight, inter: Int, inputMajor: Bool)
+        case clamped(gateUp: FusedWeight, gateUpBias: [Float], down: FusedWeight, downBias: [Float], inter: Int, alpha: Float, limit: Float)
     }
 
     private let stored: Stored
@@ -54,14 +54,21 @@ struct ExpertRunner {
         }
         let inter = shape[pairAxis] / 2
         return .fusedGateUp(
-            gateUp: try weights.load(gateUpName), down: try weights.load(downName, count: e * hidden * inter),
+            gateUp: try weights.fused(gateUpName), down: try weights.fused(downName, count: e * hidden * inter),
             inter: inter, inputMajor: inputMajor)
     }
 
     /// Released gpt-oss checkpoints store the experts as MXFP4 `_blocks` / `_scales`; others as plain tensors.
-    private static func fusedOrMXFP4(_ name: String, weights: WeightReader) throws(MoESlimError) -> ([Float], [Int]) {
-        if !weights.contains(name) && weights.contains(name + "_blocks") { return try weights.loadMXFP4(name) }
-        return (try weights.load(name), try weights.shape(name))
+    private static func fusedOrMXFP4(_ name: String, weights: WeightReader) throws(MoESlimError) -> (FusedWeight, [Int]) {
+        if !weights.contains(name) && weights.contains(name + "_blocks") {
+            if weights.compute == .bf16 {
+                let (storage, shape) = try weights.loadMXFP4BF16(name)
+                return (.bf16(base: UnsafeRawPointer(storage.values.baseAddress!), owner: storage), shape)
+            }
+            let (values, shape) = try weights.loadMXFP4(name)
+            return (.f32(values), shape)
+        }
+        return (try weights.fused(name), try weights.shape(name))
     }
 
     func run(_ expert: Int, _ x: [Float], rows: Int) throws(MoESlimError) -> [Float] {
@@ -95,17 +102,24 @@ struct ExpertRunner {
         }
     }
 
-    /// x · one expert's slice of a fused weight, without copying the slice.
-    private func product(_ x: [Float], rows: Int, _ w: [Float], offset: Int, out: Int, transposed: Bool) -> [Float] {
-        var y = [Float](repeating: 0, count: rows * out)
+    /// x · one expert's slice of a fused weight, without copying the slice. `transposed`: the slice is stored
+    /// input-major [in, out].
+    private func product(_ x: [Float], rows: Int, _ w: FusedWeight, offset: Int, out: Int, transposed: Bool) -> [Float] {
         let inDim = x.count / rows
-        x.withUnsafeBufferPointer { xp in
-            w.withUnsafeBufferPointer { wp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    Kernels.gemm(xp.baseAddress!, rows: rows, inDim: inDim, wp.baseAddress! + offset, out: out, weightTransposed: transposed, yp.baseAddress!)
+        switch w {
+        case .bf16(let base, let owner):
+            let matrix = BF16Matrix(base: base + 2 * offset, rows: out, columns: inDim, inputMajor: transposed, owner: owner)
+            return BF16GEMM.multiply(x, rows: rows, matrix)
+        case .f32(let w):
+            var y = [Float](repeating: 0, count: rows * out)
+            x.withUnsafeBufferPointer { xp in
+                w.withUnsafeBufferPointer { wp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        Kernels.gemm(xp.baseAddress!, rows: rows, inDim: inDim, wp.baseAddress! + offset, out: out, weightTransposed: transposed, yp.baseAddress!)
+                    }
                 }
             }
+            return y
         }
-        return y
     }
 }

@@ -88,6 +88,14 @@ struct WeightReader {
         return .bf16(BF16Matrix(base: bytes.baseAddress!, rows: info.shape[0], columns: info.shape[1]))
     }
 
+    /// A whole [E, …] expert tensor: bf16 in place under bf16 compute, else widened.
+    func fused(_ name: String, count: Int? = nil) throws(MoESlimError) -> FusedWeight {
+        guard compute == .bf16, let info = checkpoint.info(name), info.dtype == .BF16, let bytes = checkpoint.bytes(of: name),
+              count.map({ $0 == info.elementCount }) ?? true
+        else { return .f32(try load(name, count: count)) }
+        return .bf16(base: bytes.baseAddress!, owner: nil)
+    }
+
     /// Rows `range` of a 2-D weight as a Linear weight, in place or widened as `readsInPlace` says.
     func linearRows(_ name: String, _ range: Range<Int>, width: Int) throws(MoESlimError) -> LinearWeight {
         guard readsInPlace(name), let info = checkpoint.info(name), info.shape[1] == width, range.upperBound <= info.shape[0],
