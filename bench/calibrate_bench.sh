@@ -18,7 +18,7 @@ maker=calibrate_bench.py
 run_ours() {
     start=$(date +%s.%N)
     /usr/bin/time -v "$moe_slim" calibrate "$work/model" --data "$work/tokens.jsonl" -o "$work/counts-$1.json" --force \
-        --memory 8GB --compute "$1" 2>"$work/moe-slim-$1.time" >/dev/null
+        --memory 8GB --compute "$1" --threads "$threads" 2>"$work/moe-slim-$1.time" >/dev/null
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l
 }

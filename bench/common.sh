@@ -1,7 +1,7 @@
 # Shared set-up of the forward-pass benchmarks (sourced by calibrate_bench.sh and eval_bench.sh): the binary,
 # the thread count both sides use, the work folder with the Mixtral-shaped model, and readers for the
 # figures `/usr/bin/time -v` writes. Expects $here, $work and $maker (the script that makes the model).
-threads=${OPENBLAS_NUM_THREADS:-$(nproc)}
+threads=${THREADS:-${OPENBLAS_NUM_THREADS:-$(nproc)}}
 export OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 moe_slim=${MOE_SLIM:-}
 if [ -z "$moe_slim" ]; then

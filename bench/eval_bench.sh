@@ -14,7 +14,7 @@ maker=eval_bench.py
 
 run_ours() {
     start=$(date +%s.%N)
-    /usr/bin/time -v "$moe_slim" eval "$work/model" --data "$work/tokens.jsonl" --memory 8GB --json --compute "$1" \
+    /usr/bin/time -v "$moe_slim" eval "$work/model" --data "$work/tokens.jsonl" --memory 8GB --json --compute "$1" --threads "$threads" \
         2>"$work/moe-slim-$1.time" >"$work/moe-slim-$1.json"
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l

@@ -50,6 +50,7 @@ struct CalibrateCommand: ParsableCommand {
             }
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
+            engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0, compute: engine.compute)
             let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))

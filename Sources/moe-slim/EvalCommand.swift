@@ -29,6 +29,7 @@ struct EvalCommand: ParsableCommand {
         try failing {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
+            eval.engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
             var planner = try eval.planner(checkpoint, model: pass.model)
             var models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]

@@ -71,6 +71,7 @@ struct SweepCommand: ParsableCommand {
         try failing {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
+            eval.engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
             let planner = try eval.planner(checkpoint, model: pass.model)
             var sweep = try SweepPlans(checkpoint: checkpoint, model: pass.model, context: context)

@@ -33,6 +33,19 @@ final class CalibrateShardTests: XCTestCase {
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("layer 2 expert 7"))
     }
 
+    /// Every output value is summed by one core in a fixed order, so the core count changes nothing.
+    func testThreadCountDoesNotChangeCounts() throws {
+        let golden = try EngineGolden.load("mixtral-bf16")
+        let folder = try Fixtures.scratch()
+        let data = try dataFile(golden, in: folder)
+        let all = Parallel.workers
+        defer { Parallel.useThreads(all) }
+        let one = try calibrate(EngineGolden.folder("mixtral-bf16"), data, folder + "/one.json", ["--threads", "1"])
+        let three = try calibrate(EngineGolden.folder("mixtral-bf16"), data, folder + "/three.json", ["--threads", "3"])
+        XCTAssertEqual(one.layers, three.layers)
+        XCTAssertThrowsError(try CalibrateCommand.parse(["m", "--data", data, "-o", "x", "--threads", "0"]))
+    }
+
     func testThreeShardsMergeToOneRun() throws {
         let golden = try EngineGolden.load("deepseek_v3")
         let folder = try Fixtures.scratch()

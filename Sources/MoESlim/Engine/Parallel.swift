@@ -2,8 +2,14 @@ import Foundation
 
 /// Splits elementwise work (widening, activations, softmax rows) across the cores between sgemm calls, so the
 /// parts OpenBLAS does not cover do not run on one core while the others wait.
-enum Parallel {
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+public enum Parallel {
+    /// Set once, before any work, by `useThreads`; every later split reads it.
+    nonisolated(unsafe) private(set) static var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Caps the cores the engine uses (the --threads option), for sharing a machine or matching a peer's count.
+    public static func useThreads(_ count: Int) {
+        workers = max(1, count)
+    }
 
     /// Calls `body(range)` on disjoint ranges covering 0..<count; small counts stay on the calling thread.
     static func ranges(_ count: Int, minimum: Int = 32_768, _ body: @Sendable (Range<Int>) -> Void) {
