@@ -23,12 +23,7 @@ final class BF16ComputeTests: XCTestCase {
         for (rows, out, k) in [(1, 1, 1), (13, 33, 7), (37, 77, 33), (24, 300, 1023), (5, 1030, 1536), (100, 64, 2)] {
             var generator = SplitMix(seed: UInt64(rows * 7919 + out * 31 + k))
             let x = (0..<(rows * k)).map { _ in generator.uniform() - 0.5 }
-            var stored = [UInt8](repeating: 0, count: 1 + 2 * out * k)
-            for i in 0..<(out * k) {
-                let bits = Float(generator.uniform() - 0.5).bitPattern >> 16
-                stored[1 + 2 * i] = UInt8(bits & 0xFF)
-                stored[2 + 2 * i] = UInt8(bits >> 8)
-            }
+            let stored = Self.unalignedBF16(count: out * k, &generator)
             stored.withUnsafeBytes { raw in
                 let w = BF16Matrix(base: raw.baseAddress! + 1, rows: out, columns: k)
                 let native = BF16GEMM.multiply(x, rows: rows, w, native: true)
@@ -52,12 +47,7 @@ final class BF16ComputeTests: XCTestCase {
             var generator = SplitMix(seed: UInt64(rows * 31 + out * 7 + k))
             let x = (0..<(rows * k)).map { _ in generator.uniform() - 0.5 }
             let stride = out + 3
-            var stored = [UInt8](repeating: 0, count: 1 + 2 * stride * k)
-            for i in 0..<(stride * k) {
-                let bits = (generator.uniform() - 0.5).bitPattern >> 16
-                stored[1 + 2 * i] = UInt8(bits & 0xFF)
-                stored[2 + 2 * i] = UInt8(bits >> 8)
-            }
+            let stored = Self.unalignedBF16(count: stride * k, &generator)
             stored.withUnsafeBytes { raw in
                 let w = BF16Matrix(base: raw.baseAddress! + 1, rows: out, columns: k, stride: stride, inputMajor: true)
                 let native = BF16GEMM.multiply(x, rows: rows, w, native: true)
@@ -85,6 +75,17 @@ final class BF16ComputeTests: XCTestCase {
             let scale = max(1, expected.map(abs).max() ?? 0)
             XCTAssertLessThanOrEqual(zip(hidden, expected).map { abs($0 - $1) }.max() ?? 0, 2e-2 * scale)
         }
+    }
+
+    /// Random bf16 values from byte 1 on, so the kernel reads them at an odd address as it may in a checkpoint.
+    private static func unalignedBF16(count: Int, _ generator: inout SplitMix) -> [UInt8] {
+        var stored = [UInt8](repeating: 0, count: 1 + 2 * count)
+        for i in 0..<count {
+            let bits = (generator.uniform() - 0.5).bitPattern >> 16
+            stored[1 + 2 * i] = UInt8(bits & 0xFF)
+            stored[2 + 2 * i] = UInt8(bits >> 8)
+        }
+        return stored
     }
 
     /// bf16 compute on a bf16 model stays near transformers' float32 run; on an f32 model it changes nothing.
