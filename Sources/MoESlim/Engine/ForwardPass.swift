@@ -68,8 +68,10 @@ public struct ForwardPass {
         var h = try embed(batch.tokens)
         weights.release([model.embedTensor])
         let attention = AttentionBlock(spec: spec.attention, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
+        weights.willNeed(layerTensors.first ?? [])
         for layer in 0...lastLayer {
             let prefix = "model.layers.\(layer)."
+            if layer < lastLayer { weights.willNeed(layerTensors[layer + 1]) }
             var x = h
             try normalize(&x, prefix + spec.inputNorm)
             addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))

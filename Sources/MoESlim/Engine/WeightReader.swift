@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads stored tensors widened to f32. Debian's OpenBLAS has no bf16 GEMM, so each layer's weights are
 /// widened once per chunk and then used by many tokens; stored bytes may be unaligned, hence loadUnaligned.
 struct WeightReader {
@@ -110,6 +112,17 @@ struct WeightReader {
     func release(_ names: [String]) {
         for name in names {
             if let location = checkpoint.location(of: name) { checkpoint.shards[location.shard].release(location.info) }
+        }
+    }
+
+    /// Starts reading the named tensors from disk in the background (MADV_WILLNEED), so a layer's weights
+    /// arrive while the previous layer computes instead of page fault by page fault.
+    func willNeed(_ names: [String]) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for name in names {
+            guard let bytes = checkpoint.bytes(of: name), let base = bytes.baseAddress, bytes.count > 0 else { continue }
+            let start = Int(bitPattern: base) / page * page
+            madvise(UnsafeMutableRawPointer(bitPattern: start), Int(bitPattern: base) + bytes.count - start, MADV_WILLNEED)
         }
     }
 
