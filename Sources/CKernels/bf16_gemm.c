@@ -4,12 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Register tile: 12 rows of a × 32 columns of w, 24 zmm accumulators. Blocks: KC k-values of a 256-column
- * panel of w (256 KB packed) stay in L2 while every 12-row strip of a streams past them. */
+/* Register tile: 12 rows of a × 32 columns of w, 24 zmm accumulators. Blocks: KC k-values of a 128-column
+ * panel of w (256 KB packed) stay in L2 while every 12-row strip of a streams past them; a hidden size up to
+ * 1024 is one block, so most tiles never reload their sums. */
 #define MR 12
 #define NR 32
-#define KC 512
-#define NC 256
+#define KC 1024
+#define NC 128
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
