@@ -54,22 +54,27 @@ final class FuzzFolders: @unchecked Sendable {
     }
 }
 
-/// The fast header path may refuse anything, but what it accepts the strict JSON parser must read the same way.
+/// The fast header path may refuse anything, but what it accepts the strict JSON parser must read the same way,
+/// and its name index must find every tensor it read.
 enum FastPathAgreement {
     static func check(_ body: UnsafeRawBufferPointer) {
-        guard let fast = HeaderFastPath.scan(body) else { return }
+        let region = ByteRegion(copying: body)
+        guard let fast = HeaderFastPath.scan(region.bytes, in: region) else { return }
         guard let json = try? JSONParser.parse(body), let members = json.objectMembers else {
             fatalError("fast path accepted a header the strict parser refuses")
         }
         let entries = members.filter { $0.key != "__metadata__" }
-        guard entries.count == fast.tensors.count else { fatalError("fast path found \(fast.tensors.count) tensors, strict \(entries.count)") }
-        for ((name, value), info) in zip(entries, fast.tensors) {
+        let table = fast.table
+        guard entries.count == table.count else { fatalError("fast path found \(table.count) tensors, strict \(entries.count)") }
+        for (i, (name, value)) in entries.enumerated() {
+            let info = table.info(at: i)
             let offsets = value["data_offsets"]?.arrayValue?.compactMap(\.intValue)
             guard name == info.name, value["dtype"]?.stringValue == info.dtype.rawValue,
                   value["shape"]?.arrayValue?.compactMap(\.intValue) == info.shape,
                   offsets == [info.begin, info.end], value.objectMembers?.count == 3 else {
                 fatalError("fast path read tensor '\(info.name)' differently")
             }
+            guard table.position(of: name) == i else { fatalError("fast path index does not find tensor '\(name)'") }
         }
         let metadata = json["__metadata__"]?.objectMembers?.map { "\($0.key)=\($0.value.stringValue ?? "<not a string>")" }
         guard metadata == fast.metadata?.map({ "\($0.key)=\($0.value)" }) else { fatalError("fast path read __metadata__ differently") }

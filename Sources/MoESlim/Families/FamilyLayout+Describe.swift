@@ -1,43 +1,43 @@
 extension FamilyLayout {
     /// Finds every MoE layer's tensors in the checkpoint and checks them against the config: expert counts,
-    /// router rows, the same tensors for every expert. Disagreement is an error, never a guess.
-    func describe(modelType: String, config: JSONValue, checkpoint: Checkpoint) throws(MoESlimError) -> ModelDescription {
+    /// router rows, the same tensors for every expert. Disagreement is an error, never a guess. Names are read as
+    /// bytes in place; only routers, fused and shared tensors are named in the outline.
+    func outline(modelType: String, config: JSONValue, checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
         let perLayerCounts = try Self.prunedExpertCounts(config, path: checkpoint.configPath)
-        let prefixes = Dictionary(uniqueKeysWithValues: moeLayers.map { (Substring(moePrefix($0)), $0) })
-        let prefixLengths = Set(prefixes.keys.map(\.utf8.count))
-        var byLayer: [Int: [String]] = [:]
-        for name in checkpoint.names {
-            let utf8 = name.utf8
-            for length in prefixLengths where length < utf8.count {
-                let end = utf8.index(utf8.startIndex, offsetBy: length)
-                if let layer = prefixes[name[..<end]] {
-                    byLayer[layer, default: []].append(name)
-                    break
-                }
-            }
+        let prefixes = LayerPrefixes(moeLayers.map(moePrefix))
+        var byLayer = [[NamedPosition]](repeating: [], count: moeLayers.count)
+        var last: Int?
+        checkpoint.forEachTensor { position, table, row in
+            let name = table.nameBytes(at: row)
+            guard let match = prefixes.match(name, last: last) else { return }
+            byLayer[match].append(NamedPosition(position: position, name: name))
+            last = match
         }
         var layers: [MoELayer] = []
-        for layer in moeLayers {
-            let prefix = moePrefix(layer)
+        var expertTensors: [ModelOutline.ExpertTensors] = []
+        for (layer, tensors) in zip(moeLayers, byLayer) {
             let experts = perLayerCounts[layer] ?? numExperts
-            let local = byLayer[layer] ?? []
-            layers.append(try describeLayer(layer, prefix: prefix, numExperts: experts, names: local, checkpoint: checkpoint))
+            let (described, own) = try describeLayer(layer, prefix: moePrefix(layer), numExperts: experts, tensors: tensors, checkpoint: checkpoint)
+            layers.append(described)
+            expertTensors.append(own)
         }
         let lmHead: String? = checkpoint.contains(lmHeadTensor) ? lmHeadTensor : nil
         guard checkpoint.contains(embedTensor) else {
             throw MoESlimError(.invalidTensor, "the embedding tensor is missing", path: checkpoint.path, tensor: embedTensor)
         }
-        return ModelDescription(
+        let model = ModelDescription(
             modelType: modelType, numLayers: numLayers, hiddenSize: hiddenSize, vocabSize: vocabSize,
             attention: attention, tiedEmbeddings: tiedEmbeddings || lmHead == nil, moeLayers: layers,
             expertCountKey: expertCountKey, topKKey: topKKey, routing: routing,
             embedTensor: embedTensor, lmHeadTensor: lmHead,
             buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains)))
+        return ModelOutline(model: model, experts: expertTensors)
     }
 
+    /// The layer with its per-expert lists left empty, and those lists as positions, each in name order.
     private func describeLayer(
-        _ layer: Int, prefix: String, numExperts: Int, names: [String], checkpoint: Checkpoint
-    ) throws(MoESlimError) -> MoELayer {
+        _ layer: Int, prefix: String, numExperts: Int, tensors: [NamedPosition], checkpoint: Checkpoint
+    ) throws(MoESlimError) -> (MoELayer, ModelOutline.ExpertTensors) {
         func fail(_ message: String, tensor: String? = nil) -> MoESlimError {
             MoESlimError(.invalidTensor, "MoE layer \(layer): \(message)", path: checkpoint.path, tensor: tensor)
         }
@@ -58,48 +58,74 @@ extension FamilyLayout {
                 throw fail("router tensor is missing", tensor: full)
             }
         }
-        var perExpert = [[String]](repeating: [], count: numExperts)
+        var owned: [(expert: Int, tensor: NamedPosition)] = []
+        owned.reserveCapacity(tensors.count)
         var fused: [SlicedTensor] = []
         var shared: [String] = []
-        for full in names {
-            let rel = full[full.utf8.index(full.startIndex, offsetBy: prefix.utf8.count)...]
-            if rel.hasPrefix(expertsPath) {
-                let rest = rel.dropFirst(expertsPath.count)
-                let head = rest.prefix { $0 != "." }
-                if let e = Int(head), head.allSatisfy(\.isNumber) {
-                    guard e < numExperts else { throw fail("expert \(e) is out of range (config: \(numExperts) experts)", tensor: full) }
-                    perExpert[e].append(full)
-                } else {
-                    try checkAxis(full, axis: 0)
-                    fused.append(SlicedTensor(name: full, axis: 0))
+        let places = ExpertPlaces(self, prefix: prefix)
+        for tensor in tensors {
+            switch places.place(of: tensor.name) {
+            case .expert(let e):
+                guard e < numExperts else {
+                    throw fail("expert \(e) is out of range (config: \(numExperts) experts)", tensor: String(decoding: tensor.name, as: UTF8.self))
                 }
-            } else if fusedExpertNames.contains(where: { rel.hasPrefix($0) }) {
+                owned.append((e, tensor))
+            case .fused:
+                let full = String(decoding: tensor.name, as: UTF8.self)
                 try checkAxis(full, axis: 0)
                 fused.append(SlicedTensor(name: full, axis: 0))
-            } else if sharedPaths.contains(where: { rel.hasPrefix($0) }) {
-                shared.append(full)
+            case .shared:
+                shared.append(String(decoding: tensor.name, as: UTF8.self))
+            case .other:
+                break
             }
         }
-        let separate = perExpert.contains { !$0.isEmpty }
-        if separate && !fused.isEmpty { throw fail("has both per-expert and fused expert tensors") }
+        if !owned.isEmpty && !fused.isEmpty { throw fail("has both per-expert and fused expert tensors") }
         let storage: MoELayer.ExpertStorage
-        if separate {
-            let marker = prefix + expertsPath
-            func suffixes(_ e: Int) -> [String] {
-                let skip = marker.utf8.count + String(e).utf8.count + 1
-                return perExpert[e].map { String($0[$0.utf8.index($0.startIndex, offsetBy: skip)...]) }.sorted()
+        var experts = ModelOutline.ExpertTensors()
+        if !owned.isEmpty {
+            let (grouped, starts) = Self.byExpert(owned, count: numExperts)
+            let reference = Array(grouped[starts[0] ..< starts[1]])
+            let order = reference.indices.sorted { reference[$0].name.compareBytes(reference[$1].name) < 0 }
+            experts.positions.reserveCapacity(grouped.count)
+            for e in 0..<numExperts {
+                let own = grouped[starts[e] ..< starts[e + 1]]
+                if places.isLike(own, expert: e, reference: reference) {
+                    experts.positions.append(contentsOf: order.lazy.map { own[own.startIndex + $0].position })
+                } else {
+                    let sorted = own.sorted { $0.name.compareBytes($1.name) < 0 }
+                    let (mine, expected) = (places.suffixes(sorted, expert: e), places.suffixes(reference, expert: 0))
+                    guard mine.elementsEqual(expected, by: { $0.utf8.elementsEqual($1.utf8) }) else {
+                        throw fail(own.isEmpty ? "expert \(e) has no tensors" : "expert \(e) has tensors \(mine), expert 0 has \(expected)")
+                    }
+                    experts.positions.append(contentsOf: sorted.lazy.map(\.position))
+                }
+                experts.starts.append(experts.positions.count)
             }
-            let reference = suffixes(0)
-            for e in 0..<numExperts where suffixes(e) != reference {
-                throw fail(perExpert[e].isEmpty ? "expert \(e) has no tensors" : "expert \(e) has tensors \(suffixes(e)), expert 0 has \(reference)")
-            }
-            storage = .separate(prefix: marker, perExpert: perExpert.map { $0.sorted() })
+            storage = .separate(prefix: prefix + expertsPath, perExpert: [])
         } else if !fused.isEmpty {
-            storage = .fused(fused.sorted { $0.name < $1.name })
+            storage = .fused(fused.sorted { $0.name.utf8Precedes($1.name) })
         } else {
             throw fail("no expert tensors found under '\(prefix)'")
         }
-        return MoELayer(layer: layer, numExperts: numExperts, topK: topK, router: router, experts: storage, shared: shared.sorted())
+        let described = MoELayer(layer: layer, numExperts: numExperts, topK: topK, router: router, experts: storage,
+                                 shared: shared.sorted { $0.utf8Precedes($1) })
+        return (described, experts)
+    }
+
+    /// The tensors grouped by expert (a counting sort, so each expert's keep their checkpoint order), with
+    /// where each expert's run starts; one array for the layer rather than one per expert.
+    private static func byExpert(_ owned: [(expert: Int, tensor: NamedPosition)], count: Int) -> ([NamedPosition], [Int]) {
+        var starts = [Int](repeating: 0, count: count + 1)
+        for (e, _) in owned { starts[e + 1] += 1 }
+        for e in 0..<count { starts[e + 1] += starts[e] }
+        var next = starts
+        var slots = [Int](repeating: 0, count: owned.count)
+        for (i, (e, _)) in owned.enumerated() {
+            slots[next[e]] = i
+            next[e] += 1
+        }
+        return (slots.map { owned[$0].tensor }, starts)
     }
 
     /// A globally pruned model has a different expert count per layer, recorded by prune in config.json.

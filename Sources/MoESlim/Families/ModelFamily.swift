@@ -43,7 +43,7 @@ public struct FamilyLayout {
 
 public enum ModelFamilies {
     /// Registry keyed by config.json's model_type, as in mlx-swift-lm.
-    typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelDescription
+    typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelOutline
 
     static let families: [any ModelFamily.Type] = [
         MixtralFamily.self, Qwen2MoeFamily.self, Qwen3MoeFamily.self, OlmoeFamily.self, DeepseekFamily.self,
@@ -67,7 +67,7 @@ public enum ModelFamilies {
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
-            return try F.layout(config).describe(modelType: modelType, config: json, checkpoint: checkpoint)
+            return try F.layout(config).outline(modelType: modelType, config: json, checkpoint: checkpoint)
         }
     }
 
@@ -81,6 +81,11 @@ public enum ModelFamilies {
 
     /// Maps a checkpoint to its neutral description, or says which model types are known.
     public static func describe(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelDescription {
+        try outline(checkpoint).description(of: checkpoint)
+    }
+
+    /// The same checks and findings, the expert tensors left as positions (what report and inspect need).
+    static func outline(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
         let config = try checkpoint.requireConfig()
         guard let modelType = config["model_type"]?.stringValue else {
             throw MoESlimError(.invalidConfig, "config.json has no model_type", path: checkpoint.configPath)

@@ -29,37 +29,3 @@ public enum Component: String, CaseIterable, Sendable {
         }
     }
 }
-
-enum TensorClassifier {
-    /// Sorts every tensor into a component using the family-neutral description; names outside the MoE blocks
-    /// are recognised by the module names all supported families share (self_attn, mlp, *norm*).
-    /// Component of each tensor, with the MoE layer for routed-expert tensors (only they are partly active).
-    static func classify(_ names: [String], _ model: ModelDescription) -> [String: (Component, Int?)] {
-        var result: [String: (Component, Int?)] = [:]
-        result.reserveCapacity(names.count)
-        for layer in model.moeLayers {
-            for r in layer.router { result[r.name] = (.moeGating, nil) }
-            for name in layer.expertTensorNames { result[name] = (.moeFeedForward, layer.layer) }
-            for name in layer.shared { result[name] = (.sharedExperts, nil) }
-        }
-        result[model.embedTensor] = (.embed, nil)
-        if let head = model.lmHeadTensor { result[head] = (.deEmbed, nil) }
-        for name in names where result[name] == nil {
-            result[name] = (byName(name), nil)
-        }
-        return result
-    }
-
-    static func byName(_ name: String) -> Component {
-        let parts = name.split(separator: ".")
-        let isAttention = parts.contains { $0 == "self_attn" || $0 == "attention" || $0 == "attn" }
-        if parts.contains(where: { $0.contains("norm") }) { return .norms }
-        if isAttention {
-            if parts.contains(where: { $0 == "o_proj" || $0 == "out_proj" || $0 == "dense" }) { return .attentionProject }
-            if parts.contains(where: { $0.hasSuffix("_proj") || $0.hasSuffix("_proj_with_mqa") }) { return .attentionQKV }
-            return .other
-        }
-        if parts.contains(where: { $0 == "mlp" || $0 == "feed_forward" || $0 == "block_sparse_moe" }) { return .denseFeedForward }
-        return .other
-    }
-}

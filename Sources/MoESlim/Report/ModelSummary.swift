@@ -1,22 +1,26 @@
 /// What `inspect` shows: enough to see at a glance what a checkpoint is and what prune would act on.
 public struct ModelSummary: Sendable {
     public let path: String
-    public let model: ModelDescription
+    /// The description without per-expert tensor names (ModelOutline.model): all that inspect shows.
+    let model: ModelDescription
     public let shards: Int
     public let tensorCount: Int
     public let bytesPerDType: [(dtype: String, bytes: Int)]
     public let denseLayers: [Int]
 
     public init(_ checkpoint: Checkpoint) throws(MoESlimError) {
-        model = try ModelFamilies.describe(checkpoint)
+        model = try ModelFamilies.outline(checkpoint).model
         path = checkpoint.path
         shards = checkpoint.shards.count
         tensorCount = checkpoint.tensorCount
-        var perType: [String: Int] = [:]
-        for name in checkpoint.names {
-            if let info = checkpoint.info(name) { perType[info.dtype.rawValue, default: 0] += info.byteCount }
+        var perType = [Int?](repeating: nil, count: DType.allCases.count)
+        checkpoint.forEachTensor { _, table, row in
+            let entry = table.entries[row]
+            let i = DType.allCases.firstIndex(of: entry.dtype)!
+            perType[i] = (perType[i] ?? 0) + entry.end - entry.begin
         }
-        bytesPerDType = perType.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        bytesPerDType = zip(DType.allCases, perType).compactMap { dtype, bytes in bytes.map { (dtype.rawValue, $0) } }
+            .sorted { $0.dtype < $1.dtype }
         let moe = Set(model.moeLayers.map(\.layer))
         denseLayers = (0..<model.numLayers).filter { !moe.contains($0) }
     }

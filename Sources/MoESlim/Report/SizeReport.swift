@@ -22,41 +22,41 @@ public struct SizeReport: Sendable {
     public var flopsPerToken: Double { rows.reduce(0) { $0 + $1.flopsPerToken } }
 
     public init(_ checkpoint: Checkpoint, context: Int, topK: Int? = nil) throws(MoESlimError) {
-        let model = try ModelFamilies.describe(checkpoint)
+        let outline = try ModelFamilies.outline(checkpoint)
+        let model = outline.model
         if let topK, let layer = model.moeLayers.first(where: { topK > $0.numExperts }) {
             throw MoESlimError(.invalidArgument, "--top-k \(topK) is more than the \(layer.numExperts) experts of layer \(layer.layer)", path: checkpoint.path)
         }
-        let tensors = checkpoint.names.compactMap { name in checkpoint.info(name).map { (name, $0.dtype, $0.shape) } }
-        self.init(model: model, tensors: tensors, path: checkpoint.path, context: context, topK: topK)
+        var tally = ComponentTally(model: model, topK: topK)
+        TensorClassifier.forEachTensor(of: checkpoint, outline) { table, row, component, layer in
+            tally.add(component, layer: layer, elements: table.elementCount(at: row), bytes: table.entries[row].end - table.entries[row].begin)
+        }
+        self.init(model: model, tally: tally, path: checkpoint.path, context: context, topK: topK)
     }
 
     /// From a description and tensor shapes alone, so a plan's result can be reported before it is written.
     public init(model: ModelDescription, tensors: [(name: String, dtype: DType, shape: [Int])], path: String, context: Int, topK: Int? = nil) {
-        var params: [Component: Int] = [:]
-        var active: [Component: Double] = [:]
-        var bytes: [Component: Int] = [:]
-        var experts: [Int: Int] = [:]
-        var topKs: [Int: Int] = [:]
-        var fractions: [Int: Double] = [:]
-        for layer in model.moeLayers {
-            let k = min(topK ?? layer.topK, layer.numExperts)
-            experts[layer.layer] = layer.numExperts
-            topKs[layer.layer] = k
-            fractions[layer.layer] = Double(k) / Double(layer.numExperts)
-        }
         let classes = TensorClassifier.classify(tensors.map(\.name), model)
         let skipped: String? = model.tiedEmbeddings ? model.lmHeadTensor : nil
+        var tally = ComponentTally(model: model, topK: topK)
         for (name, dtype, shape) in tensors where name != skipped && !model.buffers.contains(name) {
             guard let (component, layer) = classes[name] else { continue }
-            let n = shape.reduce(1, *)
-            params[component, default: 0] += n
-            bytes[component, default: 0] += TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0
-            active[component, default: 0] += Double(n) * (layer.flatMap { fractions[$0] } ?? 1)
+            tally.add(component, layer: layer, elements: shape.reduce(1, *), bytes: TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0)
+        }
+        self.init(model: model, tally: tally, path: path, context: context, topK: topK)
+    }
+
+    private init(model: ModelDescription, tally: ComponentTally, path: String, context: Int, topK: Int?) {
+        var experts: [Int: Int] = [:]
+        var topKs: [Int: Int] = [:]
+        for layer in model.moeLayers {
+            experts[layer.layer] = layer.numExperts
+            topKs[layer.layer] = min(topK ?? layer.topK, layer.numExperts)
         }
         var rows: [Row] = []
         for component in Component.allCases {
-            let p = params[component] ?? 0
-            let a = Int((active[component] ?? 0).rounded())
+            let p = tally.params(component)
+            let a = Int(tally.active(component).rounded())
             let flops: Double
             switch component {
             case .embed: flops = 4 * Double(model.hiddenSize)
@@ -66,7 +66,7 @@ public struct SizeReport: Sendable {
             default: flops = 2 * Double(a)
             }
             if p == 0 && flops == 0 { continue }
-            rows.append(Row(component: component, params: p, activeParams: a, bytes: bytes[component] ?? 0, flopsPerToken: flops))
+            rows.append(Row(component: component, params: p, activeParams: a, bytes: tally.bytes(component), flopsPerToken: flops))
         }
         self.path = path
         self.modelType = model.modelType

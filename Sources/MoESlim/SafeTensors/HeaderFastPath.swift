@@ -1,124 +1,83 @@
-/// Reads a well-formed header straight into TensorInfo values, without building a JSON tree: a DeepSeek-V3
-/// header has about 100,000 entries and the tree costs most of the time `report` takes. It accepts only the
-/// plain form writers produce (integers without fraction or exponent, the three known fields, no duplicates)
-/// and returns nil on anything else, so every error still comes from the strict path with its exact message.
-struct HeaderFastPath {
+/// Reads a well-formed header straight into a TensorTable, without a JSON tree or a String per field: a
+/// DeepSeek-V3 header has about 90,000 entries. It accepts only the plain form writers produce (ASCII names
+/// without escapes, integers without sign, fraction or exponent, the three known fields, no duplicates, no NUL
+/// byte anywhere) and returns nil on anything else, so every error still comes from the strict path with its
+/// exact message.
+enum HeaderFastPath {
     struct Result {
-        var tensors: [TensorInfo]
-        var positions: [String: Int]
+        /// In the order the header lists the tensors.
+        var table: TensorTable
         var metadata: [(key: String, value: String)]?
     }
 
-    static func scan(_ bytes: UnsafeRawBufferPointer) -> Result? {
-        var p = JSONParser(bytes: bytes, maxDepth: 64)
-        var tensors: [TensorInfo] = []
-        var positions: [String: Int] = [:]
+    /// `bytes` lie inside `region`, which the table's names will be ranges of.
+    static func scan(_ bytes: UnsafeRawBufferPointer, in region: ByteRegion) -> Result? {
+        guard let origin = region.bytes.baseAddress else { return nil }
+        var s = PlainJSONScanner(bytes)
+        var builder = TensorTableBuilder(expectedCount: bytes.count / 64)
         var metadata: [(key: String, value: String)]?
-        p.skipWhitespace()
-        guard p.current == UInt8(ascii: "{") else { return nil }
-        p.pos += 1
-        p.skipWhitespace()
-        if p.current == UInt8(ascii: "}") {
-            p.pos += 1
+        var shape: [Int] = []
+        guard s.take(UInt8(ascii: "{")) else { return nil }
+        s.skipWhitespace()
+        if s.current == UInt8(ascii: "}") {
+            s.pos += 1
         } else {
             while true {
-                p.skipWhitespace()
-                guard p.current == UInt8(ascii: "\""), let name = try? p.parseString() else { return nil }
-                guard colon(&p) else { return nil }
-                if name == "__metadata__" {
-                    guard metadata == nil, let value = try? p.parseValue(depth: 1), let members = value.objectMembers else { return nil }
-                    var entries: [(key: String, value: String)] = []
-                    for (key, v) in members {
-                        guard let text = v.stringValue else { return nil }
-                        entries.append((key, text))
-                    }
+                guard let name = s.plainString(), s.take(UInt8(ascii: ":")) else { return nil }
+                if name.spells("__metadata__") {
+                    guard metadata == nil, let entries = metadataEntries(&s) else { return nil }
                     metadata = entries
                 } else {
-                    guard let info = entry(&p, name: name), positions.updateValue(tensors.count, forKey: name) == nil else { return nil }
-                    tensors.append(info)
+                    guard let (dtype, begin, end) = entry(&s, shape: &shape) else { return nil }
+                    builder.add(nameStart: name.baseAddress! - origin, nameCount: name.count, hash: NameHash.of(name),
+                                dtype: dtype, shape: shape, begin: begin, end: end)
                 }
-                p.skipWhitespace()
-                guard let c = p.current else { return nil }
-                p.pos += 1
-                if c == UInt8(ascii: "}") { break }
-                guard c == UInt8(ascii: ",") else { return nil }
+                guard let closed = s.closes(UInt8(ascii: "}")) else { return nil }
+                if closed { break }
             }
         }
-        p.skipWhitespace()
-        guard p.pos == bytes.count else { return nil }
-        return Result(tensors: tensors, positions: positions, metadata: metadata)
+        s.skipWhitespace()
+        guard s.atEnd, let table = builder.table(names: region) else { return nil }
+        return Result(table: table, metadata: metadata)
     }
 
-    private static func colon(_ p: inout JSONParser) -> Bool {
-        p.skipWhitespace()
-        guard p.current == UInt8(ascii: ":") else { return false }
-        p.pos += 1
-        p.skipWhitespace()
-        return true
+    private static func metadataEntries(_ s: inout PlainJSONScanner) -> [(key: String, value: String)]? {
+        guard let members = s.strictValue(depth: 1)?.objectMembers else { return nil }
+        var entries: [(key: String, value: String)] = []
+        for (key, value) in members {
+            guard let text = value.stringValue else { return nil }
+            entries.append((key, text))
+        }
+        return entries
     }
 
-    private static func entry(_ p: inout JSONParser, name: String) -> TensorInfo? {
-        guard p.current == UInt8(ascii: "{") else { return nil }
-        p.pos += 1
+    /// One tensor's object, its fields in any order and each exactly once, with a byte count its offsets span.
+    private static func entry(_ s: inout PlainJSONScanner, shape: inout [Int]) -> (DType, Int, Int)? {
+        guard s.take(UInt8(ascii: "{")) else { return nil }
         var dtype: DType?
-        var shape: [Int]?
-        var offsets: [Int]?
+        var hasShape = false
+        var offsets: (begin: Int, end: Int)?
         while true {
-            p.skipWhitespace()
-            guard p.current == UInt8(ascii: "\""), let key = try? p.parseString(), colon(&p) else { return nil }
-            switch key {
-            case "dtype":
-                guard dtype == nil, p.current == UInt8(ascii: "\""), let text = try? p.parseString(),
-                      let d = DType(rawValue: text) else { return nil }
+            guard let key = s.plainString(), s.take(UInt8(ascii: ":")) else { return nil }
+            if key.spells("dtype") {
+                guard dtype == nil, let text = s.plainString(), let d = DType(spelling: text) else { return nil }
                 dtype = d
-            case "shape":
-                guard shape == nil, let dims = integers(&p) else { return nil }
-                shape = dims
-            case "data_offsets":
-                guard offsets == nil, let pair = integers(&p), pair.count == 2 else { return nil }
-                offsets = pair
-            default:
+            } else if key.spells("shape") {
+                shape.removeAll(keepingCapacity: true)
+                guard !hasShape, s.naturals(into: &shape) else { return nil }
+                hasShape = true
+            } else if key.spells("data_offsets") {
+                guard offsets == nil, s.take(UInt8(ascii: "[")), let begin = s.natural(), s.take(UInt8(ascii: ",")),
+                      let end = s.natural(), s.take(UInt8(ascii: "]")) else { return nil }
+                offsets = (begin, end)
+            } else {
                 return nil
             }
-            p.skipWhitespace()
-            guard let c = p.current else { return nil }
-            p.pos += 1
-            if c == UInt8(ascii: "}") { break }
-            guard c == UInt8(ascii: ",") else { return nil }
+            guard let closed = s.closes(UInt8(ascii: "}")) else { return nil }
+            if closed { break }
         }
-        guard let dtype, let shape, let offsets, offsets[1] >= offsets[0],
-              TensorInfo.byteCount(dtype: dtype, shape: shape) == offsets[1] - offsets[0] else { return nil }
-        return TensorInfo(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
-    }
-
-    /// A list of non-negative integers written plainly; anything else (signs, fractions, overflow) is nil.
-    private static func integers(_ p: inout JSONParser) -> [Int]? {
-        guard p.current == UInt8(ascii: "[") else { return nil }
-        p.pos += 1
-        var values: [Int] = []
-        p.skipWhitespace()
-        if p.current == UInt8(ascii: "]") { p.pos += 1; return values }
-        while true {
-            p.skipWhitespace()
-            guard let first = p.current, first >= 0x30, first <= 0x39 else { return nil }
-            var value = 0
-            var digits = 0
-            while let c = p.current, c >= 0x30, c <= 0x39 {
-                let (m, o1) = value.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int(c - 0x30))
-                guard !o1, !o2 else { return nil }
-                value = a
-                digits += 1
-                p.pos += 1
-            }
-            if first == 0x30 && digits > 1 { return nil }
-            if let c = p.current, c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { return nil }
-            values.append(value)
-            p.skipWhitespace()
-            guard let c = p.current else { return nil }
-            p.pos += 1
-            if c == UInt8(ascii: "]") { return values }
-            guard c == UInt8(ascii: ",") else { return nil }
-        }
+        guard let dtype, hasShape, let offsets, offsets.end >= offsets.begin,
+              TensorInfo.byteCount(dtype: dtype, shape: shape) == offsets.end - offsets.begin else { return nil }
+        return (dtype, offsets.begin, offsets.end)
     }
 }

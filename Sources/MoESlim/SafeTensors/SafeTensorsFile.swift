@@ -11,11 +11,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let header: SafeTensorsHeader
     public let fileSize: Int
     public let descriptor: Int32
-    private let base: UnsafeRawPointer?
+    /// The whole file; nil when it is empty. The header's table holds it too, its names being ranges of it.
+    private let region: ByteRegion?
 
     public init(path: String) throws(MoESlimError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that a FIFO posing as a shard fails the regular-file check instead of hanging open().
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw MoESlimError(.io, "cannot open", path: path, cause: POSIXFailure("open"))
         }
@@ -30,43 +32,39 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw MoESlimError(.io, "is not a regular file", path: path)
         }
         let size = Int(st.st_size)
-        var mapped: UnsafeRawPointer?
+        var region: ByteRegion?
         if size > 0 {
-            let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
-            guard let p, p != MAP_FAILED else {
+            guard let mapped = ByteRegion(mapping: fd, size: size) else {
                 let failure = POSIXFailure("mmap")
                 close(fd)
                 throw MoESlimError(.io, "cannot map", path: path, cause: failure)
             }
-            mapped = UnsafeRawPointer(p)
+            region = mapped
         }
         do {
-            self.header = try SafeTensorsHeader.parse(
-                file: UnsafeRawBufferPointer(start: mapped, count: mapped == nil ? 0 : size), path: path)
+            self.header = try SafeTensorsHeader.parse(region: region, path: path)
         } catch {
-            if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
             close(fd)
             throw error
         }
         self.fileSize = size
         self.descriptor = fd
-        self.base = mapped
+        self.region = region
     }
 
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) }
         close(descriptor)
     }
 
     /// The bytes of one tensor, straight from the mapping. They may be unaligned for their dtype: read them with
     /// loadUnaligned or copy them, never bind them to a typed pointer.
     public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
-        guard let base, tensor.byteCount > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard let base = region?.bytes.baseAddress, tensor.byteCount > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: base + header.dataStart + tensor.begin, count: tensor.byteCount)
     }
 
     /// Every byte of the file, indexed by file offset.
-    public var wholeFile: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : fileSize) }
+    public var wholeFile: UnsafeRawBufferPointer { region?.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0) }
 
     /// Absolute file offset of a tensor's first byte, for copying ranges kernel-side.
     public func fileOffset(of tensor: TensorInfo) -> Int { header.dataStart + tensor.begin }
@@ -74,7 +72,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Tells the kernel the pages of a tensor already used can go, so streaming a large model does not fill
     /// the page cache with data we will not read again.
     public func release(_ tensor: TensorInfo) {
-        guard let base, tensor.byteCount > 0 else { return }
+        guard let base = region?.bytes.baseAddress, tensor.byteCount > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (header.dataStart + tensor.begin) / page * page
         let end = header.dataStart + tensor.end

@@ -1,29 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The parsed and validated header of one safetensors file. Parsing reads only the header bytes, so questions
 /// about names, shapes and sizes never touch tensor data.
 public struct SafeTensorsHeader: Sendable {
     /// The reference implementation's bound; a larger header is refused before it is read.
     public static let maxHeaderLength = 100_000_000
 
-    /// Tensors in data-offset order, which is also the order they are laid out in the file.
-    public let tensors: [TensorInfo]
     public let metadata: [(key: String, value: String)]?
     /// 8 + header length: where the data buffer starts in the file.
     public let dataStart: Int
     public let dataLength: Int
+    /// Tensors in data-offset order, which is also the order they are laid out in the file.
+    let table: TensorTable
 
-    /// Tensors in the order the header lists them; `positions` indexes this array.
-    private let headerOrder: [TensorInfo]
-    private let positions: [String: Int]
+    public var count: Int { table.count }
+
+    /// Tensors in data-offset order. Made afresh on each call, one shape array and one String per tensor: code
+    /// that walks a large header reads `table` instead.
+    public var tensors: [TensorInfo] { (0..<table.count).map(table.info(at:)) }
+
+    /// Made afresh on each call, one String per tensor.
+    public var names: [String] { table.names }
 
     public func tensor(named name: String) -> TensorInfo? {
-        positions[name].map { headerOrder[$0] }
+        table.position(of: name).map(table.info(at:))
     }
 
-    public var names: [String] { tensors.map(\.name) }
-
-    /// Reads the 8-byte little-endian length and the header it announces from the start of a whole file, so a
-    /// mapped file and an in-memory buffer (the fuzzer's) go through the same checks.
+    /// Reads the 8-byte little-endian length and the header it announces from the start of a whole file in
+    /// memory (the fuzzer's); the header is copied, as the table's names are ranges of it.
     public static func parse(file: UnsafeRawBufferPointer, path: String) throws(MoESlimError) -> SafeTensorsHeader {
+        try SafeTensorsHeader(headerBytes: headerBytes(of: file, path: path), fileSize: file.count, path: path)
+    }
+
+    /// The same for a mapped file (nil when it is empty), whose header stays in place: names are ranges of the mapping.
+    static func parse(region: ByteRegion?, path: String) throws(MoESlimError) -> SafeTensorsHeader {
+        guard let region else { return try parse(file: UnsafeRawBufferPointer(start: nil, count: 0), path: path) }
+        let header = try headerBytes(of: region.bytes, path: path)
+        return try SafeTensorsHeader(header: header, in: region, fileSize: region.bytes.count, path: path)
+    }
+
+    /// The header the 8-byte length announces, every length rule checked before anything else is read.
+    private static func headerBytes(of file: UnsafeRawBufferPointer, path: String) throws(MoESlimError) -> UnsafeRawBufferPointer {
         guard let base = file.baseAddress, file.count >= 8 else {
             throw MoESlimError(.invalidHeader, "file is \(file.count) bytes, too short for the 8-byte header length", path: path)
         }
@@ -35,12 +56,17 @@ public struct SafeTensorsHeader: Sendable {
         guard 8 + length <= file.count else {
             throw MoESlimError(.invalidHeader, "header length \(length) runs past the end of the \(file.count)-byte file", path: path)
         }
-        return try SafeTensorsHeader(
-            headerBytes: UnsafeRawBufferPointer(start: base + 8, count: length), fileSize: file.count, path: path)
+        return UnsafeRawBufferPointer(start: base + 8, count: length)
     }
 
-    /// Validates every rule of formats/safetensors.md; `path` only labels errors.
+    /// Validates every rule of formats/safetensors.md; `path` only labels errors. The header is copied.
     public init(headerBytes: UnsafeRawBufferPointer, fileSize: Int, path: String) throws(MoESlimError) {
+        let copy = ByteRegion(copying: headerBytes)
+        try self.init(header: copy.bytes, in: copy, fileSize: fileSize, path: path)
+    }
+
+    /// `header` lies inside `region`, which then holds the table's names.
+    private init(header headerBytes: UnsafeRawBufferPointer, in region: ByteRegion, fileSize: Int, path: String) throws(MoESlimError) {
         func bad(_ message: String, tensor: String? = nil) -> MoESlimError {
             MoESlimError(.invalidHeader, message, path: path, tensor: tensor)
         }
@@ -50,30 +76,30 @@ public struct SafeTensorsHeader: Sendable {
         }
         var trimmed = headerBytes.count
         while trimmed > 0, headerBytes[trimmed - 1] == 0x20 { trimmed -= 1 }
-        if headerBytes[..<trimmed].contains(0) { throw bad("header contains a NUL byte") }
         let body = UnsafeRawBufferPointer(rebasing: headerBytes[..<trimmed])
         let parsed: HeaderFastPath.Result
-        if let fast = HeaderFastPath.scan(body) {
+        if let fast = HeaderFastPath.scan(body, in: region) {
             parsed = fast
         } else {
+            // The fast path refuses a NUL anywhere, so the NUL rule, which comes before the JSON rules, is
+            // checked only here.
+            if memchr(body.baseAddress!, 0, body.count) != nil { throw bad("header contains a NUL byte") }
             parsed = try Self.strictParse(body, bad: bad)
         }
-        var tensors = parsed.tensors
-        let metadata = parsed.metadata
-        tensors.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        let table = parsed.table.isInDataOrder ? parsed.table : parsed.table.inDataOrder()
 
         let dataStart = 8 + headerBytes.count
         let dataLength = fileSize - dataStart
         var expected = 0
-        for t in tensors {
+        for (i, t) in table.entries.enumerated() {
             if t.begin < expected {
-                throw bad("data_offsets [\(t.begin), \(t.end)] overlap the previous tensor (ends at \(expected))", tensor: t.name)
+                throw bad("data_offsets [\(t.begin), \(t.end)] overlap the previous tensor (ends at \(expected))", tensor: table.name(at: i))
             }
             if t.begin > expected {
-                throw bad("data_offsets [\(t.begin), \(t.end)] leave a gap after byte \(expected)", tensor: t.name)
+                throw bad("data_offsets [\(t.begin), \(t.end)] leave a gap after byte \(expected)", tensor: table.name(at: i))
             }
             if t.end > dataLength {
-                throw bad("data_offsets [\(t.begin), \(t.end)] run past the end of the file (data is \(dataLength) bytes)", tensor: t.name)
+                throw bad("data_offsets [\(t.begin), \(t.end)] run past the end of the file (data is \(dataLength) bytes)", tensor: table.name(at: i))
             }
             expected = t.end
         }
@@ -81,12 +107,10 @@ public struct SafeTensorsHeader: Sendable {
             throw bad("the data buffer has \(dataLength - expected) bytes that no tensor covers")
         }
 
-        self.tensors = tensors
-        self.headerOrder = parsed.tensors
-        self.metadata = metadata
+        self.table = table
+        self.metadata = parsed.metadata
         self.dataStart = dataStart
         self.dataLength = dataLength
-        self.positions = parsed.positions
     }
 
     /// The slow, exact path: a full JSON tree, every rule checked in order with its own message.
@@ -100,10 +124,9 @@ public struct SafeTensorsHeader: Sendable {
             throw bad("header is not valid JSON: \(error)", nil)
         }
         guard let members = json.objectMembers else { throw bad("header is not a JSON object", nil) }
-        var tensors: [TensorInfo] = []
-        var positions: [String: Int] = [:]
+        var builder = TensorTableBuilder(expectedCount: members.count)
+        var spelled: [UInt8] = []
         var metadata: [(key: String, value: String)]?
-        tensors.reserveCapacity(members.count)
         for (name, value) in members {
             if name == "__metadata__" {
                 guard let entries = value.objectMembers else { throw bad("__metadata__ is not an object", nil) }
@@ -115,10 +138,13 @@ public struct SafeTensorsHeader: Sendable {
                 }
                 continue
             }
-            positions[name] = tensors.count
-            tensors.append(try Self.tensorInfo(name: name, value: value, bad: bad))
+            let t = try Self.tensorInfo(name: name, value: value, bad: bad)
+            builder.add(nameStart: spelled.count, nameCount: name.utf8.count, hash: NameHash.of(name),
+                        dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end)
+            spelled.append(contentsOf: name.utf8)
         }
-        return HeaderFastPath.Result(tensors: tensors, positions: positions, metadata: metadata)
+        let names = spelled.withUnsafeBytes { ByteRegion(copying: $0) }
+        return HeaderFastPath.Result(table: builder.distinctTable(names: names), metadata: metadata)
     }
 
     private static func tensorInfo(

@@ -23,7 +23,7 @@ public enum Verifier {
             return report
         }
         report.shards = opened.map(\.name)
-        report.tensorCount = opened.reduce(0) { $0 + $1.file.header.tensors.count }
+        report.tensorCount = opened.reduce(0) { $0 + $1.file.header.count }
         report.bytes = opened.reduce(0) { $0 + $1.file.header.dataLength }
         report.notes += ShardLinks.notes(opened.map { ($0.name, $0.file.path) }, folder: FileSystem.isDirectory(path) ? path : FileSystem.parent(path))
         if report.passed && againstConfig { checkModel(path, configPath: configPath, into: &report) }
@@ -63,7 +63,7 @@ public enum Verifier {
         }
         let opened = openShards(shards, into: &report)
         if let index, opened.count == named.count {
-            let tensorBytes = opened.reduce(0) { sum, shard in shard.file.header.tensors.reduce(sum) { $0 + $1.byteCount } }
+            let tensorBytes = opened.reduce(0) { sum, shard in shard.file.header.table.entries.reduce(sum) { $0 + $1.end - $1.begin } }
             if let warning = IndexTotalSize.warning(index, indexPath: indexPath, tensorBytes: tensorBytes) {
                 report.warnings.append(warning)
             }

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Read-only bytes that stay valid while anything holds the region: a whole file mapped by mmap, or a copy.
+/// A header's tensor names are ranges of the mapped file itself, so the header table holds the mapping too,
+/// and no name is copied or made a String until something asks for it.
+final class ByteRegion: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    private let mapped: Bool
+
+    /// Maps `size` bytes of `descriptor` (at least one).
+    init?(mapping descriptor: Int32, size: Int) {
+        guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), p != MAP_FAILED else { return nil }
+        bytes = UnsafeRawBufferPointer(start: p, count: size)
+        mapped = true
+    }
+
+    /// A regular, non-empty file mapped whole; nil for anything else or a failing call, which the caller then
+    /// reads the ordinary way, with that way's errors.
+    convenience init?(mappingFile path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
+        self.init(mapping: fd, size: Int(st.st_size))
+    }
+
+    init(copying source: UnsafeRawBufferPointer) {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: source.count, alignment: 16)
+        if let base = source.baseAddress, let target = copy.baseAddress, source.count > 0 {
+            target.copyMemory(from: base, byteCount: source.count)
+        }
+        bytes = UnsafeRawBufferPointer(copy)
+        mapped = false
+    }
+
+    deinit {
+        if mapped {
+            munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+        } else {
+            bytes.deallocate()
+        }
+    }
+}
