@@ -11,17 +11,24 @@ out=.build-fuzz
 mkdir -p "$out/corpus" "$out/findings"
 
 # The whole library goes in (a snapshot, so edits during the build do not spoil it), so the target follows
-# whatever the readers call. CShims has no module map of its own (SwiftPM makes one), so the script writes one
-# beside its object file.
-mkdir -p "$out/cshims"
-clang -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CShims/include -c Sources/CShims/cshims.c -o "$out/cshims/cshims.o"
-printf 'module CShims {\n    header "%s"\n    export *\n}\n' "$PWD/Sources/CShims/include/cshims.h" > "$out/cshims/module.modulemap"
+# whatever the readers call. The C targets (CShims, CKernels) have no module maps of their own (SwiftPM makes
+# them), so the script writes one beside each target's objects.
+objects=()
+for target in CShims CKernels; do
+    mkdir -p "$out/$target"
+    header=$(ls "$PWD/Sources/$target/include/"*.h)
+    for c in Sources/$target/*.c; do
+        clang -O1 -g -fsanitize=fuzzer-no-link,address -I "Sources/$target/include" -c "$c" -o "$out/$target/$(basename "$c" .c).o"
+        objects+=("$out/$target/$(basename "$c" .c).o")
+    done
+    printf 'module %s {\n    header "%s"\n    export *\n}\n' "$target" "$header" > "$out/$target/module.modulemap"
+done
 rm -rf "$out/src" && cp -R Sources/MoESlim "$out/src"
 mapfile -t sources < <(find "$out/src" -name '*.swift' | sort)
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name MoESlim \
-    -I Sources/CZstd -I Sources/COpenBLAS -I Sources/CJSONC -I "$out/cshims" \
+    -I Sources/CZstd -I Sources/COpenBLAS -I Sources/CJSONC -I "$out/CShims" -I "$out/CKernels" \
     $(pkg-config --cflags-only-I libzstd openblas json-c | sed 's/-I/-Xcc -I/g') \
-    "${sources[@]}" fuzz/HeaderFuzz.swift "$out/cshims/cshims.o" \
+    "${sources[@]}" fuzz/HeaderFuzz.swift "${objects[@]}" \
     $(pkg-config --libs libzstd openblas json-c) -o "$out/header-fuzz"
 
 # Seeds: every committed fixture, prefixed with the byte that selects its reader.
