@@ -1,7 +1,8 @@
 import Foundation
 
-/// Runs one routed expert on a gathered block of tokens, whatever its storage. Fused tensors are widened
-/// once per layer and chunk; per-expert tensors only for the experts that received tokens.
+/// Runs one routed expert on a gathered block of tokens, whatever its storage. Under bf16 compute bf16 experts
+/// are read in place and MXFP4 experts dequantized to bf16; otherwise fused tensors are widened once per layer
+/// and chunk, per-expert tensors only for the experts that received tokens.
 struct ExpertRunner {
     private enum Stored {
         case perExpert(prefix: String, gate: String, up: String, down: String)

@@ -2,8 +2,8 @@ import CKernels
 import COpenBLAS
 import Foundation
 
-/// The engine's numeric building blocks on row-major f32 buffers. Every matrix product goes through one
-/// OpenBLAS sgemm so a chunk of tokens is one large multiplication per weight.
+/// The engine's numeric building blocks on row-major f32 activations. A chunk of tokens is one large
+/// multiplication per weight: the bf16 kernel for bf16 weights under bf16 compute, OpenBLAS sgemm otherwise.
 enum Kernels {
     /// y[rows, out] = x[rows, in] · Wᵀ (+ bias) for a Linear weight W stored [out, in].
     static func linear(_ x: [Float], rows: Int, weight: [Float], out: Int, bias: [Float]? = nil) -> [Float] {

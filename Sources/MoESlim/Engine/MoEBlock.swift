@@ -1,7 +1,7 @@
 import Foundation
 
 /// One MoE layer on a chunk: route every token, then run each expert once on all the tokens routed to it
-/// (one gathered matrix, one sgemm per weight), combine with the gate weights, and add the shared expert.
+/// (one gathered matrix, one matrix product per weight), combine with the gate weights, and add the shared expert.
 struct MoEBlock {
     let spec: EngineSpec
     let layer: MoELayer

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Splits elementwise work (widening, activations, softmax rows) across the cores between sgemm calls, so the
-/// parts OpenBLAS does not cover do not run on one core while the others wait.
+/// The engine's only threads: every matrix product (split by columns), every attention head and the
+/// elementwise work run on these workers, with OpenBLAS single-threaded inside them.
 public enum Parallel {
     /// Set once, before any work, by `useThreads`; every later split reads it.
     nonisolated(unsafe) private(set) static var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)

@@ -1,7 +1,6 @@
-import Foundation
-
-/// Reads stored tensors widened to f32. Debian's OpenBLAS has no bf16 GEMM, so each layer's weights are
-/// widened once per chunk and then used by many tokens; stored bytes may be unaligned, hence loadUnaligned.
+/// Reads stored tensors for the engine: bf16 Linear weights in place under bf16 compute, everything else
+/// widened to f32 once per chunk and then used by many tokens; stored bytes may be unaligned, hence
+/// loadUnaligned.
 struct WeightReader {
     let checkpoint: Checkpoint
     var compute: ComputePrecision = .bf16
@@ -115,14 +114,10 @@ struct WeightReader {
         }
     }
 
-    /// Starts reading the named tensors from disk in the background (MADV_WILLNEED), so a layer's weights
-    /// arrive while the previous layer computes instead of page fault by page fault.
+    /// Reads the next layer's weights ahead while the current one computes.
     func willNeed(_ names: [String]) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         for name in names {
-            guard let bytes = checkpoint.bytes(of: name), let base = bytes.baseAddress, bytes.count > 0 else { continue }
-            let start = Int(bitPattern: base) / page * page
-            madvise(UnsafeMutableRawPointer(bitPattern: start), Int(bitPattern: base) + bytes.count - start, MADV_WILLNEED)
+            if let location = checkpoint.location(of: name) { checkpoint.shards[location.shard].willNeed(location.info) }
         }
     }
 

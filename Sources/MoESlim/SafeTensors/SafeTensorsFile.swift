@@ -71,11 +71,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Tells the kernel the pages of a tensor already used can go, so streaming a large model does not fill
     /// the page cache with data we will not read again.
-    public func release(_ tensor: TensorInfo) {
+    public func release(_ tensor: TensorInfo) { advise(tensor, MADV_DONTNEED) }
+
+    /// Starts reading a tensor from disk in the background, so it arrives before it is touched instead of
+    /// page fault by page fault.
+    public func willNeed(_ tensor: TensorInfo) { advise(tensor, MADV_WILLNEED) }
+
+    private func advise(_ tensor: TensorInfo, _ advice: Int32) {
         guard let base = region?.bytes.baseAddress, tensor.byteCount > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (header.dataStart + tensor.begin) / page * page
         let end = header.dataStart + tensor.end
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }
 }
