@@ -3,9 +3,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// 1 when this CPU has AVX512-BF16 (vdpbf16ps), the only instruction set moe_bf16_gemm runs on. Callers fall
-/// back to sgemm on bf16-rounded inputs elsewhere, which computes the same products.
+/// 1 when this CPU has AVX512-BF16 (vdpbf16ps), the only instruction set moe_bf16_gemm runs on. Elsewhere bf16
+/// products go through moe_gemm, which widens the same bf16 operands exactly.
 int moe_bf16_gemm_supported(void);
+
+/// The kernel paths, each including the ones below it: portable C, AVX2 with FMA, and AVX512-BF16 for bf16
+/// products. moe_gemm gives the same bits on the portable and AVX2 paths.
+enum { MOE_KERNEL_PORTABLE = 0, MOE_KERNEL_AVX2 = 1, MOE_KERNEL_AVX512_BF16 = 2 };
+
+/// The best path this CPU supports.
+int moe_kernel_best(void);
+
+/// The path in use: the best one unless moe_kernel_use chose a lower one.
+int moe_kernel_path(void);
+
+/// Uses `path` from now on (tests force each path the machine supports). Returns 0, changing nothing, when the
+/// CPU lacks it.
+int moe_kernel_use(int path);
+
+/// A row-major matrix of f32 or bf16 values, `stride` elements between rows, possibly unaligned. As a weight,
+/// rows are outputs (nn.Linear's [out, in]) or, with `input_major`, inputs ([in, out]).
+typedef struct {
+    const void *base;
+    size_t stride;
+    int bf16;
+    int input_major;
+} moe_operand;
+
+/// c[m, n_begin..<n_end] = a[m, k] · Wᵀ, each element one chain of fused multiply-adds over k in index order
+/// starting from 0 (from c's value with `accumulate`), on every path and for any m or column range; bf16 values
+/// are widened exactly. c is f32 with row stride `ldc`. Threads split the columns: ranges must not overlap.
+void moe_gemm(const moe_operand *a, size_t m, size_t k, const moe_operand *w, size_t n_begin, size_t n_end, float *c, size_t ldc, int accumulate);
 
 /// Rounds n floats to bf16 as torch's CPU `.to(torch.bfloat16)` does: to nearest, ties to even, subnormals
 /// kept, every NaN as 0xFFFF.

@@ -1,11 +1,10 @@
 import CKernels
-import COpenBLAS
 
-/// x · Wᵀ for a bf16 weight: x is rounded to bf16 once, then the AVX512-BF16 kernel reads W in place, the
-/// columns split across the cores. CPUs without bf16 units get the same products from sgemm on the
-/// bf16-rounded x and widened W, so results do not depend on the machine beyond summation order.
+/// x · Wᵀ for a bf16 weight: x is rounded to bf16 once, then a kernel reads W in place, the columns split across
+/// the cores: the AVX512-BF16 kernel where the CPU has it, else moe_gemm on the exactly widened values. Both sum
+/// each output in an order fixed by the path alone, never by the row count.
 enum BF16GEMM {
-    static let native = moe_bf16_gemm_supported() != 0
+    static var native: Bool { moe_kernel_path() == Int32(MOE_KERNEL_AVX512_BF16) }
 
     /// Columns per worker are a multiple of the kernel's 32-column tile.
     private static let tile = 32
@@ -50,15 +49,12 @@ enum BF16GEMM {
 
     private static func emulated(_ a: UnsafePointer<UInt16>, lda: Int, rows: Int, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>, ldc: Int) {
         let k = w.columns, n = w.rows
-        var xf = [Float](repeating: 0, count: rows * k)
-        for r in 0..<rows {
-            for c in 0..<k { xf[r * k + c] = Float(bitPattern: UInt32(a[r * lda + c]) << 16) }
+        let source = SharedReadPointer(base: a), target = SharedPointer(base: y), weight = w
+        Parallel.ranges(n, minimum: max(16, 4_194_304 / max(1, rows * k))) { part in
+            var x = moe_operand(base: source.base, stride: lda, bf16: 1, input_major: 0)
+            var stored = moe_operand(base: weight.base, stride: weight.stride, bf16: 1, input_major: weight.inputMajor ? 1 : 0)
+            moe_gemm(&x, rows, k, &stored, part.lowerBound, part.upperBound, target.base, ldc, 0)
         }
-        var wf = [Float](repeating: 0, count: n * k)
-        for o in 0..<n {
-            for i in 0..<k { wf[o * k + i] = w.value(o, i) }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, xf, Int32(k), wf, Int32(k), 0, y, Int32(ldc))
     }
 }
 

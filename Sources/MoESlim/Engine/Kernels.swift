@@ -48,23 +48,23 @@ enum Kernels {
     }
 
     /// y = x · W for W stored [in, out] when `weightTransposed` (gpt_oss experts), else x · Wᵀ for [out, in].
+    /// Each output is summed in one fixed order (moe_gemm's), so a token's result does not depend on which other
+    /// tokens share its chunk, on the core count, or on the CPU.
     static func gemm(
         _ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, out: Int,
         weightTransposed: Bool, _ y: UnsafeMutablePointer<Float>, ldc: Int? = nil, accumulate: Bool = false
     ) {
-        _ = ownThreads
         let x = SharedReadPointer(base: x), w = SharedReadPointer(base: w), y = SharedPointer(base: y)
+        let ldc = ldc ?? out
         Parallel.ranges(out, minimum: max(16, 4_194_304 / max(1, rows * inDim))) { part in
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, weightTransposed ? CblasNoTrans : CblasTrans,
-                Int32(rows), Int32(part.count), Int32(inDim), 1, x.base, Int32(inDim),
-                w.base + part.lowerBound * (weightTransposed ? 1 : inDim), Int32(weightTransposed ? out : inDim),
-                accumulate ? 1 : 0, y.base + part.lowerBound, Int32(ldc ?? out))
+            var a = moe_operand(base: x.base, stride: inDim, bf16: 0, input_major: 0)
+            var weight = moe_operand(base: w.base, stride: weightTransposed ? out : inDim, bf16: 0, input_major: weightTransposed ? 1 : 0)
+            moe_gemm(&a, rows, inDim, &weight, part.lowerBound, part.upperBound, y.base, ldc, accumulate ? 1 : 0)
         }
     }
 
-    /// OpenBLAS runs single-threaded inside the engine's own workers: its idle threads otherwise spin in
-    /// sched_yield between calls and take cycles from the bf16 kernel and the elementwise work.
+    /// OpenBLAS, which attention's per-sequence products use, runs single-threaded inside the engine's own
+    /// workers: its idle threads otherwise spin in sched_yield between calls and take cycles from the kernels.
     static let ownThreads: Void = openblas_set_num_threads(1)
 
     static func addRowBias(_ y: inout [Float], _ bias: [Float]) {

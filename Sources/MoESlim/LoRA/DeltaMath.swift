@@ -1,4 +1,4 @@
-import COpenBLAS
+import CKernels
 
 /// The arithmetic of a merge, in f32 as PEFT does it on a CPU, with the one difference that by default the sum is
 /// rounded to the stored type once at the end; `.peft` rounds wherever PEFT's merge rounds.
@@ -24,8 +24,7 @@ enum DeltaMath {
         if d.outRows < 4 {
             productWithoutFMA(bPart, aPart, rows: d.outRows, inner: k, columns: inF, into: &product)
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.outRows), Int32(inF), Int32(k),
-                        1, bPart, Int32(k), aPart, Int32(inF), 0, &product, Int32(inF))
+            productWithFMA(bPart, aPart, rows: d.outRows, inner: k, columns: inF, into: &product)
         }
         for i in product.indices { product[i] *= d.scale }
         guard d.transposed else { return product }
@@ -89,9 +88,23 @@ enum DeltaMath {
         }
     }
 
+    /// B·A as MKL's sgemm forms it for four or more output rows, each element one chain of fused multiply-adds
+    /// over the rank in order; moe_gemm sums that way on every CPU, where OpenBLAS's order varies with the shape
+    /// and the instruction set.
+    private static func productWithFMA(_ b: [Float], _ a: [Float], rows: Int, inner: Int, columns: Int, into out: inout [Float]) {
+        b.withUnsafeBufferPointer { bp in
+            a.withUnsafeBufferPointer { ap in
+                out.withUnsafeMutableBufferPointer { op in
+                    var left = moe_operand(base: bp.baseAddress, stride: inner, bf16: 0, input_major: 0)
+                    var right = moe_operand(base: ap.baseAddress, stride: columns, bf16: 0, input_major: 1)
+                    moe_gemm(&left, rows, inner, &right, 0, columns, op.baseAddress, columns, 0)
+                }
+            }
+        }
+    }
+
     /// MKL, which torch's CPU matmul calls, sums the rank products one by one with separate multiply and add
-    /// (no FMA) when the output has fewer than four rows, as a router pruned to few experts does; OpenBLAS's
-    /// kernel matches MKL's FMA accumulation for larger outputs.
+    /// (no FMA) when the output has fewer than four rows, as a router pruned to few experts does.
     private static func productWithoutFMA(_ b: [Float], _ a: [Float], rows: Int, inner: Int, columns: Int, into out: inout [Float]) {
         for o in 0..<rows {
             for i in 0..<columns {
