@@ -46,25 +46,36 @@ final class CalibrateShardTests: XCTestCase {
         XCTAssertThrowsError(try CalibrateCommand.parse(["m", "--data", data, "-o", "x", "--threads", "0"]))
     }
 
+    /// On every kernel path, for an f32 model and for a bf16 one under both compute modes: a token's arithmetic
+    /// must not depend on which other sequences share its chunk.
     func testThreeShardsMergeToOneRun() throws {
-        let golden = try EngineGolden.load("deepseek_v3")
+        let runs = [("deepseek_v3", "f32"), ("mixtral-bf16", "bf16"), ("mixtral-bf16", "f32")]
+        try KernelPaths.each { path in
+            for (name, compute) in runs {
+                try checkShardsMergeToOneRun(name, ["--compute", compute], "\(path), \(name), --compute \(compute)")
+            }
+        }
+    }
+
+    private func checkShardsMergeToOneRun(_ name: String, _ options: [String], _ label: String) throws {
+        let golden = try EngineGolden.load(name)
         let folder = try Fixtures.scratch()
         let data = try dataFile(golden, in: folder)
-        let model = EngineGolden.folder("deepseek_v3")
-        let whole = try calibrate(model, data, folder + "/all.json")
+        let model = EngineGolden.folder(name)
+        let whole = try calibrate(model, data, folder + "/all.json", options)
         var shards: [String] = []
         for i in 0..<3 {
             shards.append(folder + "/shard\(i).json")
-            _ = try calibrate(model, data, shards[i], ["--shard", "\(i)/3"])
+            _ = try calibrate(model, data, shards[i], options + ["--shard", "\(i)/3"])
         }
         let merge = try CountsMergeCommand.parse(shards + ["-o", folder + "/merged.json"])
         try merge.run()
         let merged = try ExpertCounts.load(folder + "/merged.json")
-        XCTAssertEqual(merged.tokens, whole.tokens)
-        XCTAssertEqual(merged.sequences, whole.sequences)
-        XCTAssertEqual(merged.fingerprint, whole.fingerprint)
-        XCTAssertEqual(merged.layers, whole.layers, "merged shard counts must equal one run bit for bit")
-        XCTAssertNotNil(merged.layers.first?.exact)
+        XCTAssertEqual(merged.tokens, whole.tokens, label)
+        XCTAssertEqual(merged.sequences, whole.sequences, label)
+        XCTAssertEqual(merged.fingerprint, whole.fingerprint, label)
+        XCTAssertEqual(merged.layers, whole.layers, "merged shard counts must equal one run bit for bit: \(label)")
+        XCTAssertNotNil(merged.layers.first?.exact, label)
     }
 
     /// Per-group counts are the same sums over each group's sequences, and the groups add up to the total.
