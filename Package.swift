@@ -19,8 +19,7 @@ let package = Package(
         .target(name: "CKernels"),
         .target(
             name: "MoESlim",
-            dependencies: ["CZstd", "COpenBLAS", "CJSONC", "CShims", "CKernels"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["CZstd", "COpenBLAS", "CJSONC", "CShims", "CKernels"]
         ),
         .executableTarget(
             name: "moe-slim",
