@@ -12,11 +12,12 @@
  * partial sum it left in c, which is an exact f32, so splitting k changes no bit either.
  *
  * Register tile: 6 rows × 16 columns, twelve ymm accumulators. Blocks: KC k-values of an NC-column slab of w
- * (192 KB packed as f32) stay in L2 while every 6-row strip of a streams past them. */
+ * (384 KB packed as f32, for the 512 KB to 2 MB L2 of server cores) stay in L2 while every 6-row strip of a
+ * streams past them; a strip is packed once per slab. */
 #define MR 6
 #define NR 16
 #define KC 256
-#define NC 192
+#define NC 384
 
 static _Atomic int chosen_path = -1;
 
@@ -79,11 +80,41 @@ static void pack_w_portable(const moe_operand *w, size_t n0, size_t columns, siz
     }
 }
 
+/* Eight consecutive values of one stored row, widened. */
+__attribute__((target("avx2,fma"))) static inline __m256 load8(const moe_operand *x, size_t index) {
+    if (x->bf16) {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint8_t *)x->base + 2 * index));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    return _mm256_loadu_ps((const float *)((const uint8_t *)x->base + 4 * index));
+}
+
+/* The same panels from an input-major weight, whose stored rows already run along the panel's columns. */
+__attribute__((target("avx2,fma"))) static void pack_w_input_major_avx2(
+    const moe_operand *w, size_t n0, size_t columns, size_t k0, size_t kc, float *out) {
+    for (size_t p = 0; p * NR < columns; p++) {
+        float *panel = out + p * kc * NR;
+        size_t first = p * NR;
+        for (size_t j = 0; j < kc; j++) {
+            size_t row = (k0 + j) * w->stride + n0 + first;
+            for (size_t half = 0; half < NR; half += 8) {
+                if (first + half + 8 <= columns) {
+                    _mm256_storeu_ps(panel + j * NR + half, load8(w, row + half));
+                } else {
+                    for (size_t col = half; col < half + 8; col++) {
+                        panel[j * NR + col] = first + col < columns ? element(w, k0 + j, n0 + first + col) : 0;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* The same panels from an output-major weight, eight rows of eight k-values widened and transposed in registers;
  * ragged edges go through the portable packer's rule. */
 __attribute__((target("avx2,fma"))) static void pack_w_avx2(const moe_operand *w, size_t n0, size_t columns, size_t k0, size_t kc, float *out) {
     if (w->input_major) {
-        pack_w_portable(w, n0, columns, k0, kc, out);
+        pack_w_input_major_avx2(w, n0, columns, k0, kc, out);
         return;
     }
     size_t whole_k = kc / 8 * 8;
@@ -94,15 +125,7 @@ __attribute__((target("avx2,fma"))) static void pack_w_avx2(const moe_operand *w
             size_t done_k = first + 8 <= columns ? whole_k : 0;
             for (size_t j = 0; j < done_k; j += 8) {
                 __m256 r[8];
-                for (int i = 0; i < 8; i++) {
-                    size_t index = (n0 + first + i) * w->stride + k0 + j;
-                    if (w->bf16) {
-                        __m128i h = _mm_loadu_si128((const __m128i *)((const uint8_t *)w->base + 2 * index));
-                        r[i] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-                    } else {
-                        r[i] = _mm256_loadu_ps((const float *)((const uint8_t *)w->base + 4 * index));
-                    }
-                }
+                for (int i = 0; i < 8; i++) r[i] = load8(w, (n0 + first + i) * w->stride + k0 + j);
                 __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
                 __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
                 __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
@@ -130,7 +153,15 @@ __attribute__((target("avx2,fma"))) static void pack_w_avx2(const moe_operand *w
 /* A strip of up to MR rows, k-major: out[j·MR + r] = a(m0 + r, k0 + j), zeros for rows past `rows`. */
 static void pack_a(const moe_operand *a, size_t m0, size_t rows, size_t k0, size_t kc, float *out) {
     for (size_t r = 0; r < MR; r++) {
-        for (size_t j = 0; j < kc; j++) out[j * MR + r] = r < rows ? element(a, m0 + r, k0 + j) : 0;
+        if (r >= rows) {
+            for (size_t j = 0; j < kc; j++) out[j * MR + r] = 0;
+        } else if (a->bf16) {
+            const uint16_t *row = (const uint16_t *)a->base + (m0 + r) * a->stride + k0;
+            for (size_t j = 0; j < kc; j++) out[j * MR + r] = widen(row[j]);
+        } else {
+            const float *row = (const float *)a->base + (m0 + r) * a->stride + k0;
+            for (size_t j = 0; j < kc; j++) out[j * MR + r] = row[j];
+        }
     }
 }
 
@@ -150,41 +181,51 @@ static void tile_portable(size_t kc, const float *ap, const float *bp, float *c,
     }
 }
 
-#define ROW_DECLARE(r) __m256 c##r##0, c##r##1;
-#define ROW_LOAD(r)                                                                    \
-    c##r##0 = resume ? _mm256_loadu_ps(src + r * lds) : _mm256_setzero_ps();           \
-    c##r##1 = resume ? _mm256_loadu_ps(src + r * lds + 8) : _mm256_setzero_ps();
-#define ROW_STEP(r)                                                                    \
-    {                                                                                  \
-        __m256 av = _mm256_broadcast_ss(ap + j * MR + r);                              \
-        c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                    \
-        c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);                                    \
+/* `rows` accumulator rows of two ymm each; inlined with a constant `rows`, so the loops unroll and the sums stay in
+ * registers, and a strip of fewer than MR rows does no work for the missing ones. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void tile_avx2_rows(
+    int rows, size_t kc, const float *ap, const float *bp, const float *src, float *dst, size_t lds, int resume) {
+    __m256 acc[MR][2];
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = resume ? _mm256_loadu_ps(src + r * lds) : _mm256_setzero_ps();
+        acc[r][1] = resume ? _mm256_loadu_ps(src + r * lds + 8) : _mm256_setzero_ps();
     }
-#define ROW_STORE(r)                                                                   \
-    _mm256_storeu_ps(dst + r * lds, c##r##0);                                          \
-    _mm256_storeu_ps(dst + r * lds + 8, c##r##1);
+    for (size_t j = 0; j < kc; j++) {
+        __m256 b0 = _mm256_load_ps(bp + j * NR), b1 = _mm256_load_ps(bp + j * NR + 8);
+        for (int r = 0; r < rows; r++) {
+            __m256 av = _mm256_broadcast_ss(ap + j * MR + r);
+            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_ps(dst + r * lds, acc[r][0]);
+        _mm256_storeu_ps(dst + r * lds + 8, acc[r][1]);
+    }
+}
 
 __attribute__((target("avx2,fma"))) static void tile_avx2(
     size_t kc, const float *ap, const float *bp, float *c, size_t ldc, size_t mr, size_t nr, int resume) {
-    /* A ragged tile computes in a full-size scratch tile, so the loop below has one shape. */
+    /* Fewer than NR columns compute in a full-width scratch tile, so every row is two whole vectors. */
     float edge[MR * NR];
-    int ragged = mr < MR || nr < NR;
-    if (ragged && resume) {
-        for (size_t r = 0; r < MR; r++) {
-            for (size_t col = 0; col < NR; col++) edge[r * NR + col] = r < mr && col < nr ? c[r * ldc + col] : 0;
+    int narrow = nr < NR;
+    if (narrow && resume) {
+        for (size_t r = 0; r < mr; r++) {
+            for (size_t col = 0; col < NR; col++) edge[r * NR + col] = col < nr ? c[r * ldc + col] : 0;
         }
     }
-    const float *src = ragged ? edge : c;
-    float *dst = ragged ? edge : c;
-    size_t lds = ragged ? NR : ldc;
-    ROW_DECLARE(0) ROW_DECLARE(1) ROW_DECLARE(2) ROW_DECLARE(3) ROW_DECLARE(4) ROW_DECLARE(5)
-    ROW_LOAD(0) ROW_LOAD(1) ROW_LOAD(2) ROW_LOAD(3) ROW_LOAD(4) ROW_LOAD(5)
-    for (size_t j = 0; j < kc; j++) {
-        __m256 b0 = _mm256_load_ps(bp + j * NR), b1 = _mm256_load_ps(bp + j * NR + 8);
-        ROW_STEP(0) ROW_STEP(1) ROW_STEP(2) ROW_STEP(3) ROW_STEP(4) ROW_STEP(5)
+    const float *src = narrow ? edge : c;
+    float *dst = narrow ? edge : c;
+    size_t lds = narrow ? NR : ldc;
+    switch (mr) {
+    case 1: tile_avx2_rows(1, kc, ap, bp, src, dst, lds, resume); break;
+    case 2: tile_avx2_rows(2, kc, ap, bp, src, dst, lds, resume); break;
+    case 3: tile_avx2_rows(3, kc, ap, bp, src, dst, lds, resume); break;
+    case 4: tile_avx2_rows(4, kc, ap, bp, src, dst, lds, resume); break;
+    case 5: tile_avx2_rows(5, kc, ap, bp, src, dst, lds, resume); break;
+    default: tile_avx2_rows(MR, kc, ap, bp, src, dst, lds, resume); break;
     }
-    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
-    if (ragged) {
+    if (narrow) {
         for (size_t r = 0; r < mr; r++) {
             for (size_t col = 0; col < nr; col++) c[r * ldc + col] = edge[r * NR + col];
         }

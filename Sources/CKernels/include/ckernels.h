@@ -21,8 +21,9 @@ int moe_kernel_path(void);
 /// CPU lacks it.
 int moe_kernel_use(int path);
 
-/// A row-major matrix of f32 or bf16 values, `stride` elements between rows, possibly unaligned. As a weight,
-/// rows are outputs (nn.Linear's [out, in]) or, with `input_major`, inputs ([in, out]).
+/// A row-major matrix of f32 or bf16 values, `stride` elements between rows. As a weight, possibly unaligned (read
+/// in place in a checkpoint's mmap), rows are outputs (nn.Linear's [out, in]) or, with `input_major`, inputs
+/// ([in, out]); as activations, aligned to the element type.
 typedef struct {
     const void *base;
     size_t stride;
