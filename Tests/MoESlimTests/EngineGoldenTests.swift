@@ -22,7 +22,12 @@ final class EngineGoldenTests: XCTestCase {
     func testPhimoe() throws { try check("phimoe") }
     func testGraniteMoe() throws { try check("granitemoe") }
 
+    /// Every kernel path this CPU has must meet transformers' numbers.
     private func check(_ name: String) throws {
+        try KernelPaths.each { _ in try checkOnePath(name) }
+    }
+
+    private func checkOnePath(_ name: String) throws {
         let golden = try EngineGolden.load(name)
         // The goldens are transformers in float32 on widened weights, which is f32 compute.
         let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)), compute: .f32)

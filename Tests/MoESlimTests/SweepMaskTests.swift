@@ -17,7 +17,12 @@ final class SweepMaskTests: XCTestCase {
     func testGraniteMoe() throws { try check("granitemoe", kept: [0: [0, 1, 5], 1: [2, 3, 4]]) }
     func testTopKOverride() throws { try check("olmoe", kept: [0: [0, 1, 2, 6, 7], 1: [1, 3, 4, 5]], topK: 1) }
 
+    /// On every kernel path this CPU has.
     private func check(_ name: String, folder: String? = nil, kept: [Int: [Int]], topK: Int? = nil) throws {
+        try KernelPaths.each { _ in try checkOnePath(name, folder: folder, kept: kept, topK: topK) }
+    }
+
+    private func checkOnePath(_ name: String, folder: String?, kept: [Int: [Int]], topK: Int?) throws {
         let input = try Checkpoint(path: folder ?? EngineGolden.folder(name))
         let model = try ModelFamilies.describe(input)
         let plan = PruningPlan(kept: kept, topK: topK)
