@@ -36,6 +36,11 @@ enum FileSystem {
         return p.isEmpty ? "." : p
     }
 
+    /// The name a path ends in ("model" for "/x/model/"), for naming a temporary after its destination.
+    static func lastComponent(_ path: String) -> String {
+        URL(fileURLWithPath: path).lastPathComponent
+    }
+
     static func join(_ folder: String, _ name: String) -> String {
         URL(fileURLWithPath: folder).appendingPathComponent(name).path
     }
