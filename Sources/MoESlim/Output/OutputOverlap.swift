@@ -17,6 +17,16 @@ enum OutputOverlap {
         }
     }
 
+    /// Two outputs of one run, which may not exist yet: the same name in the same folder is the same place.
+    static func refuse(_ output: OutputTarget, againstOutput other: OutputTarget) throws(MoESlimError) {
+        let folder = FileIdentity(at: FileSystem.parent(output.path))
+        if folder != nil && folder == FileIdentity(at: FileSystem.parent(other.path))
+            && Array(FileSystem.lastComponent(output.path).utf8) == Array(FileSystem.lastComponent(other.path).utf8) {
+            throw MoESlimError(.invalidArgument, "\(output.option) would write over or inside \(other.option) \(other.path)", path: output.path)
+        }
+        try refuse(output, against: other.path, naming: "\(other.option) \(other.path)")
+    }
+
     /// The folders a path sits in, from its own folder up to the root, as they really are: the deepest one that
     /// exists is resolved (links followed), so what is above it holds no links. The path itself is not among
     /// them: a link at the output's place is replaced by the output, not written through.

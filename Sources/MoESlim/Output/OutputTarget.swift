@@ -33,7 +33,7 @@ public struct OutputTarget: Sendable {
                 try OutputOverlap.refuse(output, against: input, naming: "the input \(input)")
             }
             for earlier in outputs[..<i] {
-                try OutputOverlap.refuse(output, against: earlier.path, naming: "\(earlier.option) \(earlier.path)")
+                try OutputOverlap.refuse(output, againstOutput: earlier)
             }
             try output.checkFolder()
             try output.checkExisting(force: force)
