@@ -6,7 +6,7 @@ import CShims
 /// A file or folder being written beside its destination, named `.moe-slim-tmp-<pid>-<random>.<name>`.
 /// While it exists this process holds an exclusive flock on it, and the signal handlers know it (CShims), so:
 /// Ctrl-C, SIGTERM or a fault removes it; after kill -9 or a power cut the lock is gone with the process, and
-/// the next write into the same folder removes it (StaleTemporaries). formats/inputs.md states the rule.
+/// the next write into the same folder removes it (StaleTemporaries). formats/outputs.md states the rule.
 final class Temporary {
     static let marker = ".moe-slim-tmp-"
 
