@@ -65,7 +65,7 @@ public struct PruneWriter {
             return companions.skipped
         } else {
             let outFolder = FileSystem.parent(destination)
-            guard FileSystem.canonical(outFolder) != FileSystem.canonical(input.folder) else {
+            guard FileIdentity(at: outFolder) != FileIdentity(at: input.folder) else {
                 throw MoESlimError(.invalidArgument, "a single-file output needs its own folder for config.json; write to another folder, or give model folders", path: destination)
             }
             let configPath = FileSystem.join(outFolder, "config.json")

@@ -23,14 +23,6 @@ enum FileSystem {
             .appendingPathComponent(url.lastPathComponent).path
     }
 
-    /// What `--force` may replace: a safetensors file, or a folder that holds a model (or nothing). Anything
-    /// else is somebody's data, and a typo in an output path must not delete it.
-    static func looksLikeCheckpoint(_ path: String) -> Bool {
-        guard isDirectory(path) else { return path.hasSuffix(".safetensors") }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return false }
-        return names.isEmpty || names.contains { $0.hasSuffix(".safetensors") || $0 == "config.json" }
-    }
-
     static func parent(_ path: String) -> String {
         let p = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return p.isEmpty ? "." : p
