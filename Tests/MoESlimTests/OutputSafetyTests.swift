@@ -73,6 +73,39 @@ final class OutputSafetyTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: data, encoding: .utf8), "{\"input_ids\": [1, 2, 3]}\n")
     }
 
+    /// Each kind of input once: the plan and the counts of prune, the tokenizer of calibrate, the base of
+    /// merge-lora. Every file is left as it was.
+    func testOutputsEqualToEachKindOfInputAreRefused() throws {
+        let dir = try Fixtures.scratch()
+        let planCopy = dir + "/plan.json"
+        try FileManager.default.copyItem(atPath: plan, toPath: planCopy)
+        let overPlan = try CommandRunner.run(["prune", mixtral, dir + "/out", "--plan", planCopy, "--plan-out", planCopy, "--force"])
+        XCTAssertEqual(overPlan.status, 64)
+        XCTAssertEqual(overPlan.stderr, "moe-slim: error: \(planCopy): --plan-out would write over or inside the input \(planCopy)\n")
+
+        let counts = dir + "/counts.json"
+        try "{}".write(toFile: counts, atomically: true, encoding: .utf8)
+        let overCounts = try CommandRunner.run(["prune", mixtral, dir + "/out", "--counts", counts, "--keep", "2", "--plan-out", counts, "--force"])
+        XCTAssertEqual(overCounts.stderr, "moe-slim: error: \(counts): --plan-out would write over or inside the input \(counts)\n")
+
+        let tokenizer = dir + "/tokenizer.json.zst"
+        try FileManager.default.copyItem(atPath: Fixtures.root.path + "/tokenizers/olmoe.json.zst", toPath: tokenizer)
+        let data = dir + "/data.jsonl"
+        try "{\"input_ids\": [1, 2, 3]}\n".write(toFile: data, atomically: true, encoding: .utf8)
+        let overTokenizer = try CommandRunner.run(["calibrate", EngineGolden.folder("mixtral"), "--data", data, "--tokenizer", tokenizer,
+                                                   "-o", dir + "/c.json", "--heatmap", tokenizer, "--force"])
+        XCTAssertEqual(overTokenizer.stderr, "moe-slim: error: \(tokenizer): --heatmap would write over or inside the input \(tokenizer)\n")
+
+        let base = dir + "/base"
+        try FileManager.default.copyItem(atPath: Fixtures.root.path + "/lora/bases/mixtral-f32", toPath: base)
+        let overBase = try CommandRunner.run(["merge-lora", base, Fixtures.root.path + "/lora/attention/adapter", base, "--force"])
+        XCTAssertEqual(overBase.stderr, "moe-slim: error: \(base): the output would write over or inside the input \(base)\n")
+
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: planCopy)), try Data(contentsOf: URL(fileURLWithPath: plan)))
+        XCTAssertEqual(try String(contentsOfFile: counts, encoding: .utf8), "{}")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: base + "/model.safetensors"))
+    }
+
     func testCountsMergeOutputEqualToAnInputIsRefused() throws {
         let dir = try Fixtures.scratch()
         let counts = dir + "/a.json"
