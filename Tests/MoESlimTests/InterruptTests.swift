@@ -24,11 +24,16 @@ final class InterruptTests: XCTestCase {
     private var arguments: [String] { ["calibrate", model, "--data", folder + "/data.jsonl", "-o", folder + "/counts.json"] }
 
     func testSigintStopsCalibrateAtOnce() throws {
-        try checkStops(on: SIGINT, status: 130, message: "moe-slim: interrupted\n")
+        try checkStops(arguments, on: SIGINT, status: 130, message: "moe-slim: interrupted\n")
     }
 
     func testSigtermStopsCalibrateAtOnce() throws {
-        try checkStops(on: SIGTERM, status: 143, message: "moe-slim: terminated\n")
+        try checkStops(arguments, on: SIGTERM, status: 143, message: "moe-slim: terminated\n")
+    }
+
+    /// eval runs OpenBLAS's threads; Ctrl-C used to crash in its exit handler with a crash report.
+    func testSigintStopsEvalAtOnce() throws {
+        try checkStops(["eval", model, "--data", folder + "/data.jsonl"], on: SIGINT, status: 130, message: "moe-slim: interrupted\n")
     }
 
     func testTruncatedShardDuringCalibrateNamesTheFile() throws {
@@ -42,7 +47,7 @@ final class InterruptTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/counts.json"))
     }
 
-    private func checkStops(on signal: Int32, status: Int32, message: String) throws {
+    private func checkStops(_ arguments: [String], on signal: Int32, status: Int32, message: String) throws {
         let run = try CommandRunner.startCapturing(arguments)
         try CommandRunner.waitUntilMapped(model + "/model.safetensors", by: run.process)
         usleep(200_000)
