@@ -222,8 +222,8 @@ public struct CheckpointWriter {
     }
 
     /// Puts the finished temporary in place. An existing destination (with --force) is swapped out atomically
-    /// and only then removed, so there is no moment without a complete output.
-    /// The previous output, swapped to the temporary's path, is then removed as the temporary.
+    /// and only then removed (it is at the temporary's path by then), so there is no moment without a complete
+    /// output.
     private func publish(_ temp: Temporary) throws(MoESlimError) {
         if FileSystem.exists(destination) {
             guard force else {
