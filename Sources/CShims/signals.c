@@ -119,6 +119,8 @@ void moeslim_install_signal_handlers(void) {
         sigaction(signals[i], &termination, NULL);
     }
 
+    // A truncated file is not a stack overflow, so the faulting thread's own stack serves the handler; no
+    // sigaltstack of our own (SA_ONSTACK uses one where the Swift runtime set it up).
     struct sigaction bus;
     memset(&bus, 0, sizeof bus);
     bus.sa_sigaction = on_bus_error;
