@@ -45,11 +45,9 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            if !force && FileManager.default.fileExists(atPath: output) {
-                throw MoESlimError(.outputExists, "the output exists; use --force to replace it", path: output)
-            }
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
+            try OutputTarget.check(outputs, inputs: checkpoint.inputPaths + data + [tokenizerPath(checkpoint)].compactMap { $0 }, force: force)
             engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0, compute: engine.compute)
@@ -66,7 +64,7 @@ struct CalibrateCommand: ParsableCommand {
             guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
             try counts.write(to: output)
             if let heatmap {
-                try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeFile(heatmap)
+                try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeAtomically(to: heatmap)
             }
             print("wrote \(output): \(counts.tokens) tokens in \(counts.sequences) sequences, \(counts.layers.count) MoE layers"
                 + (heatmap.map { "; heatmap \($0)" } ?? ""))
@@ -81,11 +79,20 @@ struct CalibrateCommand: ParsableCommand {
         return (record.tokens, record.group)
     }
 
-    /// The model folder's tokenizer.json when there is one; without any, text records fail with a clear error.
-    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
-        if let tokenizer { return try Tokenizer(path: tokenizer) }
+    private var outputs: [OutputTarget] {
+        [OutputTarget(output, option: "-o", kind: .file)] + (heatmap.map { [OutputTarget($0, option: "--heatmap", kind: .file)] } ?? [])
+    }
+
+    /// --tokenizer, else the model folder's tokenizer.json when there is one; without any, text records fail
+    /// with a clear error.
+    private func tokenizerPath(_ checkpoint: Checkpoint) -> String? {
+        if let tokenizer { return tokenizer }
         let beside = checkpoint.folder + "/tokenizer.json"
-        return FileManager.default.fileExists(atPath: beside) ? try Tokenizer(path: beside) : nil
+        return FileManager.default.fileExists(atPath: beside) ? beside : nil
+    }
+
+    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
+        try tokenizerPath(checkpoint).map { path throws(MoESlimError) in try Tokenizer(path: path) }
     }
 
     private func settings(_ planner: ChunkPlanner) -> [String: String] {

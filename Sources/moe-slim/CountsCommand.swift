@@ -25,9 +25,7 @@ struct CountsMergeCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            if !force && FileManager.default.fileExists(atPath: output) {
-                throw MoESlimError(.outputExists, "the output exists; use --force to replace it", path: output)
-            }
+            try OutputTarget.check([OutputTarget(output, option: "-o", kind: .file)], inputs: inputs, force: force)
             var parts: [(counts: ExpertCounts, path: String)] = []
             for path in inputs { parts.append((try ExpertCounts.load(path), path)) }
             let merged = try ExpertCounts.merged(parts)
@@ -48,12 +46,18 @@ struct CountsShowCommand: ParsableCommand {
     @Option(help: "Write the layers × experts heatmap of hard-count shares as SVG.")
     var heatmap: String?
 
+    @Flag(help: "Replace an existing heatmap file.")
+    var force = false
+
     func run() throws {
         try failing {
+            if let heatmap {
+                try OutputTarget.check([OutputTarget(heatmap, option: "--heatmap", kind: .file)], inputs: [input], force: force)
+            }
             let counts = try ExpertCounts.load(input)
             print(CountsTable.text(counts))
             if let heatmap {
-                try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeFile(heatmap)
+                try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeAtomically(to: heatmap)
                 print("heatmap: \(heatmap)")
             }
         }

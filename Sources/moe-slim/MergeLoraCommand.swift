@@ -42,9 +42,13 @@ struct MergeLoraCommand: ParsableCommand {
         let outputType = try outputDType()
         try failing {
             let base = try Checkpoint(path: paths[0])
+            let output = paths[paths.count - 1]
+            let adapterFolders = sources.map(\.path)
+            try OutputTarget.check([OutputTarget(output, option: "the output", kind: .checkpoint(companionsFrom: base.isFolder ? base.folder : nil))],
+                                   inputs: base.inputPaths + adapterFolders, force: outputOptions.force)
             let plan = try MergePlan(checkpoint: base, adapters: sources, adapterName: adapterName)
-            try LoraMergeWriter(base: base, plan: plan, destination: paths[paths.count - 1], dtype: outputType,
-                                rounding: rounding, sharding: sharding, force: outputOptions.force).write()
+            try LoraMergeWriter(base: base, plan: plan, destination: output, dtype: outputType, rounding: rounding,
+                                sharding: sharding, force: outputOptions.force, otherInputs: adapterFolders).write()
             for (summary, source) in zip(plan.summaries, sources) {
                 let weight = source.weight == 1 ? "" : " (weight \(source.weight))"
                 print("\(summary.path)\(weight): \(summary.modules.count) modules merged into \(summary.tensors.count) tensors")

@@ -4,7 +4,7 @@ import MoESlim
 @main
 struct MoESlimCommand: ParsableCommand {
     static func main() {
-        TemporaryPaths.removeOnSignals()
+        SignalHandlers.install()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -71,6 +71,7 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         try failing {
             let checkpoint = try Checkpoint(path: input)
+            try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)
             let chosen: PruningPlan
             if let plan {
@@ -84,7 +85,6 @@ struct PruneCommand: ParsableCommand {
             }
             let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen)
             if let planOut {
-                try PlanOutput.check(planOut, input: input, output: output, counts: counts, plan: plan, force: outputOptions.force)
                 try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut)
             }
             if dryRun {
@@ -106,5 +106,15 @@ struct PruneCommand: ParsableCommand {
             print(PlanText.describe(chosen, model: model))
             print(SizeReport.table(before, compared: after))
         }
+    }
+
+    /// The checkpoint (unless --dry-run) and --plan-out, checked together before anything is computed.
+    private func outputs(_ checkpoint: Checkpoint) -> [OutputTarget] {
+        var targets: [OutputTarget] = []
+        if let output, !dryRun {
+            targets.append(OutputTarget(output, option: "the output", kind: .checkpoint(companionsFrom: checkpoint.isFolder ? checkpoint.folder : nil)))
+        }
+        if let planOut { targets.append(OutputTarget(planOut, option: "--plan-out", kind: .file)) }
+        return targets
     }
 }

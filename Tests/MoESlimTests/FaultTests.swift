@@ -71,6 +71,20 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(try FaultModel.hash(folder: model.input), before)
     }
 
+    /// kill -9 cannot be caught, so its temporary stays until the next write into the folder, which finds the
+    /// temporary's lock free (its owner is gone) and removes it.
+    func testNextWriteRemovesTheTemporaryOfAKilledRun() throws {
+        let parent = try makeFolder("killed-then-again")
+        let output = parent + "/pruned"
+        try killMidWrite(model.pruneArguments(to: output), watching: parent) {
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        XCTAssertEqual(FaultModel.temporaries(in: parent).count, 1)
+        XCTAssertEqual(try CommandRunner.run(model.pruneArguments(to: output)).status, 0)
+        XCTAssertEqual(FaultModel.temporaries(in: parent), [])
+        XCTAssertNoThrow(try Verifier.verify(output))
+    }
+
     func testSigkillMidWriteKeepsThePreviousCompleteOutput() throws {
         let parent = try makeFolder("replaced")
         let output = parent + "/pruned"

@@ -14,7 +14,7 @@ final class PruneSafetyTests: XCTestCase {
         let before = try Data(contentsOf: URL(fileURLWithPath: input + "/config.json"))
         let result = try CommandRunner.run(["prune", input, "--plan", input + "/plan.json", "--dry-run", "--plan-out", input + "/config.json"])
         XCTAssertEqual(result.status, 64)
-        XCTAssertEqual(result.stderr, "moe-slim: error: \(input)/config.json: --plan-out would write over or inside \(input)\n")
+        XCTAssertEqual(result.stderr, "moe-slim: error: \(input)/config.json: --plan-out would write over or inside the input \(input)\n")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: input + "/config.json")), before)
     }
 
@@ -24,7 +24,7 @@ final class PruneSafetyTests: XCTestCase {
         try "x".write(toFile: dir + "/precious/thesis.txt", atomically: true, encoding: .utf8)
         let result = try CommandRunner.run(["prune", Fixtures.model("mixtral"), dir + "/precious", "--plan", Fixtures.model("mixtral") + "/plan.json", "--force"])
         XCTAssertEqual(result.status, 73)
-        XCTAssertEqual(result.stderr, "moe-slim: error: \(dir)/precious: exists and is not a checkpoint; refusing to replace it even with --force\n")
+        XCTAssertEqual(result.stderr, "moe-slim: error: \(dir)/precious: holds 'thesis.txt', which is not part of a checkpoint; refusing to replace the folder even with --force\n")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/precious/thesis.txt"))
     }
 

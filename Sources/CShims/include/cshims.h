@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "moeslim_signals.h"
 
 /// Kernel-side copy between files (Linux copy_file_range); returns bytes copied or -1 with errno set.
 /// Glibc declares it only under _GNU_SOURCE, which Swift's Glibc module does not define.

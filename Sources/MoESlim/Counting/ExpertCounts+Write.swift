@@ -3,11 +3,13 @@ import Foundation
 extension ExpertCounts {
     /// Writes the counts file whole or not at all, so an interrupted run never leaves half a JSON behind.
     public func write(to path: String) throws(MoESlimError) {
+        let bytes: Data
         do {
-            try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+            bytes = try encoded()
         } catch {
-            throw MoESlimError(.io, "cannot write the counts file: \(error.localizedDescription)", path: path)
+            throw MoESlimError(.invalidCounts, "cannot encode the counts: \(error)", path: path)
         }
+        try AtomicFile.write([UInt8](bytes), to: path)
     }
 
     /// Each expert's share of the layer's hard counts (the paper's Fig. 2 quantity).

@@ -12,11 +12,14 @@ public struct LoraMergeWriter {
     public var rounding: MergeRounding
     public var sharding: Sharding
     public var force: Bool
+    /// The adapter folders and other paths the run reads besides BASE, which the output must not touch.
+    public var otherInputs: [String]
 
     public init(
         base: Checkpoint, plan: MergePlan, destination: String, dtype: DType?, rounding: MergeRounding,
-        sharding: Sharding = .keepInput, force: Bool
+        sharding: Sharding = .keepInput, force: Bool, otherInputs: [String] = []
     ) {
+        self.otherInputs = otherInputs
         self.sharding = sharding
         self.base = base
         self.plan = plan
@@ -41,7 +44,8 @@ public struct LoraMergeWriter {
         metadata.append(("moe_slim.version", MoESlimVersion.string))
         metadata.append(("moe_slim.merged_adapters", plan.summaries.map(\.path).joined(separator: ",")))
         let writer = try CheckpointWriter(destination: destination, asFolder: base.isFolder, sharding: sharding,
-                                          metadata: metadata, force: force, inputs: [base.path])
+                                          metadata: metadata, force: force, inputs: base.inputPaths + otherInputs,
+                                          companionsFrom: base.isFolder ? base.folder : nil)
         let validate = { (temp: String) throws(MoESlimError) in
             try WrittenOutput.confirm(temp, againstConfig: false, holds: tensors)
         }

@@ -55,7 +55,7 @@ public struct PruneWriter {
         if input.isFolder {
             let writer = try CheckpointWriter(
                 destination: destination, asFolder: true, sharding: sharding, metadata: transform.metadata,
-                force: force, inputs: [input.path])
+                force: force, inputs: input.inputPaths, companionsFrom: input.folder)
             let companions = try Self.companionFiles(of: input.folder)
             let extras = companions.copied + [.init(name: "config.json", contents: configBytes)]
             try writer.write(transform.tensors, extraFiles: extras) { temp throws(MoESlimError) in
@@ -65,7 +65,7 @@ public struct PruneWriter {
             return companions.skipped
         } else {
             let outFolder = FileSystem.parent(destination)
-            guard FileSystem.canonical(outFolder) != FileSystem.canonical(input.folder) else {
+            guard FileIdentity(at: outFolder) != FileIdentity(at: input.folder) else {
                 throw MoESlimError(.invalidArgument, "a single-file output needs its own folder for config.json; write to another folder, or give model folders", path: destination)
             }
             let configPath = FileSystem.join(outFolder, "config.json")
@@ -74,10 +74,11 @@ public struct PruneWriter {
             }
             let writer = try CheckpointWriter(
                 destination: destination, asFolder: false, sharding: sharding, metadata: transform.metadata,
-                force: force, inputs: [input.path])
-            let stagedConfig = FileSystem.join(outFolder, ".config.json.moe-slim-tmp-\(getpid())")
-            try AtomicFile.write(configBytes, to: stagedConfig)
-            defer { try? FileManager.default.removeItem(atPath: stagedConfig) }
+                force: force, inputs: input.inputPaths)
+            let staged = try Temporary(beside: configPath, folder: false)
+            defer { staged.remove() }
+            try AtomicFile.fill(staged, with: configBytes)
+            let stagedConfig = staged.path
             // config.json goes into place once the weights have verified and just before they are renamed; if
             // that rename fails, the previous config comes back, so the pair never disagrees on disk for long.
             let previousConfig = FileSystem.exists(configPath) ? try FileSystem.readBytes(configPath) : nil

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CShims
 
 /// Read-only bytes that stay valid while anything holds the region: a whole file mapped by mmap, or a copy.
 /// A header's tensor names are ranges of the mapped file itself, so the header table holds the mapping too,
@@ -10,12 +11,16 @@ import Darwin
 final class ByteRegion: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
     private let mapped: Bool
+    /// Where the signal handler finds this mapping's file name: a read past the end of a file truncated after
+    /// it was mapped raises SIGBUS, which then ends the run with an error naming the file (CShims).
+    private let mappingSlot: Int32
 
-    /// Maps `size` bytes of `descriptor` (at least one).
-    init?(mapping descriptor: Int32, size: Int) {
+    /// Maps `size` bytes of `descriptor` (at least one), the file at `path`.
+    init?(mapping descriptor: Int32, size: Int, path: String) {
         guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), p != MAP_FAILED else { return nil }
         bytes = UnsafeRawBufferPointer(start: p, count: size)
         mapped = true
+        mappingSlot = moeslim_mapping_register(p, size, path)
     }
 
     /// A regular, non-empty file mapped whole; nil for anything else or a failing call, which the caller then
@@ -26,7 +31,7 @@ final class ByteRegion: @unchecked Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
-        self.init(mapping: fd, size: Int(st.st_size))
+        self.init(mapping: fd, size: Int(st.st_size), path: path)
     }
 
     init(copying source: UnsafeRawBufferPointer) {
@@ -36,10 +41,12 @@ final class ByteRegion: @unchecked Sendable {
         }
         bytes = UnsafeRawBufferPointer(copy)
         mapped = false
+        mappingSlot = -1
     }
 
     deinit {
         if mapped {
+            moeslim_mapping_unregister(mappingSlot)
             munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
         } else {
             bytes.deallocate()

@@ -34,18 +34,12 @@ public struct CheckpointWriter {
     public let metadata: [(key: String, value: String)]
     public let force: Bool
 
-    /// `inputs` are the paths this run reads; writing over any of them is refused, links resolved.
+    /// `inputs` are the paths this run reads; writing over, inside or around any of them is refused (by
+    /// identity, through links). `companionsFrom` is the input folder whose companion files the run copies.
     public init(
         destination: String, asFolder: Bool, sharding: Sharding, metadata: [(key: String, value: String)],
-        force: Bool, inputs: [String]
+        force: Bool, inputs: [String], companionsFrom: String? = nil
     ) throws(MoESlimError) {
-        let target = FileSystem.canonical(destination)
-        for input in inputs {
-            let source = FileSystem.canonical(input)
-            if target == source || source.hasPrefix(target + "/") || target.hasPrefix(source + "/") && FileSystem.isDirectory(source) {
-                throw MoESlimError(.invalidArgument, "output would overwrite or sit inside the input \(input)", path: destination)
-            }
-        }
         if asFolder == destination.hasSuffix(".safetensors") {
             throw MoESlimError(.invalidArgument, asFolder
                 ? "the input is a model folder, so the output must be a folder, not a .safetensors file"
@@ -54,18 +48,8 @@ public struct CheckpointWriter {
         if !asFolder && sharding != .keepInput {
             throw MoESlimError(.invalidArgument, "--max-shard-size needs a folder output; a single .safetensors file is one shard", path: destination)
         }
-        if FileSystem.exists(destination) {
-            guard force else {
-                throw MoESlimError(.outputExists, "output already exists (use --force to replace it)", path: destination)
-            }
-            guard FileSystem.looksLikeCheckpoint(destination) else {
-                throw MoESlimError(.outputExists, "exists and is not a checkpoint; refusing to replace it even with --force", path: destination)
-            }
-        }
-        let parent = FileSystem.parent(destination)
-        guard FileSystem.isDirectory(parent) else {
-            throw MoESlimError(.io, "the folder for the output does not exist", path: parent)
-        }
+        try OutputTarget.check([OutputTarget(destination, option: "the output", kind: .checkpoint(companionsFrom: companionsFrom))],
+                               inputs: inputs, force: force)
         self.destination = destination
         self.asFolder = asFolder
         self.sharding = sharding
@@ -86,28 +70,21 @@ public struct CheckpointWriter {
         for t in tensors where !seen.insert(t.name).inserted {
             throw MoESlimError(.invalidArgument, "two output tensors share a name", tensor: t.name)
         }
-        let parent = FileSystem.parent(destination)
-        let base = (destination as NSString).lastPathComponent
-        let temp = FileSystem.join(parent, ".moe-slim-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).\(base)")
-        TemporaryPaths.shared.register(temp)
-        defer { TemporaryPaths.shared.unregister(temp) }
+        let temp = try Temporary(beside: destination, folder: asFolder)
         do throws(MoESlimError) {
             let written: [String]
             if asFolder {
-                guard mkdir(temp, 0o755) == 0 else {
-                    throw MoESlimError(.io, "cannot create a temporary folder", path: temp, cause: POSIXFailure("mkdir"))
-                }
-                written = try writeFolder(tensors, extraFiles: extraFiles, into: temp)
+                written = try writeFolder(tensors, extraFiles: extraFiles, into: temp.path)
             } else {
-                let single = tensors.indices.map { $0 }
-                try writeShard(tensors, indices: single, to: temp)
-                written = [base]
+                var writer = try SafeTensorsStreamWriter(temporary: temp)
+                try writeShard(tensors, indices: Array(tensors.indices), into: &writer)
+                written = [FileSystem.lastComponent(destination)]
             }
-            try validate(temp)
+            try validate(temp.path)
             try publish(temp)
             return written
         } catch {
-            removeTree(temp)
+            temp.remove()
             throw error
         }
     }
@@ -143,8 +120,12 @@ public struct CheckpointWriter {
     }
 
     private func writeShard(_ tensors: [OutputTensor], indices: [Int], to path: String) throws(MoESlimError) {
-        let shardTensors = indices.map { tensors[$0] }
         var writer = try SafeTensorsStreamWriter(path: path)
+        try writeShard(tensors, indices: indices, into: &writer)
+    }
+
+    private func writeShard(_ tensors: [OutputTensor], indices: [Int], into writer: inout SafeTensorsStreamWriter) throws(MoESlimError) {
+        let shardTensors = indices.map { tensors[$0] }
         do throws(MoESlimError) {
             try writer.write(SafeTensorsStreamWriter.header(for: shardTensors, metadata: metadata))
             for t in shardTensors {
@@ -241,30 +222,32 @@ public struct CheckpointWriter {
     }
 
     /// Puts the finished temporary in place. An existing destination (with --force) is swapped out atomically
-    /// and only then removed, so there is no moment without a complete output.
-    private func publish(_ temp: String) throws(MoESlimError) {
+    /// and only then removed (it is at the temporary's path by then), so there is no moment without a complete
+    /// output.
+    private func publish(_ temp: Temporary) throws(MoESlimError) {
         if FileSystem.exists(destination) {
             guard force else {
                 throw MoESlimError(.outputExists, "output appeared while writing (use --force to replace it)", path: destination)
             }
-            if moeslim_rename_exchange(temp, destination) == 0 {
-                removeTree(temp)
-            } else if rename(temp, destination) != 0 {
+            if moeslim_rename_exchange(temp.path, destination) == 0 {
+                temp.remove()
+            } else if rename(temp.path, destination) == 0 {
+                temp.published()
+            } else {
                 throw MoESlimError(.io, "cannot replace the output", path: destination, cause: POSIXFailure("rename"))
             }
-        } else if moeslim_rename_noreplace(temp, destination) != 0 {
+        } else if moeslim_rename_noreplace(temp.path, destination) == 0 {
+            temp.published()
+        } else {
             let failure = POSIXFailure("rename")
             if failure.errno == EEXIST {
                 throw MoESlimError(.outputExists, "output appeared while writing", path: destination)
             }
-            guard failure.errno == ENOSYS || failure.errno == EINVAL, rename(temp, destination) == 0 else {
+            guard failure.errno == ENOSYS || failure.errno == EINVAL, rename(temp.path, destination) == 0 else {
                 throw MoESlimError(.io, "cannot move the output into place", path: destination, cause: failure)
             }
+            temp.published()
         }
         try syncDirectory(FileSystem.parent(destination))
-    }
-
-    private func removeTree(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
     }
 }

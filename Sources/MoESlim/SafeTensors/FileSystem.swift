@@ -23,17 +23,14 @@ enum FileSystem {
             .appendingPathComponent(url.lastPathComponent).path
     }
 
-    /// What `--force` may replace: a safetensors file, or a folder that holds a model (or nothing). Anything
-    /// else is somebody's data, and a typo in an output path must not delete it.
-    static func looksLikeCheckpoint(_ path: String) -> Bool {
-        guard isDirectory(path) else { return path.hasSuffix(".safetensors") }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return false }
-        return names.isEmpty || names.contains { $0.hasSuffix(".safetensors") || $0 == "config.json" }
-    }
-
     static func parent(_ path: String) -> String {
         let p = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return p.isEmpty ? "." : p
+    }
+
+    /// The name a path ends in ("model" for "/x/model/"), for naming a temporary after its destination.
+    static func lastComponent(_ path: String) -> String {
+        URL(fileURLWithPath: path).lastPathComponent
     }
 
     static func join(_ folder: String, _ name: String) -> String {

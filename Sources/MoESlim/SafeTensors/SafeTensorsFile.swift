@@ -34,7 +34,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let size = Int(st.st_size)
         var region: ByteRegion?
         if size > 0 {
-            guard let mapped = ByteRegion(mapping: fd, size: size) else {
+            guard let mapped = ByteRegion(mapping: fd, size: size, path: path) else {
                 let failure = POSIXFailure("mmap")
                 close(fd)
                 throw MoESlimError(.io, "cannot map", path: path, cause: failure)

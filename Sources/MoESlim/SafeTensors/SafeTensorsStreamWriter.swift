@@ -17,9 +17,19 @@ struct SafeTensorsStreamWriter {
     private var buffered = 0
     private var kernelCopy = true
 
+    /// Creates `path`, which must not exist yet.
     init(path: String) throws(MoESlimError) {
+        try self.init(path: path, flags: O_CREAT | O_EXCL)
+    }
+
+    /// Fills a temporary file, created empty (and locked) by `Temporary`.
+    init(temporary: Temporary) throws(MoESlimError) {
+        try self.init(path: temporary.path, flags: O_TRUNC | O_NOFOLLOW)
+    }
+
+    private init(path: String, flags: Int32) throws(MoESlimError) {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0o644)
         guard fd >= 0 else { throw MoESlimError(.io, "cannot create", path: path, cause: POSIXFailure("open")) }
         buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
     }
