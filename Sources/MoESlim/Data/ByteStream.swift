@@ -19,6 +19,9 @@ final class ByteStream {
     private let code: MoESlimError.Code
 
     static let chunkSize = 1 << 20
+    /// Room for one chunk, appended as an Array: a memcpy, where appending repeatElement goes byte by byte in
+    /// debug builds (a hundred times slower, which the tests reading a zstd bomb would feel).
+    private static let zeros = [UInt8](repeating: 0, count: chunkSize)
 
     init(path: String, kind: InputKind) throws(MoESlimError) {
         let fd = try InputFile.open(path, as: kind).descriptor
@@ -56,7 +59,7 @@ final class ByteStream {
     func read(appendingTo buffer: inout [UInt8]) throws(MoESlimError) -> Bool {
         guard let zstd else {
             let start = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: Self.chunkSize))
+            buffer.append(contentsOf: Self.zeros)
             let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress! + start, 1, Self.chunkSize, file) }
             buffer.removeLast(Self.chunkSize - n)
             if n == 0 && ferror(file) != 0 { throw MoESlimError(.io, "read failed", path: path, cause: POSIXFailure("fread")) }
@@ -73,7 +76,7 @@ final class ByteStream {
                 }
             }
             let start = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: Self.chunkSize))
+            buffer.append(contentsOf: Self.zeros)
             var produced = 0
             let result = input.withUnsafeBytes { inBytes in
                 buffer.withUnsafeMutableBytes { outBytes in
