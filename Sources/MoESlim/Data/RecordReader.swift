@@ -82,7 +82,7 @@ public final class RecordReader {
     }
 
     /// The share of the input bytes read so far, so progress can show an ETA without counting the records
-    /// first; nil when the inputs' sizes are unknown (pipes).
+    /// first; nil when the inputs are empty.
     public var fractionRead: Double? { share.fraction(finishedFiles: fileIndex, consumed: lines?.consumed ?? 0) }
 
     private func split(_ record: CalibrationRecord) -> [CalibrationRecord] {
