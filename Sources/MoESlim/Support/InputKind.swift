@@ -1,12 +1,12 @@
 /// What an input file is to moe-slim. The kind names the file in errors, picks the error code, and says how
 /// many bytes a file that is read whole may hold; shards, data files and the files prune copies are mapped or
 /// streamed, so only the regular-file rule applies to them.
-public enum InputKind: Sendable {
+enum InputKind: Sendable {
     case config, adapterConfig, index, plan, tokenizer, counts
     case shard, data, companion
 
     /// nil for files that are never held whole in memory.
-    public var sizeLimit: Int? {
+    var sizeLimit: Int? {
         switch self {
         case .config: return InputLimits.configBytes
         case .adapterConfig: return InputLimits.adapterConfigBytes
