@@ -62,6 +62,14 @@ final class HostileFileTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
     }
 
+    /// procfs files are regular files that say they are empty; the reader goes by what read(2) returns, up to the
+    /// limit, so the content is parsed (and refused as JSON) rather than taken for an empty file.
+    func testConfigLinkedToProcfsIsReadThoughItsSizeSaysZero() throws {
+        let model = try modelFolder(Self.tinyModel, without: "config.json")
+        try FileManager.default.createSymbolicLink(atPath: model + "/config.json", withDestinationPath: "/proc/self/status")
+        try expect(["inspect", model], 65, "\(model)/config.json: invalid JSON at byte 0: unexpected character")
+    }
+
     func testIndexLinkedToDevZeroIsRefused() throws {
         let model = try modelFolder(Self.shardedModel, without: Checkpoint.indexName)
         try FileManager.default.createSymbolicLink(atPath: model + "/" + Checkpoint.indexName, withDestinationPath: "/dev/zero")
