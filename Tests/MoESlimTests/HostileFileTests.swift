@@ -211,6 +211,14 @@ final class HostileFileTests: XCTestCase {
         try expect(["tokenize", "--tokenizer", Self.tokenizer, "--max-record-bytes", "4", data], 65, "\(data): line 1: record is over 4 bytes, the --max-record-bytes limit")
     }
 
+    /// The largest limit a user can give must not overflow the reader's arithmetic.
+    func testLargestRecordLimitIsAccepted() throws {
+        let data = try textFile("data.txt", "hello\n")
+        let run = try MeasuredRun.run(["tokenize", "--tokenizer", Self.tokenizer, "--max-record-bytes", String(Int.max), data])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout.split(separator: "\n").count, 1)
+    }
+
     /// With --skip-bad an over-long line is skipped as it streams past, and the records after it are read.
     func testSkipBadSkipsAnOverLongLineAndReadsOn() throws {
         let data = try textFile("data.txt", String(repeating: "a", count: 3 << 20) + "\nhello\n")

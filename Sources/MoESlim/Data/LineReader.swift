@@ -54,8 +54,9 @@ final class LineReader {
                 lineNumber += 1
                 return line.count > limit ? .overLimit : .bytes(line)
             }
-            // One byte of slack for a "\r" that may turn out to be part of the line ending.
-            if buffer.count - start > limit + 1 {
+            // One byte of slack for a "\r" that may turn out to be part of the line ending (subtracted, not
+            // added to the limit, which may be Int.max).
+            if buffer.count - start - 1 > limit {
                 skipping = true
                 lineNumber += 1
                 return .overLimit
