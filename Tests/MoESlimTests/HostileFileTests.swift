@@ -173,7 +173,7 @@ final class HostileFileTests: XCTestCase {
         try expect(["tokenize", "--tokenizer", Self.tokenizer, fifo], 65, "\(fifo): is a FIFO, not a regular file")
     }
 
-    /// open(2) of a socket fails (ENXIO); the error still says what the file is.
+    /// A socket cannot even be opened (ENXIO); it is refused by type before any open.
     func testSocketDataFileIsRefused() throws {
         let path = scratch + "/data.txt"
         let socket = try listeningSocket(path)

@@ -4,22 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// The one way moe-slim opens an input file. The open is non-blocking, so a FIFO posing as a file is refused
-/// instead of hanging open(2) until somebody writes to it. The file's type and size come from fstat on the
-/// opened descriptor, so the file checked is the file read. Only regular files pass: a symlink to /dev/zero
-/// resolves to a character device and is refused before a byte is read. A file read whole must fit its kind's
-/// limit (InputLimits), and is read only up to it, even if it grows meanwhile.
+/// The one way moe-slim opens an input file. Only regular files pass: a symlink to /dev/zero resolves to a
+/// character device and is refused before a byte is read. Anything that is plainly not a regular file is refused
+/// without being opened, since opening some devices has effects of its own (a watchdog starts, a tape rewinds).
+/// The open is non-blocking, so a FIFO swapped in meanwhile is refused instead of hanging open(2) until somebody
+/// writes to it, and the type and size that count come from fstat on the opened descriptor, so the file checked
+/// is the file read. A file read whole must fit its kind's limit (InputLimits), and is read only up to it, even
+/// if it grows meanwhile.
 enum InputFile {
     /// A read-only descriptor of a regular file within its kind's size limit, and the size; the caller closes it.
     static func open(_ path: String, as kind: InputKind) throws(MoESlimError) -> (descriptor: Int32, size: Int) {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            let failure = POSIXFailure("open")
-            var st = stat()
-            if stat(path, &st) == 0, let type = nonRegularType(st.st_mode) { throw notRegular(path, type, kind) }
-            throw MoESlimError(.io, "cannot open", path: path, cause: failure)
-        }
         var st = stat()
+        if stat(path, &st) == 0, let type = nonRegularType(st.st_mode) { throw notRegular(path, type, kind) }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw MoESlimError(.io, "cannot open", path: path, cause: POSIXFailure("open")) }
         guard fstat(fd, &st) == 0 else {
             let failure = POSIXFailure("fstat")
             close(fd)
