@@ -31,6 +31,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Only records i, i+n, i+2n, … of the input (i/n, counting from 0).")
     var shard: String?
 
+    @Option(help: "Longest record (line, or file with --whole-file) read into memory; a longer one is malformed.")
+    var maxRecordBytes: Int = InputLimits.defaultRecordBytes
+
     @Flag(help: "Skip and count malformed lines instead of stopping at the first one.")
     var skipBad = false
 
@@ -41,6 +44,7 @@ struct DataOptions: ParsableArguments {
         if let seqLen, seqLen < 1 { throw ValidationError("--seq-len must be at least 1") }
         if let maxRecords, maxRecords < 0 { throw ValidationError("--max-records must not be negative") }
         if let maxTokens, maxTokens < 0 { throw ValidationError("--max-tokens must not be negative") }
+        if maxRecordBytes < 1 { throw ValidationError("--max-record-bytes must be at least 1") }
     }
 
     func readerOptions() throws(MoESlimError) -> DataReaderOptions {
@@ -53,6 +57,7 @@ struct DataOptions: ParsableArguments {
         options.maxRecords = maxRecords
         options.maxTokens = maxTokens
         options.seqLen = seqLen
+        options.maxRecordBytes = maxRecordBytes
         options.skipBad = skipBad
         if let shard { try options.setShard(shard) }
         return options

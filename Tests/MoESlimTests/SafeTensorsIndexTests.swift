@@ -85,6 +85,6 @@ final class SafeTensorsIndexTests: XCTestCase {
         let fifo = dir + "/model-00002-of-00002.safetensors"
         try FileManager.default.removeItem(atPath: fifo)
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-        XCTAssertEqual(problem(dir), "model-00002-of-00002.safetensors: is not a regular file")
+        XCTAssertEqual(problem(dir), "model-00002-of-00002.safetensors: is a FIFO, not a regular file")
     }
 }

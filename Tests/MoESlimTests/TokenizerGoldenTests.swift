@@ -36,9 +36,9 @@ final class TokenizerGoldenTests: XCTestCase {
     }
 
     static func jsonLines(_ path: String) throws -> [JSONCDocument] {
-        let reader = try LineReader(path: path, code: .invalidData)
+        let reader = try LineReader(path: path, kind: .data, limit: InputLimits.defaultRecordBytes)
         var documents: [JSONCDocument] = []
-        while let line = try reader.next() {
+        while case .bytes(let line) = try reader.next() {
             documents.append(try line.withUnsafeBytes { try JSONCDocument.parse($0).get() })
         }
         return documents

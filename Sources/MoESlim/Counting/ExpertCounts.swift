@@ -75,7 +75,7 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
     public func layer(_ index: Int) -> Layer? { layers.first { $0.layer == index } }
 
     public static func load(_ path: String) throws(MoESlimError) -> ExpertCounts {
-        let bytes = try FileSystem.readBytes(path)
+        let bytes = try InputFile.read(path, as: .counts)
         let counts: ExpertCounts
         do {
             counts = try JSONDecoder().decode(ExpertCounts.self, from: Data(bytes))

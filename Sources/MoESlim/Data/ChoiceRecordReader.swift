@@ -29,6 +29,7 @@ public final class ChoiceRecordReader {
 
     public init(paths: [String], options: DataReaderOptions, fields: Fields, tokenizer: Tokenizer) throws(MoESlimError) {
         guard !paths.isEmpty else { throw MoESlimError(.invalidArgument, "no input files") }
+        if options.maxRecordBytes < 1 { throw MoESlimError(.invalidArgument, "--max-record-bytes must be >= 1") }
         for path in paths where options.format(of: path) != .jsonl {
             throw MoESlimError(.invalidArgument, "multiple-choice records must be JSON Lines (--format jsonl)", path: path)
         }
@@ -43,11 +44,16 @@ public final class ChoiceRecordReader {
     public func next() throws(MoESlimError) -> ChoiceQuestion? {
         while true {
             if let max = options.maxRecords, emittedRecords >= max { return nil }
-            guard let (bytes, path, line) = try nextLine() else { return nil }
+            guard let (raw, path, line) = try nextLine() else { return nil }
             let r = recordIndex
             recordIndex += 1
             guard r % options.shardCount == options.shardIndex else { continue }
-            switch parse(bytes) {
+            let parsed: Result<ChoiceQuestion, RecordFailure>
+            switch raw {
+            case .bytes(let bytes): parsed = parse(bytes)
+            case .overLimit: parsed = .failure(options.overLimit)
+            }
+            switch parsed {
             case .success(let question):
                 emittedRecords += 1
                 return question
@@ -64,11 +70,12 @@ public final class ChoiceRecordReader {
     /// The share of the input bytes read so far, as RecordReader.fractionRead.
     public var fractionRead: Double? { share.fraction(finishedFiles: fileIndex, consumed: lines?.consumed ?? 0) }
 
-    private func nextLine() throws(MoESlimError) -> (ArraySlice<UInt8>, String, Int)? {
+    private func nextLine() throws(MoESlimError) -> (LineReader.Line, String, Int)? {
         while fileIndex < paths.count {
-            if lines == nil { lines = try LineReader(path: paths[fileIndex], code: .invalidData) }
+            if lines == nil { lines = try LineReader(path: paths[fileIndex], kind: .data, limit: options.maxRecordBytes) }
             while let line = try lines!.next() {
-                if !line.isEmpty { return (line, paths[fileIndex], lines!.lineNumber) }
+                if case .bytes(let bytes) = line, bytes.isEmpty { continue }
+                return (line, paths[fileIndex], lines!.lineNumber)
             }
             lines = nil
             fileIndex += 1

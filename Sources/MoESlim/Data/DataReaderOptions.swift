@@ -15,6 +15,8 @@ public struct DataReaderOptions: Sendable {
     public var maxRecords: Int?
     public var maxTokens: Int?
     public var seqLen: Int?
+    /// The longest record (line, or file with `wholeFile`) kept in memory; a longer one is a malformed record.
+    public var maxRecordBytes = InputLimits.defaultRecordBytes
     public var shardIndex = 0
     public var shardCount = 1
     public var skipBad = false
@@ -29,6 +31,11 @@ public struct DataReaderOptions: Sendable {
         }
         shardIndex = i
         shardCount = n
+    }
+
+    /// Why a record over `maxRecordBytes` was not read.
+    var overLimit: RecordFailure {
+        RecordFailure("record is over \(maxRecordBytes) bytes, the --max-record-bytes limit")
     }
 
     func format(of path: String) -> Format {

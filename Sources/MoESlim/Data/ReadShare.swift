@@ -12,7 +12,7 @@ struct ReadShare {
     }
 
     /// The share read once `finishedFiles` inputs are done and `consumed` bytes of the next are read; nil when
-    /// the sizes are unknown (pipes).
+    /// there is nothing to read (inputs are regular files, so their sizes are known).
     func fraction(finishedFiles: Int, consumed: Int) -> Double? {
         let total = sizes.reduce(0, +)
         guard total > 0 else { return nil }

@@ -25,6 +25,7 @@ public final class RecordReader {
         if let seqLen = options.seqLen, seqLen < 1 { throw MoESlimError(.invalidArgument, "--seq-len must be >= 1") }
         if let m = options.maxRecords, m < 0 { throw MoESlimError(.invalidArgument, "--max-records must be >= 0") }
         if let m = options.maxTokens, m < 0 { throw MoESlimError(.invalidArgument, "--max-tokens must be >= 0") }
+        if options.maxRecordBytes < 1 { throw MoESlimError(.invalidArgument, "--max-record-bytes must be >= 1") }
         for path in paths where options.format(of: path) == .jsonl && options.wholeFile {
             throw MoESlimError(.invalidArgument, "--whole-file applies to plain text, not JSON Lines", path: path)
         }
@@ -57,11 +58,16 @@ public final class RecordReader {
                 emittedTokens += record.tokens.count
                 return record
             }
-            guard let (bytes, path, line, format) = try nextRaw() else { return nil }
+            guard let (raw, path, line, format) = try nextRaw() else { return nil }
             let r = recordIndex
             recordIndex += 1
             guard r % options.shardCount == options.shardIndex else { continue }
-            switch parse(bytes, format: format) {
+            let parsed: Result<([Int32], String?), RecordFailure>
+            switch raw {
+            case .bytes(let bytes): parsed = parse(bytes, format: format)
+            case .overLimit: parsed = .failure(options.overLimit)
+            }
+            switch parsed {
             case .success(let (tokens, group)):
                 windows = split(CalibrationRecord(tokens: tokens, group: group, path: path, line: line))
                 windowIndex = 0
@@ -76,7 +82,7 @@ public final class RecordReader {
     }
 
     /// The share of the input bytes read so far, so progress can show an ETA without counting the records
-    /// first; nil when the inputs' sizes are unknown (pipes).
+    /// first; nil when the inputs are empty.
     public var fractionRead: Double? { share.fraction(finishedFiles: fileIndex, consumed: lines?.consumed ?? 0) }
 
     private func split(_ record: CalibrationRecord) -> [CalibrationRecord] {
@@ -88,21 +94,24 @@ public final class RecordReader {
         }
     }
 
-    /// The next non-empty line (or whole file) across all inputs.
-    private func nextRaw() throws(MoESlimError) -> (ArraySlice<UInt8>, String, Int, DataReaderOptions.Format)? {
+    /// The next non-empty line (or whole file) across all inputs, or the news that it was over the limit.
+    private func nextRaw() throws(MoESlimError) -> (LineReader.Line, String, Int, DataReaderOptions.Format)? {
         while fileIndex < paths.count {
             let path = paths[fileIndex]
             let format = options.format(of: path)
             if options.wholeFile {
                 if !wholeFileDone {
                     wholeFileDone = true
-                    let bytes = try ByteStream.readAll(path, code: .invalidData)
-                    if !bytes.isEmpty { return (bytes[...], path, 1, format) }
+                    guard let bytes = try ByteStream.readAll(path, kind: .data, limit: options.maxRecordBytes) else {
+                        return (.overLimit, path, 1, format)
+                    }
+                    if !bytes.isEmpty { return (.bytes(bytes[...]), path, 1, format) }
                 }
             } else {
-                if lines == nil { lines = try LineReader(path: path, code: .invalidData) }
+                if lines == nil { lines = try LineReader(path: path, kind: .data, limit: options.maxRecordBytes) }
                 while let line = try lines!.next() {
-                    if !line.isEmpty { return (line, path, lines!.lineNumber, format) }
+                    if case .bytes(let bytes) = line, bytes.isEmpty { continue }
+                    return (line, path, lines!.lineNumber, format)
                 }
             }
             lines = nil

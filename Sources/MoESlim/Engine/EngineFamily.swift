@@ -51,6 +51,6 @@ public enum EngineFamilies {
                 "calibrate cannot run model_type '\(model.modelType)' yet (supported: \(supportedModelTypes.joined(separator: ", "))); counts from an approximate forward pass would be silently wrong",
                 path: checkpoint.configPath)
         }
-        return try build(try FileSystem.readBytes(checkpoint.configPath), checkpoint.configPath)
+        return try build(try InputFile.read(checkpoint.configPath, as: .config), checkpoint.configPath)
     }
 }

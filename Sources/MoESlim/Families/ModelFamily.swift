@@ -94,7 +94,7 @@ public enum ModelFamilies {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
         try ConfigLimits.check(config, path: checkpoint.configPath)
-        let bytes = try FileSystem.readBytes(checkpoint.configPath)
+        let bytes = try InputFile.read(checkpoint.configPath, as: .config)
         do {
             return try build(config, bytes, checkpoint)
         } catch let error as MoESlimError {

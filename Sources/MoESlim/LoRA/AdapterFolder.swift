@@ -47,7 +47,7 @@ struct AdapterFolder: Sendable {
         }
         let configPath = FileSystem.join(path, Self.configName)
         guard FileSystem.exists(configPath) else { throw MoESlimError(.invalidAdapter, "\(Self.configName) is missing", path: path) }
-        config = try AdapterConfig(FileSystem.readJSON(configPath, code: .invalidAdapter), path: configPath)
+        config = try AdapterConfig(InputFile.readJSON(configPath, as: .adapterConfig), path: configPath)
         let weightsPath = FileSystem.join(path, Self.weightsName)
         guard FileSystem.exists(weightsPath) else {
             if FileSystem.exists(FileSystem.join(path, "adapter_model.bin")) {

@@ -81,7 +81,7 @@ public struct PruneWriter {
             let stagedConfig = staged.path
             // config.json goes into place once the weights have verified and just before they are renamed; if
             // that rename fails, the previous config comes back, so the pair never disagrees on disk for long.
-            let previousConfig = FileSystem.exists(configPath) ? try FileSystem.readBytes(configPath) : nil
+            let previousConfig = FileSystem.exists(configPath) ? try InputFile.read(configPath, as: .config) : nil
             do throws(MoESlimError) {
                 try writer.write(transform.tensors) { temp throws(MoESlimError) in
                     try WrittenOutput.confirm(temp, configPath: stagedConfig, holds: transform.tensors)

@@ -76,7 +76,7 @@ public struct PruningPlan: Sendable, Equatable {
     }
 
     public static func load(_ path: String) throws(MoESlimError) -> PruningPlan {
-        let json = try FileSystem.readJSON(path, code: .invalidPlan)
+        let json = try InputFile.readJSON(path, as: .plan)
         guard let layers = json["layers"]?.objectMembers else {
             throw MoESlimError(.invalidPlan, "plan has no \"layers\" object", path: path)
         }

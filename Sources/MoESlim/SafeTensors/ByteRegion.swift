@@ -23,17 +23,6 @@ final class ByteRegion: @unchecked Sendable {
         mappingSlot = moeslim_mapping_register(p, size, path)
     }
 
-    /// A regular, non-empty file mapped whole; nil for anything else or a failing call, which the caller then
-    /// reads the ordinary way, with that way's errors.
-    convenience init?(mappingFile path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
-        self.init(mapping: fd, size: Int(st.st_size), path: path)
-    }
-
     init(copying source: UnsafeRawBufferPointer) {
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: source.count, alignment: 16)
         if let base = source.baseAddress, let target = copy.baseAddress, source.count > 0 {

@@ -68,7 +68,7 @@ public final class Checkpoint: @unchecked Sendable {
         }
         tensorCount = shards.reduce(0) { $0 + $1.header.count }
         self.configPath = configPath ?? FileSystem.join(folder, "config.json")
-        config = FileSystem.exists(self.configPath) ? try FileSystem.readJSON(self.configPath, code: .invalidConfig) : nil
+        config = FileSystem.exists(self.configPath) ? try InputFile.readJSON(self.configPath, as: .config) : nil
     }
 
     public func location(of name: String) -> Location? {

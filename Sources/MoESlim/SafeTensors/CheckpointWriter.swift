@@ -190,22 +190,24 @@ public struct CheckpointWriter {
         }
     }
 
+    /// Copies the bytes the source had when it was opened, so a file that keeps growing cannot keep prune busy.
     private func copyFile(_ source: String, to path: String) throws(MoESlimError) {
-        let fd = open(source, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw MoESlimError(.io, "cannot open", path: source, cause: POSIXFailure("open")) }
+        let (fd, size) = try InputFile.open(source, as: .companion)
         defer { close(fd) }
+        var left = size
         var writer = try SafeTensorsStreamWriter(path: path)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
         do throws(MoESlimError) {
-            while true {
-                let n = read(fd, chunk.baseAddress, chunk.count)
+            while left > 0 {
+                let n = read(fd, chunk.baseAddress, min(chunk.count, left))
                 if n == 0 { break }
                 guard n > 0 else {
                     if errno == EINTR { continue }
                     throw MoESlimError(.io, "cannot read", path: source, cause: POSIXFailure("read"))
                 }
                 try writer.write(UnsafeRawBufferPointer(rebasing: chunk[..<n]))
+                left -= n
             }
             try writer.finish()
         } catch {

@@ -36,32 +36,4 @@ enum FileSystem {
     static func join(_ folder: String, _ name: String) -> String {
         URL(fileURLWithPath: folder).appendingPathComponent(name).path
     }
-
-    /// Plain read(2) rather than FileManager.contents, which leaks a buffer on empty files (found by the
-    /// fuzzer under LeakSanitizer) and cannot say why a read failed.
-    static func readBytes(_ path: String) throws(MoESlimError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw MoESlimError(.io, "cannot read", path: path, cause: POSIXFailure("open")) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n == 0 { return bytes }
-            guard n > 0 else {
-                if errno == EINTR { continue }
-                throw MoESlimError(.io, "cannot read", path: path, cause: POSIXFailure("read"))
-            }
-            bytes.append(contentsOf: chunk[..<n])
-        }
-    }
-
-    static func readJSON(_ path: String, code: MoESlimError.Code) throws(MoESlimError) -> JSONValue {
-        let bytes = try readBytes(path)
-        do {
-            return try JSONParser.parse(bytes)
-        } catch {
-            throw MoESlimError(code, "\(error)", path: path)
-        }
-    }
 }

@@ -16,22 +16,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public init(path: String) throws(MoESlimError) {
         self.path = path
-        // Non-blocking, so that a FIFO posing as a shard fails the regular-file check instead of hanging open().
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw MoESlimError(.io, "cannot open", path: path, cause: POSIXFailure("open"))
-        }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let failure = POSIXFailure("fstat")
-            close(fd)
-            throw MoESlimError(.io, "cannot stat", path: path, cause: failure)
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw MoESlimError(.io, "is not a regular file", path: path)
-        }
-        let size = Int(st.st_size)
+        let (fd, size) = try InputFile.open(path, as: .shard)
         var region: ByteRegion?
         if size > 0 {
             guard let mapped = ByteRegion(mapping: fd, size: size, path: path) else {

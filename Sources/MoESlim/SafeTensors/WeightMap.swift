@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// model.safetensors.index.json's weight_map: which shard each tensor is in. The tensor names stay byte ranges
 /// of the file (a DeepSeek-V3 index names 90,000 tensors, and only the ones an error mentions become Strings),
 /// hashed with the NameHash header tables use, so either side looks names up in the other without hashing again.
@@ -50,9 +56,13 @@ struct WeightMap {
     }
 
     /// Reads the index at `path`, every rule of formats/safetensors.md for it checked in the strict reader's order.
+    /// The file is mapped for the fast scan; the strict reader reads it again, within the same size limit.
     static func read(_ path: String) throws(MoESlimError) -> WeightMap {
-        guard let mapping = ByteRegion(mappingFile: path), let map = Self.scan(mapping) else {
-            return try strictRead(FileSystem.readBytes(path), path: path)
+        let (fd, size) = try InputFile.open(path, as: .index)
+        let mapping = size > 0 ? ByteRegion(mapping: fd, size: size, path: path) : nil
+        close(fd)
+        guard let mapping, let map = Self.scan(mapping) else {
+            return try strictRead(InputFile.read(path, as: .index), path: path)
         }
         for shard in map.shards { try Checkpoint.validateShardName(shard, indexPath: path) }
         return map

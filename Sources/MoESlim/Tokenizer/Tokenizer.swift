@@ -10,9 +10,12 @@ public final class Tokenizer {
     let addedTokens: AddedTokens
     let postProcessor: PostProcessor?
 
-    /// Reads tokenizer.json, or tokenizer.json.zst.
+    /// Reads tokenizer.json, or tokenizer.json.zst; either way at most InputLimits.tokenizerBytes of JSON.
     public convenience init(path: String) throws(MoESlimError) {
-        let bytes = try ByteStream.readAll(path, code: .invalidTokenizer)
+        let limit = InputLimits.tokenizerBytes
+        guard let bytes = try ByteStream.readAll(path, kind: .tokenizer, limit: limit) else {
+            throw MoESlimError(.invalidTokenizer, "decompresses to more than the \(InputLimits.spelled(limit)) limit for a tokenizer", path: path)
+        }
         try self.init(bytes: bytes, path: path)
     }
 

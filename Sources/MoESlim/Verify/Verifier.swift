@@ -76,7 +76,7 @@ public enum Verifier {
     private static func indexedShards(_ indexPath: String, into report: inout VerifyReport) -> ([String], JSONValue)? {
         let index: JSONValue
         do {
-            index = try FileSystem.readJSON(indexPath, code: .invalidIndex)
+            index = try InputFile.readJSON(indexPath, as: .index)
         } catch {
             report.problems.append(error)
             return nil
