@@ -164,18 +164,17 @@ public struct SafeTensorsHeader: Sendable {
                 guard let dims = v.arrayValue else { throw bad("shape is not a list", name) }
                 shape = try dims.map { (d: JSONValue) throws(MoESlimError) -> Int in
                     guard case .number(let text) = d else { throw bad("shape has a non-integer dimension", name) }
-                    guard let n = Int(text) else {
-                        throw bad(text.first == "-" || text.contains(".") || text.contains("e") || text.contains("E")
-                                  ? "shape dimension \(text) is not a non-negative integer"
-                                  : "shape dimension \(text) is too large", name)
+                    switch HeaderInteger(text) {
+                    case .value(let n): return n
+                    case .negative: throw bad("shape dimension \(text) is negative", name)
+                    case .notInteger: throw bad("shape dimension \(text) is not a non-negative integer", name)
+                    case .tooLarge: throw bad("shape dimension \(text) is too large", name)
                     }
-                    guard n >= 0 else { throw bad("shape dimension \(n) is negative", name) }
-                    return n
                 }
             case "data_offsets":
                 guard let pair = v.arrayValue, pair.count == 2 else { throw bad("data_offsets is not a pair", name) }
                 offsets = try pair.map { (o: JSONValue) throws(MoESlimError) -> Int in
-                    guard let n = o.intValue, n >= 0 else {
+                    guard case .number(let text) = o, case .value(let n) = HeaderInteger(text) else {
                         throw bad("data_offsets entry is not a non-negative integer", name)
                     }
                     return n
