@@ -20,8 +20,8 @@ struct AdapterKey: Equatable, Sendable {
     static let prefix = "base_model.model."
 
     init?(_ name: String, adapterName: String?) {
-        guard name.hasPrefix(Self.prefix) else { return nil }
-        var parts = name.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard name.hasBytePrefix(Self.prefix) else { return nil }
+        var parts = name.dropBytes(Self.prefix.utf8.count).byteSplit(".")
         guard let roleIndex = parts.firstIndex(where: { Role(rawValue: $0) != nil && $0 != "replacement" }) else {
             guard parts.count >= 2 else { return nil }
             parameter = parts.removeLast()
@@ -38,7 +38,7 @@ struct AdapterKey: Equatable, Sendable {
         }
         role = Role(rawValue: parts[roleIndex])!
         var rest = Array(parts[(roleIndex + 1)...])
-        if let adapterName, rest.first == adapterName, rest.count > (role == .magnitude || role == .embeddingA || role == .embeddingB ? 0 : 1) {
+        if let adapterName, rest.first?.sameBytes(as: adapterName) == true, rest.count > (role == .magnitude || role == .embeddingA || role == .embeddingB ? 0 : 1) {
             rest.removeFirst()
         }
         switch role {

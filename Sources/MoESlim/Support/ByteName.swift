@@ -59,3 +59,24 @@ extension String {
         String(decoding: utf8.dropLast(count), as: UTF8.self)
     }
 }
+
+extension String {
+    /// Every non-overlapping occurrence of `target`'s bytes, left to right, replaced by `replacement`.
+    /// Foundation's `replacingOccurrences(of:with:)` matches canonically equivalent text too.
+    func replacingBytes(_ target: String, with replacement: String) -> String {
+        let (bytes, pattern) = (Array(utf8), Array(target.utf8))
+        guard !pattern.isEmpty, bytes.count >= pattern.count else { return self }
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            if i + pattern.count <= bytes.count, bytes[i ..< i + pattern.count].elementsEqual(pattern) {
+                out += replacement.utf8
+                i += pattern.count
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
