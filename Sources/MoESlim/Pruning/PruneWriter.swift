@@ -34,12 +34,12 @@ public struct PruneWriter {
         }
         var files: [CheckpointWriter.ExtraFile] = []
         var skipped: [String] = []
-        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".safetensors") && name != "config.json"
-            && name != Checkpoint.indexName {
+        for name in names where !name.hasBytePrefix(".") && !name.hasByteSuffix(".safetensors") && !name.sameBytes(as: "config.json")
+            && !name.sameBytes(as: Checkpoint.indexName) {
             let path = FileSystem.join(folder, name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            if unprunedWeightSuffixes.contains(where: { name.hasSuffix($0) }) {
+            if unprunedWeightSuffixes.contains(where: { name.hasByteSuffix($0) }) {
                 skipped.append(name)
             } else {
                 files.append(.init(name: name, copyOf: path))

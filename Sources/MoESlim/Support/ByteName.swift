@@ -25,37 +25,37 @@ public struct ByteName: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// "/" followed by a combining mark is not a "/" to them and "e" + U+0301 does not start with "e"; for names
 /// from files these byte forms are used instead.
 extension String {
-    func sameBytes(as other: String) -> Bool {
+    public func sameBytes(as other: String) -> Bool {
         utf8.count == other.utf8.count && utf8.elementsEqual(other.utf8)
     }
 
-    func hasBytePrefix(_ prefix: String) -> Bool {
+    public func hasBytePrefix(_ prefix: String) -> Bool {
         utf8.count >= prefix.utf8.count && utf8.starts(with: prefix.utf8)
     }
 
-    func hasByteSuffix(_ suffix: String) -> Bool {
+    public func hasByteSuffix(_ suffix: String) -> Bool {
         utf8.count >= suffix.utf8.count && utf8.reversed().starts(with: suffix.utf8.reversed())
     }
 
     /// Whether any byte is this ASCII character, whatever follows it.
-    func containsByte(_ ascii: Unicode.Scalar) -> Bool {
+    public func containsByte(_ ascii: Unicode.Scalar) -> Bool {
         utf8.contains(UInt8(ascii: ascii))
     }
 
     /// Pieces between each occurrence of an ASCII separator byte. Cutting at an ASCII byte never splits a
     /// multi-byte character, so every piece is valid UTF-8 and the pieces rejoin to the same bytes.
-    func byteSplit(_ separator: Unicode.Scalar, omittingEmpty: Bool = false) -> [String] {
+    public func byteSplit(_ separator: Unicode.Scalar, omittingEmpty: Bool = false) -> [String] {
         utf8.split(separator: UInt8(ascii: separator), omittingEmptySubsequences: omittingEmpty)
             .map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The text after the first `count` bytes (a byte prefix already matched, so the cut is on a boundary).
-    func dropBytes(_ count: Int) -> String {
+    public func dropBytes(_ count: Int) -> String {
         String(decoding: utf8.dropFirst(count), as: UTF8.self)
     }
 
     /// The text without its last `count` bytes (a byte suffix already matched).
-    func dropLastBytes(_ count: Int) -> String {
+    public func dropLastBytes(_ count: Int) -> String {
         String(decoding: utf8.dropLast(count), as: UTF8.self)
     }
 }
@@ -63,7 +63,7 @@ extension String {
 extension String {
     /// Every non-overlapping occurrence of `target`'s bytes, left to right, replaced by `replacement`.
     /// Foundation's `replacingOccurrences(of:with:)` matches canonically equivalent text too.
-    func replacingBytes(_ target: String, with replacement: String) -> String {
+    public func replacingBytes(_ target: String, with replacement: String) -> String {
         let (bytes, pattern) = (Array(utf8), Array(target.utf8))
         guard !pattern.isEmpty, bytes.count >= pattern.count else { return self }
         var out: [UInt8] = []
@@ -78,5 +78,18 @@ extension String {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension String {
+    /// The child index of a module list in a dotted name: the digits between `prefix` and the next ".", written
+    /// as `str(i)` writes them (no sign, no leading zero). `Int(_:)` would also take "+3", and Character-wise
+    /// scanning does not see a "." that a combining mark follows.
+    public func indexAfter(prefix: String) -> Int? {
+        guard hasBytePrefix(prefix) else { return nil }
+        let digits = utf8.dropFirst(prefix.utf8.count).prefix { $0 != UInt8(ascii: ".") }
+        guard utf8.count > prefix.utf8.count + digits.count, let first = digits.first,
+              digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), first != 0x30 || digits.count == 1 else { return nil }
+        return Int(String(decoding: digits, as: UTF8.self))
     }
 }
