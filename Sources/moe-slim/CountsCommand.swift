@@ -23,6 +23,9 @@ struct CountsMergeCommand: ParsableCommand {
     @Flag(help: "Replace an existing output file.")
     var force = false
 
+    @Flag(help: "Add up counts made with different --compute or data settings (seq-len, template, limits); warns.")
+    var allowMismatchedSettings = false
+
     func run() throws {
         try failing {
             if !force && FileManager.default.fileExists(atPath: output) {
@@ -30,7 +33,10 @@ struct CountsMergeCommand: ParsableCommand {
             }
             var parts: [(counts: ExpertCounts, path: String)] = []
             for path in inputs { parts.append((try ExpertCounts.load(path), path)) }
-            let merged = try ExpertCounts.merged(parts)
+            let merged = try ExpertCounts.merged(parts, allowingMismatchedSettings: allowMismatchedSettings)
+            for line in CountsSettings.mismatches(parts) {
+                printError("moe-slim: warning: merging counts made with different settings: \(line)")
+            }
             try merged.write(to: output)
             print("wrote \(output): \(merged.tokens) tokens from \(inputs.count) files")
         }

@@ -4,7 +4,7 @@ extension ExpertCounts {
     /// Writes the counts file whole or not at all, so an interrupted run never leaves half a JSON behind.
     public func write(to path: String) throws(MoESlimError) {
         do {
-            try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(encoded().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw MoESlimError(.io, "cannot write the counts file: \(error.localizedDescription)", path: path)
         }

@@ -41,7 +41,7 @@ public struct ChunkPlanner: Sendable {
         var largestExpert: [Int: Int] = [:]
         for layer in model.moeLayers {
             if case .separate(_, let perExpert) = layer.experts {
-                oneAtATime.formUnion(perExpert.joined().map(ByteName.init))
+                oneAtATime.formUnion(perExpert.joined().map { ByteName($0) })
                 largestExpert[layer.layer] = perExpert.map { $0.reduce(0) { $0 + widened($1) } }.max() ?? 0
             }
         }

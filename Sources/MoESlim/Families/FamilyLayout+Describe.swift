@@ -30,7 +30,7 @@ extension FamilyLayout {
             attention: attention, tiedEmbeddings: tiedEmbeddings || lmHead == nil, moeLayers: layers,
             expertCountKey: expertCountKey, topKKey: topKKey, routing: routing,
             embedTensor: embedTensor, lmHeadTensor: lmHead,
-            buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map(ByteName.init)))
+            buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }))
         return ModelOutline(model: model, experts: expertTensors)
     }
 

@@ -70,7 +70,7 @@ private struct Builder {
                 throw fail(adapter, "module '\(result.key)' is adapted twice", tensor: factors.a?.key)
             }
             summary.modules.append(result.key)
-            summary.tensors.formUnion(result.tensors.map(ByteName.init))
+            summary.tensors.formUnion(result.tensors.map { ByteName($0) })
             changes = changes || result.changes
         }
         guard changes else {

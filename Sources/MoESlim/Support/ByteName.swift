@@ -2,10 +2,12 @@
 /// that is equal, hashed and ordered by its UTF-8 bytes, as Python's `str` and the reference libraries compare
 /// names. A Swift String key compares by canonical equivalence: "é" and "e" + U+0301 would be one key there
 /// and two tensors in safetensors, so two distinct names would silently become one.
-public struct ByteName: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct ByteName: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     public let string: String
 
     public init(_ string: String) { self.string = string }
+
+    public init(stringLiteral value: String) { string = value }
 
     public static func == (a: ByteName, b: ByteName) -> Bool { a.string.sameBytes(as: b.string) }
 

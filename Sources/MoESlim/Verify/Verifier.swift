@@ -42,12 +42,12 @@ public enum Verifier {
         } else {
             named = ["model.safetensors"]
         }
-        let present = Set(safetensorsFiles(in: folder, into: &report).map(ByteName.init))
+        let present = Set(safetensorsFiles(in: folder, into: &report).map { ByteName($0) })
         if !FileSystem.exists(indexPath) && !present.contains(ByteName("model.safetensors")) {
             report.problems.append(MoESlimError(.io, "folder has neither \(Checkpoint.indexName) nor model.safetensors", path: folder))
             return []
         }
-        for stray in present.subtracting(named.map(ByteName.init)).sorted() {
+        for stray in present.subtracting(named.map { ByteName($0) }).sorted() {
             let reason = FileSystem.exists(indexPath)
                 ? "is a .safetensors file that \(Checkpoint.indexName) does not name"
                 : "is a .safetensors file beside model.safetensors but the folder has no \(Checkpoint.indexName)"
