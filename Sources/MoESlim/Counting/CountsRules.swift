@@ -74,22 +74,16 @@ struct FingerprintLayers {
     init?(_ fingerprint: String) {
         let parts = fingerprint.byteSplit("/")
         guard parts.count >= 5, let last = parts.last, last.hasBytePrefix("E["), last.hasByteSuffix("]"),
-              parts[parts.count - 4].hasBytePrefix("L"), let count = Self.plain(parts[parts.count - 4].dropBytes(1))
+              parts[parts.count - 4].hasBytePrefix("L"), let count = parts[parts.count - 4].dropBytes(1).plainIndex
         else { return nil }
         text = last.dropBytes(2).dropLastBytes(1)
         var layers: [(layer: Int, experts: Int)] = []
         for item in text.byteSplit(",", omittingEmpty: true) {
             let pair = item.byteSplit(":")
-            guard pair.count == 2, let layer = Self.plain(pair[0]), let experts = Self.plain(pair[1]), layer < count,
+            guard pair.count == 2, let layer = pair[0].plainIndex, let experts = pair[1].plainIndex, layer < count,
                   layers.last.map({ $0.layer < layer }) ?? true else { return nil }
             layers.append((layer, experts))
         }
         self.layers = layers
-    }
-
-    /// Decimal digits only.
-    private static func plain(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int(text)
     }
 }

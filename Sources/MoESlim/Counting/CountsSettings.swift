@@ -91,7 +91,7 @@ public enum CountsSettings {
         var out: [(index: Int, count: Int)] = []
         for spec in text.byteSplit(",") {
             let parts = spec.byteSplit("/")
-            guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n > 0, (0..<n).contains(i) else { return nil }
+            guard parts.count == 2, let i = parts[0].plainIndex, let n = parts[1].plainIndex, n > 0, i < n else { return nil }
             out.append((i, n))
         }
         return out

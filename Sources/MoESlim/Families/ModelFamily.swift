@@ -90,7 +90,7 @@ public enum ModelFamilies {
         guard let modelType = config["model_type"]?.stringValue else {
             throw MoESlimError(.invalidConfig, "config.json has no model_type", path: checkpoint.configPath)
         }
-        guard let build = all[modelType] else {
+        guard let build = all.first(where: { $0.key.sameBytes(as: modelType) })?.value else {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
         try ConfigLimits.check(config, path: checkpoint.configPath)

@@ -128,7 +128,7 @@ public struct SafeTensorsHeader: Sendable {
         var spelled: [UInt8] = []
         var metadata: [(key: String, value: String)]?
         for (name, value) in members {
-            if name == "__metadata__" {
+            if name.sameBytes(as: "__metadata__") {
                 guard let entries = value.objectMembers else { throw bad("__metadata__ is not an object", nil) }
                 metadata = try entries.map { (key, v) throws(MoESlimError) in
                     guard let s = v.stringValue else {
@@ -158,7 +158,8 @@ public struct SafeTensorsHeader: Sendable {
             switch key {
             case "dtype":
                 guard let s = v.stringValue else { throw bad("dtype is not a string", name) }
-                guard let d = DType(rawValue: s) else { throw bad("unknown dtype '\(s)'", name) }
+                var spelled = s
+                guard let d = spelled.withUTF8({ DType(spelling: UnsafeRawBufferPointer($0)) }) else { throw bad("unknown dtype '\(s)'", name) }
                 dtype = d
             case "shape":
                 guard let dims = v.arrayValue else { throw bad("shape is not a list", name) }

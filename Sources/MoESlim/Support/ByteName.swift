@@ -90,8 +90,14 @@ extension String {
     public func indexAfter(prefix: String) -> Int? {
         guard hasBytePrefix(prefix) else { return nil }
         let digits = utf8.dropFirst(prefix.utf8.count).prefix { $0 != UInt8(ascii: ".") }
-        guard utf8.count > prefix.utf8.count + digits.count, let first = digits.first,
-              digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), first != 0x30 || digits.count == 1 else { return nil }
-        return Int(String(decoding: digits, as: UTF8.self))
+        guard utf8.count > prefix.utf8.count + digits.count else { return nil }
+        return String(decoding: digits, as: UTF8.self).plainIndex
+    }
+
+    /// The whole text as `str(i)` writes a non-negative Int: digits, no sign, no leading zero. A key such as
+    /// "01" or "+1" would otherwise name the same layer as "1", and the later entry would silently win.
+    public var plainIndex: Int? {
+        guard let first = utf8.first, utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), first != 0x30 || utf8.count == 1 else { return nil }
+        return Int(self)
     }
 }
