@@ -35,7 +35,7 @@ struct CountsMergeCommand: ParsableCommand {
             for path in inputs { parts.append((try ExpertCounts.load(path), path)) }
             let merged = try ExpertCounts.merged(parts, allowingMismatchedSettings: allowMismatchedSettings)
             for line in CountsSettings.mismatches(parts) {
-                printError("moe-slim: warning: merging counts made with different settings: \(line)")
+                printError("moe-slim: warning: merging counts made with different settings: \(EscapedText.of(line))")
             }
             try merged.write(to: output)
             print("wrote \(output): \(merged.tokens) tokens from \(inputs.count) files")

@@ -48,8 +48,8 @@ struct MergeLoraCommand: ParsableCommand {
             for (summary, source) in zip(plan.summaries, sources) {
                 let weight = source.weight == 1 ? "" : " (weight \(source.weight))"
                 print("\(summary.path)\(weight): \(summary.modules.count) modules merged into \(summary.tensors.count) tensors")
-                for (pattern, count) in Self.grouped(summary.modules) { print("  \(pattern) ×\(count)") }
-                for replaced in summary.replaced { print("  \(replaced) (replaced)") }
+                for (pattern, count) in Self.grouped(summary.modules) { print("  \(EscapedText.of(pattern)) ×\(count)") }
+                for replaced in summary.replaced { print("  \(EscapedText.of(replaced)) (replaced)") }
             }
             print("wrote \(paths[paths.count - 1]): \(plan.changedTensors.count) of \(base.tensorCount) tensors changed")
         }

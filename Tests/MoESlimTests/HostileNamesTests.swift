@@ -33,6 +33,16 @@ final class HostileNamesTests: XCTestCase {
         }
     }
 
+    /// verify's report and its error line carry the name escaped, each on one line.
+    func testVerifyOutputIsEscaped() throws {
+        let path = Self.path("control-name.safetensors")
+        let run = try CommandRunner.run(["verify", path])
+        let message = path + ": " + Self.headerErrors["control-name.safetensors"]!
+        XCTAssertEqual(run.status, 65)
+        XCTAssertEqual(run.stdout, "\(path): FAILED (1 problem)\n  problem [invalidHeader]: \(message)\n")
+        XCTAssertEqual(run.stderr, "moe-slim: error: \(message)\n")
+    }
+
     /// The reference keeps both: serde_json's map keys are compared as bytes.
     func testCanonicallyEquivalentTensorNamesAreTwoTensors() throws {
         let file = try SafeTensorsFile(path: Self.path("equivalent-names.safetensors"))

@@ -28,7 +28,7 @@ public struct PruneWriter {
     static func companionFiles(of folder: String) throws(MoESlimError) -> (copied: [CheckpointWriter.ExtraFile], skipped: [String]) {
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted { $0.utf8Precedes($1) }
         } catch {
             throw MoESlimError(.io, "cannot list the model folder", path: folder)
         }

@@ -4,8 +4,8 @@
 /// character is written as `\u{XX}`; everything else, backslashes included, is printed as it is. Bytes that
 /// are not UTF-8 never get this far: JSON strings are validated on parsing, and names decoded from raw bytes
 /// show U+FFFD in their place.
-enum EscapedText {
-    static func of(_ text: String) -> String {
+public enum EscapedText {
+    public static func of(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
