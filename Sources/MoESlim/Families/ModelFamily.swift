@@ -76,7 +76,7 @@ public enum ModelFamilies {
     /// An unknown or missing model_type keeps the adapter's names as they are: merge-lora folds adapters into
     /// models of any architecture.
     public static func adapterNames(forModelType modelType: String?) -> AdapterNameMap {
-        families.first { $0.modelTypes.contains(modelType ?? "") }?.adapterNames ?? .identity
+        families.first { $0.modelTypes.contains { $0.sameBytes(as: modelType ?? "") } }?.adapterNames ?? .identity
     }
 
     /// Maps a checkpoint to its neutral description, or says which model types are known.
