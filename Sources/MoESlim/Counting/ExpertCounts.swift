@@ -85,13 +85,20 @@ public struct ExpertCounts: Sendable, Equatable {
         return counts
     }
 
-    /// Refuses counts made on a model of another shape (expert counts, layers, widths), and hard counts that
-    /// are not the model's top-k per token.
+    /// A counts file to use on this model: every rule of `load`, the model's fingerprint, and hard counts that
+    /// are the model's top-k per token.
+    public static func load(_ path: String, for model: ModelDescription) throws(MoESlimError) -> ExpertCounts {
+        let counts = try load(path)
+        try counts.check(against: model, path: path)
+        try CountsRules.checkTopK(counts, model: model, path: path)
+        return counts
+    }
+
+    /// Refuses counts made on a model of another shape (expert counts, layers, widths).
     public func check(against model: ModelDescription, path: String) throws(MoESlimError) {
         guard fingerprint.sameBytes(as: model.fingerprint) else {
             throw MoESlimError(.invalidCounts, "counts were made on another model (fingerprint \(fingerprint), this model is \(model.fingerprint))", path: path)
         }
-        try CountsRules.checkTopK(self, model: model, path: path)
     }
 
     /// One line of JSON, keys sorted by bytes.
