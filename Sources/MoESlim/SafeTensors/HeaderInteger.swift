@@ -2,7 +2,7 @@
 /// digits only. serde_json reads `-0` as the float -0.0, and any fraction or exponent (`1.0`, `1e3`) as a
 /// float, and a float is refused where an integer is expected; a negative integer is refused as out of range.
 /// JSON itself already forbids `+` and leading zeros, which JSONParser refuses before this is asked.
-enum HeaderInteger: Equatable {
+enum HeaderInteger {
     case value(Int)
     case negative
     case notInteger

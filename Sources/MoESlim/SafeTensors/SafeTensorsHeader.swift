@@ -155,7 +155,7 @@ public struct SafeTensorsHeader: Sendable {
         var shape: [Int]?
         var offsets: [Int]?
         for (key, v) in fields {
-            switch key {
+            switch ByteName(key) {
             case "dtype":
                 guard let s = v.stringValue else { throw bad("dtype is not a string", name) }
                 var spelled = s
