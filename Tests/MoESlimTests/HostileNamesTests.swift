@@ -78,6 +78,23 @@ final class HostileNamesTests: XCTestCase {
         XCTAssertEqual(run.stderr, "moe-slim: error: \(message)\n")
     }
 
+    /// Each helper disagrees with its Character-based namesake on these inputs.
+    func testByteOperationsSeeBytesNotCharacters() {
+        XCTAssertNotEqual(ByteName("caf\u{E9}"), ByteName("cafe\u{301}"))
+        XCTAssertEqual(Set([ByteName("caf\u{E9}"), ByteName("cafe\u{301}")]).count, 2)
+        XCTAssertTrue("cafe\u{301}".hasBytePrefix("cafe"))
+        XCTAssertFalse("caf\u{E9}".hasBytePrefix("cafe"))
+        XCTAssertFalse("e\u{301}".hasByteSuffix("\u{E9}"))
+        XCTAssertTrue("x/\u{301}y".containsByte("/"))
+        XCTAssertEqual("a.\u{301}b".byteSplit(".").map { Array($0.utf8) }, [Array("a".utf8), Array("\u{301}b".utf8)])
+        XCTAssertEqual("model.layers.3.\u{301}mlp".indexAfter(prefix: "model.layers."), 3)
+        for notIndex in ["model.layers.03.x", "model.layers.+3.x", "model.layers.3\u{301}.x", "model.layers.3"] {
+            XCTAssertNil(notIndex.indexAfter(prefix: "model.layers."), notIndex)
+        }
+        XCTAssertEqual(Array("caf\u{E9}.w".replacingBytes("cafe\u{301}", with: "x").utf8), Array("caf\u{E9}.w".utf8))
+        XCTAssertEqual("cafe\u{301}.w".replacingBytes("cafe\u{301}", with: "x"), "x.w")
+    }
+
     func testEscapingLeavesOrdinaryTextAlone() {
         XCTAssertEqual(EscapedText.of("caf\u{E9} \\ 'x'"), "caf\u{E9} \\ 'x'")
         XCTAssertEqual(EscapedText.of("\u{7F}\u{85}\u{2066}\u{200F}"), "\\u{7F}\\u{85}\\u{2066}\\u{200F}")
