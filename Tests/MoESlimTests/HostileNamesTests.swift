@@ -63,6 +63,14 @@ final class HostileNamesTests: XCTestCase {
         XCTAssertNil(firstProblem("index-nfc-nfd-shards"))
     }
 
+    func testCanonicallyEquivalentTensorNamesInAnIndexAreTwoTensors() throws {
+        let checkpoint = try Checkpoint(path: Self.path("index-equivalent-tensor-names"))
+        XCTAssertEqual(checkpoint.tensorCount, 2)
+        XCTAssertEqual(checkpoint.location(of: "caf\u{E9}")?.shard, 0)
+        XCTAssertEqual(checkpoint.location(of: "cafe\u{301}")?.shard, 1)
+        XCTAssertNil(firstProblem("index-equivalent-tensor-names"))
+    }
+
     func testSlashBeforeACombiningMarkIsASlash() {
         let index = Self.path("index-slash-combining/model.safetensors.index.json")
         XCTAssertEqual(firstProblem("index-slash-combining"),
@@ -110,6 +118,10 @@ final class HostileNamesTests: XCTestCase {
         "counts-nan.json": "not a counts file: invalid JSON at byte 212: unexpected character",
         "counts-hard-not-top-k.json": "layers[0].hard sums to 5, not a multiple of its 3 tokens",
         "counts-layer-out-of-range.json": "layers has layers:experts [0:4,7:4] but the fingerprint says [0:4,1:4]",
+        "counts-bad-fingerprint.json": "fingerprint 'mixtral/E[0:4,1:4]' is not <model_type>/L<layers>/H<hidden>/V<vocab>/E[<layer>:<experts>,…]",
+        "counts-more-sequences-than-tokens.json": "sequences is 4, more than tokens (3); every sequence has a token",
+        "counts-short-list.json": "layers[0] has lists of different lengths (hard 4, soft 2, soft_softmax 4, saliency 4)",
+        "counts-signed-exact.json": "layers[0].exact.soft[0] is not a non-negative integer in a string",
     ]
 
     func testCountsFilesGiveTheirExactError() throws {
@@ -222,7 +234,7 @@ final class HostileNamesTests: XCTestCase {
     func testEveryCorpusEntryIsTested() throws {
         let present = Set(try FileManager.default.contentsOfDirectory(atPath: FixturePaths.fixture("hostile/names")))
         let tested = Set(Self.headerErrors.keys).union(Self.countsErrors.keys).union([
-            "equivalent-names.safetensors", "index-nfc-nfd-shards", "index-slash-combining", "index-control-shard",
+            "equivalent-names.safetensors", "index-nfc-nfd-shards", "index-equivalent-tensor-names", "index-slash-combining", "index-control-shard",
             "counts-top-1.json", "counts-equivalent-groups.json", "counts-shard-0of2.json", "counts-shard-1of2.json",
             "counts-shard-2of4.json", "counts-shard-1of2-bf16.json", "counts-all-data.json", "counts-all-data-again.json",
             "adapter-invalid-rank-pattern", "adapter-invalid-alpha-pattern", "adapter-invalid-target-regex", "adapter-huge-rank",
