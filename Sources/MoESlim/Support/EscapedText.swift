@@ -18,10 +18,11 @@ public enum EscapedText {
         return out
     }
 
-    /// C0 controls, DEL, C1 controls, and the bidirectional marks, embeddings, overrides and isolates.
+    /// C0 controls, DEL, C1 controls, the line and paragraph separators, and the bidirectional marks,
+    /// embeddings, overrides and isolates.
     static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+        case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069: return true
         default: return false
         }
     }
