@@ -105,7 +105,7 @@ final class HostileNamesTests: XCTestCase {
 
     func testEscapingLeavesOrdinaryTextAlone() {
         XCTAssertEqual(EscapedText.of("caf\u{E9} \\ 'x'"), "caf\u{E9} \\ 'x'")
-        XCTAssertEqual(EscapedText.of("\u{7F}\u{85}\u{2066}\u{200F}"), "\\u{7F}\\u{85}\\u{2066}\\u{200F}")
+        XCTAssertEqual(EscapedText.of("\u{7F}\u{85}\u{2066}\u{200F}\u{2028}"), "\\u{7F}\\u{85}\\u{2066}\\u{200F}\\u{2028}")
     }
 
     // MARK: counts files
