@@ -95,11 +95,15 @@ struct CalibrateCommand: ParsableCommand {
         try tokenizerPath(checkpoint).map { path throws(MoESlimError) in try Tokenizer(path: path) }
     }
 
-    private func settings(_ planner: ChunkPlanner) -> [String: String] {
-        var s = [
+    /// What `counts merge` compares (CountsSettings): everything that changes which tokens are counted or how.
+    private func settings(_ planner: ChunkPlanner) -> [ByteName: String] {
+        var s: [ByteName: String] = [
             "data": data.joined(separator: ","), "model": model, "chunk_tokens": String(planner.chunkTokens),
-            "compute": engine.compute.rawValue,
+            "compute": engine.compute.rawValue, "data_id": CountsSettings.dataIdentity(data),
+            "format": reader.format, "text_field": reader.textField,
         ]
+        if reader.wholeFile { s["whole_file"] = "true" }
+        if reader.skipBad { s["skip_bad"] = "true" }
         if let seqLen = reader.seqLen { s["seq_len"] = String(seqLen) }
         if let groupBy = reader.groupBy { s["group_by"] = groupBy }
         if let shard = reader.shard { s["shard"] = shard }

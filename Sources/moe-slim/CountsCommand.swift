@@ -23,12 +23,18 @@ struct CountsMergeCommand: ParsableCommand {
     @Flag(help: "Replace an existing output file.")
     var force = false
 
+    @Flag(help: "Add up counts made with different --compute or data settings (seq-len, template, limits); warns.")
+    var allowMismatchedSettings = false
+
     func run() throws {
         try failing {
             try OutputTarget.check([OutputTarget(output, option: "-o", kind: .file)], inputs: inputs, force: force)
             var parts: [(counts: ExpertCounts, path: String)] = []
             for path in inputs { parts.append((try ExpertCounts.load(path), path)) }
-            let merged = try ExpertCounts.merged(parts)
+            let merged = try ExpertCounts.merged(parts, allowingMismatchedSettings: allowMismatchedSettings)
+            for line in CountsSettings.mismatches(parts) {
+                printError("moe-slim: warning: merging counts made with different settings: \(EscapedText.of(line))")
+            }
             try merged.write(to: output)
             print("wrote \(output): \(merged.tokens) tokens from \(inputs.count) files")
         }

@@ -63,7 +63,7 @@ struct EvalCommand: ParsableCommand {
         func add<M>(_ r: [Grouped<M>], _ line: (M, M?) -> String) {
             lines.append("all: " + line(r[0].total, r.count > 1 ? r[1].total : nil))
             for g in r[0].groups {
-                lines.append("\(g): " + line(r[0].byGroup[g]!, r.count > 1 ? r[1].byGroup[g] : nil))
+                lines.append("\(EscapedText.of(g)): " + line(r[0].byGroup[ByteName(g)]!, r.count > 1 ? r[1].byGroup[ByteName(g)] : nil))
             }
         }
         switch results {

@@ -25,7 +25,7 @@ enum EvalOutput {
     static func grouped<M>(_ base: Grouped<M>, _ other: Grouped<M>?, members: (M, M?) -> [(key: String, value: JSONValue)]) -> [(key: String, value: JSONValue)] {
         var out = members(base.total, other?.total)
         if !base.groups.isEmpty {
-            out.append(("groups", .object(base.groups.map { g in (g, .object(members(base.byGroup[g]!, other?.byGroup[g]))) })))
+            out.append(("groups", .object(base.groups.map { g in (g, .object(members(base.byGroup[ByteName(g)]!, other?.byGroup[ByteName(g)]))) })))
         }
         return out
     }

@@ -52,8 +52,8 @@ struct MergeLoraCommand: ParsableCommand {
             for (summary, source) in zip(plan.summaries, sources) {
                 let weight = source.weight == 1 ? "" : " (weight \(source.weight))"
                 print("\(summary.path)\(weight): \(summary.modules.count) modules merged into \(summary.tensors.count) tensors")
-                for (pattern, count) in Self.grouped(summary.modules) { print("  \(pattern) ×\(count)") }
-                for replaced in summary.replaced { print("  \(replaced) (replaced)") }
+                for (pattern, count) in Self.grouped(summary.modules) { print("  \(EscapedText.of(pattern)) ×\(count)") }
+                for replaced in summary.replaced { print("  \(EscapedText.of(replaced)) (replaced)") }
             }
             print("wrote \(paths[paths.count - 1]): \(plan.changedTensors.count) of \(base.tensorCount) tensors changed")
         }
@@ -72,14 +72,14 @@ struct MergeLoraCommand: ParsableCommand {
     /// Module names with their layer and expert numbers folded, so a 64-layer model prints a few lines.
     static func grouped(_ modules: [String]) -> [(String, Int)] {
         var order: [String] = []
-        var counts: [String: Int] = [:]
+        var counts: [ByteName: Int] = [:]
         for module in modules {
-            let pattern = module.split(separator: ".", omittingEmptySubsequences: false)
-                .map { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "*" : String($0) }.joined(separator: ".")
-            if counts[pattern] == nil { order.append(pattern) }
-            counts[pattern, default: 0] += 1
+            let pattern = module.byteSplit(".")
+                .map { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? "*" : $0 }.joined(separator: ".")
+            if counts[ByteName(pattern)] == nil { order.append(pattern) }
+            counts[ByteName(pattern), default: 0] += 1
         }
-        return order.map { ($0, counts[$0]!) }
+        return order.map { ($0, counts[ByteName($0)]!) }
     }
 
     /// DIR:WEIGHT, unless DIR itself contains a colon and exists as given.

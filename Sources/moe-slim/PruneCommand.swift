@@ -81,7 +81,7 @@ struct PruneCommand: ParsableCommand {
                     criterion: ExpertSelection.Criterion(rawValue: criterion)!,
                     strategy: ExpertSelection.Strategy(rawValue: strategy)!,
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
-                chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!), countsPath: counts!)
+                chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)
             }
             let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen)
             if let planOut {

@@ -91,7 +91,7 @@ struct SweepCommand: ParsableCommand {
     /// Every combination of --sparsity, --strategy and --criterion, in that order; combinations that cannot
     /// make a plan for this model are skipped with a warning, and an error only when none can.
     private func addCountPlans(to sweep: inout SweepPlans, counts: String) throws(MoESlimError) {
-        let expertCounts = try ExpertCounts.load(counts)
+        let expertCounts = try ExpertCounts.load(counts, for: sweep.model)
         var made = 0
         for s in sparsities {
             for st in strategies {

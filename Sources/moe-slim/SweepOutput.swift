@@ -34,9 +34,9 @@ struct SweepOutput {
                 + results[row.model].total.cells(versusBase: !row.isBase)
         })
         for group in results[0].groups {
-            lines += ["", "group \(group): \(results[0].byGroup[group]!.extent)"]
+            lines += ["", "group \(EscapedText.of(group)): \(results[0].byGroup[ByteName(group)]!.extent)"]
             lines += aligned(labels + M.columns, labelColumns: labels.count, rows.map { row in
-                row.labels(withPlanFile: withPlanFile) + results[row.model].byGroup[group]!.cells(versusBase: !row.isBase)
+                row.labels(withPlanFile: withPlanFile) + results[row.model].byGroup[ByteName(group)]!.cells(versusBase: !row.isBase)
             })
         }
         return lines.joined(separator: "\n")

@@ -37,14 +37,14 @@ final class SafeTensorsFastPathTests: XCTestCase {
         XCTAssertEqual(try header(#"{"caf\#u{E9}":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#, data: 1).tensor(named: "caf\u{E9}")?.end, 1)
     }
 
-    /// Canonically equivalent spellings are one name to the strict parser's duplicate rule; the fast path must
-    /// not accept them as two tensors.
-    func testCanonicallyEquivalentNamesAreDuplicateKeys() {
+    /// Canonically equivalent spellings are two names, as in the reference (Rust compares bytes): each is its
+    /// own tensor, found by its own bytes only.
+    func testCanonicallyEquivalentNamesAreTwoTensors() throws {
         let json = #"{"\#u{E9}":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"e\#u{301}":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#
-        XCTAssertFalse(fastPathTakes(json))
-        XCTAssertThrowsError(try header(json, data: 2)) { error in
-            XCTAssertTrue("\(error)".contains("duplicate key"), "\(error)")
-        }
+        let parsed = try header(json, data: 2)
+        XCTAssertEqual(parsed.count, 2)
+        XCTAssertEqual(parsed.tensor(named: "\u{E9}")?.end, 1)
+        XCTAssertEqual(parsed.tensor(named: "e\u{301}")?.end, 2)
     }
 
     func testPlainVariationsStayOnTheFastPath() {

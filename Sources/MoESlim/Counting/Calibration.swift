@@ -26,7 +26,7 @@ public struct Calibration {
 
     /// `next` yields (tokens, group) until it returns nil; `progress` is called after every chunk.
     public func run(
-        settings: [String: String], next: () throws(MoESlimError) -> (tokens: [Int32], group: String?)?,
+        settings: [ByteName: String], next: () throws(MoESlimError) -> (tokens: [Int32], group: String?)?,
         progress: (Progress) -> Void = { _ in }
     ) throws(MoESlimError) -> ExpertCounts {
         var counts = ExpertCounts(model: pass.model, settings: settings)
@@ -52,13 +52,14 @@ public struct Calibration {
     /// Sequences of one group are run together so each routing record belongs to exactly one group.
     private func runChunk(_ chunk: [(tokens: [Int32], group: String?)], into counts: inout ExpertCounts) throws(MoESlimError) {
         var order: [String?] = []
-        var byGroup: [String?: [[Int32]]] = [:]
+        var byGroup: [ByteName?: [[Int32]]] = [:]
         for record in chunk {
-            if byGroup[record.group] == nil { order.append(record.group) }
-            byGroup[record.group, default: []].append(record.tokens)
+            let key = record.group.map { ByteName($0) }
+            if byGroup[key] == nil { order.append(record.group) }
+            byGroup[key, default: []].append(record.tokens)
         }
         for group in order {
-            let sequences = byGroup[group] ?? []
+            let sequences = byGroup[group.map { ByteName($0) }] ?? []
             _ = try pass.run(sequences) { record in counts.add(record, group: group) }
             counts.sequences += sequences.count
             counts.tokens += sequences.reduce(0) { $0 + $1.count }

@@ -42,9 +42,9 @@ extension ExpertCounts {
         layers[index].add(record)
         if let group {
             var perGroup = groups ?? [:]
-            var entries = perGroup[group] ?? layers.map { Layer(layer: $0.layer, experts: $0.hard.count) }
+            var entries = perGroup[ByteName(group)] ?? layers.map { Layer(layer: $0.layer, experts: $0.hard.count) }
             entries[index].add(record)
-            perGroup[group] = entries
+            perGroup[ByteName(group)] = entries
             groups = perGroup
         }
     }

@@ -22,14 +22,23 @@ extension ExpertCounts.Layer {
 
 extension ExpertCounts {
     /// Sums counts made on disjoint parts of the data. Counts of another model (fingerprint), another layer
-    /// set or another format version are refused: adding them would produce numbers that mean nothing.
-    public static func merged(_ parts: [(counts: ExpertCounts, path: String)]) throws(MoESlimError) -> ExpertCounts {
+    /// set or another format version are refused: adding them would produce numbers that mean nothing. So are
+    /// inputs that overlap (CountsSettings.checkDisjoint) and, unless allowed, inputs counted with different
+    /// settings (CountsSettings.mismatches).
+    public static func merged(
+        _ parts: [(counts: ExpertCounts, path: String)], allowingMismatchedSettings: Bool = false
+    ) throws(MoESlimError) -> ExpertCounts {
         guard var total = parts.first?.counts else {
             throw MoESlimError(.invalidArgument, "counts merge needs at least one counts file")
         }
-        total.settings = ["merged_from": parts.map(\.path).joined(separator: ",")]
+        try CountsSettings.checkDisjoint(parts)
+        let mismatched = CountsSettings.mismatches(parts)
+        if let first = mismatched.first, !allowingMismatchedSettings {
+            throw MoESlimError(.invalidCounts, "counts were made with other settings: \(first); pass --allow-mismatched-settings to add them anyway")
+        }
+        total.settings = CountsSettings.merged(parts)
         for (counts, path) in parts.dropFirst() {
-            guard counts.fingerprint == total.fingerprint, counts.modelType == total.modelType else {
+            guard counts.fingerprint.sameBytes(as: total.fingerprint), counts.modelType.sameBytes(as: total.modelType) else {
                 throw MoESlimError(.invalidCounts, "counts were made on another model (fingerprint \(counts.fingerprint), the first file's is \(total.fingerprint))", path: path)
             }
             guard counts.layers.map(\.layer) == total.layers.map(\.layer),

@@ -3,13 +3,7 @@ import Foundation
 extension ExpertCounts {
     /// Writes the counts file whole or not at all, so an interrupted run never leaves half a JSON behind.
     public func write(to path: String) throws(MoESlimError) {
-        let bytes: Data
-        do {
-            bytes = try encoded()
-        } catch {
-            throw MoESlimError(.invalidCounts, "cannot encode the counts: \(error)", path: path)
-        }
-        try AtomicFile.write([UInt8](bytes), to: path)
+        try AtomicFile.write(Array(encoded().utf8), to: path)
     }
 
     /// Each expert's share of the layer's hard counts (the paper's Fig. 2 quantity).

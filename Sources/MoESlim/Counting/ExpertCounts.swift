@@ -2,7 +2,7 @@ import Foundation
 
 /// Router statistics per MoE layer and expert, as calibrate writes them (formats/counts.md). Every field is a
 /// sum over tokens, so the counts of disjoint shards of the data add up to the counts of the whole.
-public struct ExpertCounts: Codable, Sendable, Equatable {
+public struct ExpertCounts: Sendable, Equatable {
     public static let formatName = "moe-slim.counts"
     public static let currentVersion = 1
 
@@ -50,17 +50,13 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
     public var tokens: Int
     public var sequences: Int
     public var layers: [Layer]
-    /// The same statistics per `--group-by` value.
-    public var groups: [String: [Layer]]?
-    /// How the counts were made (data files, reader options), for people; not compared on merge.
-    public var settings: [String: String]
+    /// The same statistics per `--group-by` value, by the value's bytes.
+    public var groups: [ByteName: [Layer]]?
+    /// How the counts were made (data files, reader options); `counts merge` compares the ones that change
+    /// what is counted (CountsSettings).
+    public var settings: [ByteName: String]
 
-    enum CodingKeys: String, CodingKey {
-        case format, version, fingerprint, tokens, sequences, layers, groups, settings
-        case modelType = "model_type"
-    }
-
-    public init(model: ModelDescription, settings: [String: String] = [:]) {
+    public init(model: ModelDescription, settings: [ByteName: String] = [:]) {
         format = Self.formatName
         version = Self.currentVersion
         modelType = model.modelType
@@ -74,44 +70,39 @@ public struct ExpertCounts: Codable, Sendable, Equatable {
 
     public func layer(_ index: Int) -> Layer? { layers.first { $0.layer == index } }
 
+    /// Reads and checks every rule of formats/counts.md that the file alone can show (CountsRules).
     public static func load(_ path: String) throws(MoESlimError) -> ExpertCounts {
-        let bytes = try InputFile.read(path, as: .counts)
-        let counts: ExpertCounts
+        let json: JSONValue
         do {
-            counts = try JSONDecoder().decode(ExpertCounts.self, from: Data(bytes))
+            json = try JSONParser.parse(try InputFile.read(path, as: .counts))
+        } catch let error as MoESlimError {
+            throw error
         } catch {
-            throw MoESlimError(.invalidCounts, "not a counts file: \(ConfigDecoding.explain(error))", path: path)
+            throw MoESlimError(.invalidCounts, "not a counts file: \(error)", path: path)
         }
-        guard counts.format == formatName, counts.version == currentVersion else {
-            throw MoESlimError(.invalidCounts, "format '\(counts.format)' version \(counts.version) is not \(formatName) version \(currentVersion)", path: path)
-        }
-        guard Set(counts.layers.map(\.layer)).count == counts.layers.count else {
-            throw MoESlimError(.invalidCounts, "a layer appears more than once", path: path)
-        }
-        for l in counts.layers {
-            let n = l.hard.count
-            guard l.soft.count == n, l.softSoftmax.count == n, l.saliency.count == n,
-                  (l.hard + l.soft + l.softSoftmax + l.saliency).allSatisfy({ $0.isFinite && $0 >= 0 }),
-                  l.exact.map({ $0.soft.count == n && $0.softSoftmax.count == n && $0.saliency.count == n }) ?? true
-            else {
-                throw MoESlimError(.invalidCounts, "layer \(l.layer) has lists of different lengths or negative / non-finite values", path: path)
-            }
-        }
+        let counts = try ExpertCounts(json: json, path: path)
+        try CountsRules.check(counts, path: path)
+        return counts
+    }
+
+    /// A counts file to use on this model: every rule of `load`, the model's fingerprint, and hard counts that
+    /// are the model's top-k per token.
+    public static func load(_ path: String, for model: ModelDescription) throws(MoESlimError) -> ExpertCounts {
+        let counts = try load(path)
+        try counts.check(against: model, path: path)
+        try CountsRules.checkTopK(counts, model: model, path: path)
         return counts
     }
 
     /// Refuses counts made on a model of another shape (expert counts, layers, widths).
     public func check(against model: ModelDescription, path: String) throws(MoESlimError) {
-        guard fingerprint == model.fingerprint else {
+        guard fingerprint.sameBytes(as: model.fingerprint) else {
             throw MoESlimError(.invalidCounts, "counts were made on another model (fingerprint \(fingerprint), this model is \(model.fingerprint))", path: path)
         }
     }
 
-    public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(self)
-    }
+    /// One line of JSON, keys sorted by bytes.
+    public func encoded() -> String { json.serialized(indent: nil, sortKeys: true) }
 }
 
 extension ModelDescription {

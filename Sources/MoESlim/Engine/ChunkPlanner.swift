@@ -31,22 +31,22 @@ public struct ChunkPlanner: Sendable {
     static func widenedLayerBytes(checkpoint: Checkpoint, model: ModelDescription, reader: WeightReader) -> Int {
         func widened(_ name: String) -> Int {
             guard let info = checkpoint.info(name) else { return 0 }
-            let values = info.elementCount * (name.hasSuffix("_blocks") ? 2 : 1)  // MXFP4 packs two values per byte
+            let values = info.elementCount * (name.hasByteSuffix("_blocks") ? 2 : 1)  // MXFP4 packs two values per byte
             guard reader.compute == .bf16 else { return 4 * values }
             if info.dtype == .BF16 { return info.byteCount }
-            return name.hasSuffix("_blocks") ? 2 * values : 4 * values
+            return name.hasByteSuffix("_blocks") ? 2 * values : 4 * values
         }
         var perLayer: [Int: Int] = [:]
-        var oneAtATime = Set<String>()
+        var oneAtATime = Set<ByteName>()
         var largestExpert: [Int: Int] = [:]
         for layer in model.moeLayers {
             if case .separate(_, let perExpert) = layer.experts {
-                oneAtATime.formUnion(perExpert.joined())
+                oneAtATime.formUnion(perExpert.joined().map { ByteName($0) })
                 largestExpert[layer.layer] = perExpert.map { $0.reduce(0) { $0 + widened($1) } }.max() ?? 0
             }
         }
-        for name in checkpoint.names where name.hasPrefix("model.layers.") && !oneAtATime.contains(name) {
-            guard let layer = Int(name.dropFirst("model.layers.".count).prefix { $0 != "." }) else { continue }
+        for name in checkpoint.names where !oneAtATime.contains(ByteName(name)) {
+            guard let layer = name.indexAfter(prefix: "model.layers.") else { continue }
             perLayer[layer, default: 0] += widened(name)
         }
         return perLayer.map { $0.value + (largestExpert[$0.key] ?? 0) }.max() ?? 0

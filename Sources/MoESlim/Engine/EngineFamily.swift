@@ -45,7 +45,7 @@ public enum EngineFamilies {
 
     /// The forward-pass spec for a described checkpoint, or a clear refusal for families it cannot run exactly.
     public static func spec(for checkpoint: Checkpoint, model: ModelDescription) throws(MoESlimError) -> EngineSpec {
-        guard let build = all[model.modelType] else {
+        guard let build = all.first(where: { $0.key.sameBytes(as: model.modelType) })?.value else {
             throw MoESlimError(
                 .unsupportedModel,
                 "calibrate cannot run model_type '\(model.modelType)' yet (supported: \(supportedModelTypes.joined(separator: ", "))); counts from an approximate forward pass would be silently wrong",

@@ -26,10 +26,8 @@ public struct ForwardPass {
 
     private static func tensorsByLayer(_ names: [String], layers: Int) -> [[String]] {
         var byLayer = [[String]](repeating: [], count: layers)
-        let prefix = "model.layers."
-        for name in names where name.hasPrefix(prefix) {
-            let rest = name.dropFirst(prefix.count)
-            if let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]), byLayer.indices.contains(layer) {
+        for name in names {
+            if let layer = name.indexAfter(prefix: "model.layers."), byLayer.indices.contains(layer) {
                 byLayer[layer].append(name)
             }
         }

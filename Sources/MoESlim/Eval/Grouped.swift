@@ -3,7 +3,8 @@
 public struct Grouped<Metric: Sendable & Equatable>: Sendable, Equatable {
     public private(set) var total: Metric
     public private(set) var groups: [String] = []
-    public private(set) var byGroup: [String: Metric] = [:]
+    /// By the group value's bytes: values from data files that are only canonically equivalent stay apart.
+    public private(set) var byGroup: [ByteName: Metric] = [:]
     private let empty: Metric
 
     public init(empty: Metric) {
@@ -14,10 +15,11 @@ public struct Grouped<Metric: Sendable & Equatable>: Sendable, Equatable {
     public mutating func update(_ group: String?, _ body: (inout Metric) -> Void) {
         body(&total)
         guard let group else { return }
-        if byGroup[group] == nil {
+        let key = ByteName(group)
+        if byGroup[key] == nil {
             groups.append(group)
-            byGroup[group] = empty
+            byGroup[key] = empty
         }
-        body(&byGroup[group]!)
+        body(&byGroup[key]!)
     }
 }

@@ -30,7 +30,7 @@ extension FamilyLayout {
             attention: attention, tiedEmbeddings: tiedEmbeddings || lmHead == nil, moeLayers: layers,
             expertCountKey: expertCountKey, topKKey: topKKey, routing: routing,
             embedTensor: embedTensor, lmHeadTensor: lmHead,
-            buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains)))
+            buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }))
         return ModelOutline(model: model, experts: expertTensors)
     }
 
@@ -136,7 +136,7 @@ extension FamilyLayout {
         }
         var counts: [Int: Int] = [:]
         for (key, value) in members {
-            guard let layer = Int(key), let n = value.intValue, (1...ConfigLimits.maxExperts).contains(n) else {
+            guard let layer = key.plainIndex, let n = value.intValue, (1...ConfigLimits.maxExperts).contains(n) else {
                 throw MoESlimError(.invalidConfig, "moe_slim.experts_per_layer has a bad entry '\(key)'", path: path)
             }
             counts[layer] = n

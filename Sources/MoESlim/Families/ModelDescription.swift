@@ -15,7 +15,7 @@ public struct ModelDescription: Sendable {
     public var embedTensor: String
     public var lmHeadTensor: String?
     /// Stored tensors that are buffers rather than parameters.
-    public var buffers: Set<String>
+    public var buffers: Set<ByteName>
 
     public func moeLayer(_ index: Int) -> MoELayer? { moeLayers.first { $0.layer == index } }
 

@@ -76,7 +76,7 @@ public enum ModelFamilies {
     /// An unknown or missing model_type keeps the adapter's names as they are: merge-lora folds adapters into
     /// models of any architecture.
     public static func adapterNames(forModelType modelType: String?) -> AdapterNameMap {
-        families.first { $0.modelTypes.contains(modelType ?? "") }?.adapterNames ?? .identity
+        families.first { $0.modelTypes.contains { $0.sameBytes(as: modelType ?? "") } }?.adapterNames ?? .identity
     }
 
     /// Maps a checkpoint to its neutral description, or says which model types are known.
@@ -90,7 +90,7 @@ public enum ModelFamilies {
         guard let modelType = config["model_type"]?.stringValue else {
             throw MoESlimError(.invalidConfig, "config.json has no model_type", path: checkpoint.configPath)
         }
-        guard let build = all[modelType] else {
+        guard let build = all.first(where: { $0.key.sameBytes(as: modelType) })?.value else {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
         try ConfigLimits.check(config, path: checkpoint.configPath)

@@ -49,8 +49,10 @@ struct AdapterConfig: Sendable {
         useDora = json["use_dora"]?.boolValue ?? false
         fanInFanOut = json["fan_in_fan_out"]?.boolValue ?? false
         loraBias = json["lora_bias"]?.boolValue ?? false
-        rankPattern = try Self.pattern(json["rank_pattern"], name: "rank_pattern", path: path) { $0.intValue }
-        alphaPattern = try Self.pattern(json["alpha_pattern"], name: "alpha_pattern", path: path) { $0.doubleValue }
+        rankPattern = try Self.pattern(json["rank_pattern"], name: "rank_pattern", path: path, expected: "a positive integer") {
+            $0.intValue.flatMap { $0 > 0 ? $0 : nil }
+        }
+        alphaPattern = try Self.pattern(json["alpha_pattern"], name: "alpha_pattern", path: path, expected: "a valid number") { $0.doubleValue }
         targetModules = try Self.targets(json["target_modules"], name: "target_modules", path: path)
         excludeModules = try Self.targets(json["exclude_modules"], name: "exclude_modules", path: path)
         targetParameters = try Self.strings(json["target_parameters"], name: "target_parameters", path: path)
@@ -81,8 +83,11 @@ struct AdapterConfig: Sendable {
 
     /// `get_pattern_key`: the first key (in file order) that matches a dotted suffix of the module name as a regex.
     static func patternValue<T>(_ pattern: [(key: String, value: T)], _ module: String) -> T? {
-        pattern.first { PythonRegex.fullMatch("(.*\\.)?(\($0.key))", module) }?.value
+        pattern.first { PythonRegex.fullMatch(suffixPattern($0.key), module) }?.value
     }
+
+    /// The regex `get_pattern_key` builds from a rank_pattern or alpha_pattern key: `re.match(rf"(.*\.)?({key})$", …)`.
+    private static func suffixPattern(_ key: String) -> String { "(.*\\.)?(\(key))" }
 
     /// check_target_module_exists for nn.Module targets, including layers_to_transform and exclusions.
     func targets(module: String) -> Bool {
@@ -92,8 +97,8 @@ struct AdapterConfig: Sendable {
         case .none: return false
         case .regex(let pattern): return PythonRegex.fullMatch(pattern, module)
         case .names(let names):
-            if names.contains(module) { return true }
-            guard names.contains(where: { module.hasSuffix("." + $0) }) else { return false }
+            if names.contains(where: { module.sameBytes(as: $0) }) { return true }
+            guard names.contains(where: { module.hasByteSuffix("." + $0) }) else { return false }
             return inTransformedLayer(module)
         }
     }
@@ -109,21 +114,26 @@ struct AdapterConfig: Sendable {
 
     /// _inject_parameters: a parameter is targeted when its full name is listed or ends with `.<listed>`.
     func targets(parameter fullName: String) -> Bool {
-        targetParameters.contains { fullName == $0 || fullName.hasSuffix("." + $0) }
+        targetParameters.contains { fullName.sameBytes(as: $0) || fullName.hasByteSuffix("." + $0) }
     }
 
     private static func matches(_ targets: Targets, _ module: String) -> Bool {
         switch targets {
         case .none: return false
         case .regex(let pattern): return PythonRegex.fullMatch(pattern, module)
-        case .names(let names): return names.contains(module) || names.contains { module.hasSuffix("." + $0) }
+        case .names(let names): return names.contains { module.sameBytes(as: $0) || module.hasByteSuffix("." + $0) }
         }
     }
 
     private static func targets(_ value: JSONValue?, name: String, path: String) throws(MoESlimError) -> Targets {
         switch value {
         case nil, .null?: return .none
-        case .string(let s)?: return .regex(s)
+        case .string(let s)?:
+            // PEFT's re.fullmatch raises on a pattern that does not compile; ignoring it would merge nothing.
+            guard PythonRegex.compiles(s) else {
+                throw MoESlimError(.invalidAdapter, "\(name) '\(s)' is not a valid regular expression", path: path)
+            }
+            return .regex(s)
         default: return .names(try strings(value, name: name, path: path))
         }
     }
@@ -137,13 +147,17 @@ struct AdapterConfig: Sendable {
     }
 
     private static func pattern<T>(
-        _ value: JSONValue?, name: String, path: String, _ read: (JSONValue) -> T?
+        _ value: JSONValue?, name: String, path: String, expected: String, _ read: (JSONValue) -> T?
     ) throws(MoESlimError) -> [(key: String, value: T)] {
         guard let value, value != .null else { return [] }
         guard let members = value.objectMembers else { throw MoESlimError(.invalidAdapter, "\(name) must be an object", path: path) }
         var out: [(key: String, value: T)] = []
         for (key, item) in members {
-            guard let v = read(item) else { throw MoESlimError(.invalidAdapter, "\(name)['\(key)'] is not a valid number", path: path) }
+            // PEFT's re.match raises on a key that does not compile; ignoring it would use the wrong rank or alpha.
+            guard PythonRegex.compiles(suffixPattern(key)) else {
+                throw MoESlimError(.invalidAdapter, "\(name) key '\(key)' is not a valid regular expression", path: path)
+            }
+            guard let v = read(item) else { throw MoESlimError(.invalidAdapter, "\(name)['\(key)'] is not \(expected)", path: path) }
             out.append((key, v))
         }
         return out
@@ -161,6 +175,9 @@ enum PythonRegex {
         guard let m = match("^(?:\(pattern))", text), m.numberOfRanges > 1, let range = Range(m.range(at: 1), in: text) else { return nil }
         return String(text[range])
     }
+
+    /// Whether ICU accepts the pattern; one it refuses would otherwise match nothing without a word.
+    static func compiles(_ pattern: String) -> Bool { (try? NSRegularExpression(pattern: pattern)) != nil }
 
     private static func match(_ pattern: String, _ text: String) -> NSTextCheckingResult? {
         guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }

@@ -56,8 +56,8 @@ struct AdapterFolder: Sendable {
             throw MoESlimError(.invalidAdapter, "\(Self.weightsName) is missing", path: path)
         }
         let file = try SafeTensorsFile(path: weightsPath)
-        var grouped: [String: Factors] = [:]
-        var order: [String] = []
+        var grouped: [ByteName: Factors] = [:]
+        var order: [ByteName] = []
         var replacements: [Replacement] = []
         for info in file.header.tensors {
             guard let key = AdapterKey(info.name, adapterName: adapterName) else {
@@ -71,7 +71,7 @@ struct AdapterFolder: Sendable {
                 replacements.append(Replacement(module: key.module, parameter: key.parameter, isBaseLayer: key.depth > 0, tensor: tensor))
                 continue
             }
-            let id = "\(key.module)#\(key.depth)"
+            let id = ByteName("\(key.module)#\(key.depth)")
             if grouped[id] == nil {
                 grouped[id] = Factors(module: key.module, depth: key.depth)
                 order.append(id)

@@ -7,6 +7,11 @@ struct AdapterKey: Equatable, Sendable {
         case magnitude = "lora_magnitude_vector"
         /// A whole tensor that replaces the model's: modules_to_save copies and `base_layer` weights.
         case replacement
+
+        /// The factor role a name part spells, byte for byte (`init(rawValue:)` compares Strings).
+        static func spelled(by part: ByteName) -> Role? {
+            [Role.loraA, .loraB, .embeddingA, .embeddingB, .magnitude].first { ByteName($0.rawValue) == part }
+        }
     }
 
     /// The module as named in the model at training time (no `base_model.model.`, no `.base_layer` wrappers).
@@ -19,12 +24,13 @@ struct AdapterKey: Equatable, Sendable {
 
     static let prefix = "base_model.model."
 
+    /// Parts are compared as bytes (ByteName), as PEFT compares them.
     init?(_ name: String, adapterName: String?) {
-        guard name.hasPrefix(Self.prefix) else { return nil }
-        var parts = name.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard let roleIndex = parts.firstIndex(where: { Role(rawValue: $0) != nil && $0 != "replacement" }) else {
+        guard name.hasBytePrefix(Self.prefix) else { return nil }
+        var parts = name.dropBytes(Self.prefix.utf8.count).byteSplit(".").map { ByteName($0) }
+        guard let roleIndex = parts.firstIndex(where: { Role.spelled(by: $0) != nil }) else {
             guard parts.count >= 2 else { return nil }
-            parameter = parts.removeLast()
+            parameter = parts.removeLast().string
             parts.removeAll { $0 == "modules_to_save" }
             depth = 0
             while parts.last == "base_layer" {
@@ -33,12 +39,12 @@ struct AdapterKey: Equatable, Sendable {
             }
             guard !parts.contains("base_layer"), !parts.isEmpty else { return nil }
             role = .replacement
-            module = parts.joined(separator: ".")
+            module = parts.map(\.string).joined(separator: ".")
             return
         }
-        role = Role(rawValue: parts[roleIndex])!
+        role = Role.spelled(by: parts[roleIndex])!
         var rest = Array(parts[(roleIndex + 1)...])
-        if let adapterName, rest.first == adapterName, rest.count > (role == .magnitude || role == .embeddingA || role == .embeddingB ? 0 : 1) {
+        if let adapterName, rest.first == ByteName(adapterName), rest.count > (role == .magnitude || role == .embeddingA || role == .embeddingB ? 0 : 1) {
             rest.removeFirst()
         }
         switch role {
@@ -47,7 +53,7 @@ struct AdapterKey: Equatable, Sendable {
             parameter = "weight"
         default:
             guard rest.count == 1, rest[0] == "weight" || rest[0] == "bias" else { return nil }
-            parameter = rest[0]
+            parameter = rest[0].string
         }
         var path = Array(parts[..<roleIndex])
         depth = 0
@@ -56,6 +62,6 @@ struct AdapterKey: Equatable, Sendable {
             depth += 1
         }
         guard !path.isEmpty, !path.contains("base_layer") else { return nil }
-        module = path.joined(separator: ".")
+        module = path.map(\.string).joined(separator: ".")
     }
 }

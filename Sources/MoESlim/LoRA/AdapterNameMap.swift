@@ -27,6 +27,6 @@ public struct AdapterNameMap: Sendable {
     public static let identity = AdapterNameMap()
 
     func diskName(_ training: String) -> String {
-        renames.reduce(training) { $0.replacingOccurrences(of: $1.training, with: $1.disk) }
+        renames.reduce(training) { $0.replacingBytes($1.training, with: $1.disk) }
     }
 }

@@ -7,6 +7,9 @@ public enum MergeRounding: String, Sendable, CaseIterable {
     case peft
 }
 
+/// Index products here cannot overflow: every factor is a dimension of a tensor whose header passed the checked
+/// size rules, and MergePlan has matched the factors' shapes against the target's (rank × experts checked there)
+/// before any edit is planned, so each product is at most some tensor's element count.
 enum DeltaMath {
     /// ΔW in the stored layout of the region it lands on: (out × in), or (in × out) when `transposed`.
     static func delta(_ d: LowRankDelta) -> [Float] {

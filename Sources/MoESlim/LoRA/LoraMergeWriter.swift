@@ -40,7 +40,7 @@ public struct LoraMergeWriter {
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(threads) }
         let config = rewrittenConfig()
-        var metadata = (base.shards.first?.header.metadata ?? []).filter { !$0.key.hasPrefix("moe_slim.") }
+        var metadata = (base.shards.first?.header.metadata ?? []).filter { !$0.key.hasBytePrefix("moe_slim.") }
         metadata.append(("moe_slim.version", MoESlimVersion.string))
         metadata.append(("moe_slim.merged_adapters", plan.summaries.map(\.path).joined(separator: ",")))
         let writer = try CheckpointWriter(destination: destination, asFolder: base.isFolder, sharding: sharding,
@@ -63,7 +63,7 @@ public struct LoraMergeWriter {
         for name in base.names {
             guard let location = base.location(of: name) else { continue }
             let info = location.info
-            let edits = plan.edits[name] ?? []
+            let edits = plan.edits[ByteName(name)] ?? []
             let target = dtype.map { info.dtype.isFloatingPoint && TensorElements.supports(info.dtype) ? $0 : info.dtype } ?? info.dtype
             if edits.isEmpty && target == info.dtype, let copy = OutputTensor.copy(name, from: base) {
                 out.append(copy)
@@ -87,7 +87,7 @@ public struct LoraMergeWriter {
     /// config.json follows a resized vocabulary and a changed dtype; nil when it needs no change.
     func rewrittenConfig() -> JSONValue? {
         guard var config = base.config else { return nil }
-        if let embedding = plan.shapes.first(where: { $0.key.hasSuffix("embed_tokens.weight") }) ?? plan.shapes.first(where: { $0.key.hasSuffix("lm_head.weight") }) {
+        if let embedding = plan.shapes.first(where: { $0.key.string.hasByteSuffix("embed_tokens.weight") }) ?? plan.shapes.first(where: { $0.key.string.hasByteSuffix("lm_head.weight") }) {
             config.set("vocab_size", .int(embedding.value[0]))
         }
         if let dtype {

@@ -14,16 +14,17 @@ public struct MergePlan: Sendable {
     public struct Summary: Sendable {
         public var path: String
         public var modules: [String]
-        public var tensors: Set<String>
+        public var tensors: Set<ByteName>
         public var replaced: [String]
     }
 
-    var edits: [String: [PlannedEdit]]
+    /// Keyed by the tensor's bytes, as every name from a file (ByteName).
+    var edits: [ByteName: [PlannedEdit]]
     /// Shapes that a replacement changed (a resized embedding or lm_head).
-    var shapes: [String: [Int]]
+    var shapes: [ByteName: [Int]]
     public var summaries: [Summary]
 
-    public var changedTensors: Set<String> { Set(edits.keys) }
+    public var changedTensors: Set<ByteName> { Set(edits.keys) }
 
     public init(checkpoint: Checkpoint, adapters: [AdapterSource], adapterName: String? = nil) throws(MoESlimError) {
         let names = ModelFamilies.adapterNames(forModelType: checkpoint.config?["model_type"]?.stringValue)
@@ -37,14 +38,14 @@ public struct MergePlan: Sendable {
         summaries = builder.summaries
     }
 
-    public func outputShape(of name: String, stored: [Int]) -> [Int] { shapes[name] ?? stored }
+    public func outputShape(of name: String, stored: [Int]) -> [Int] { shapes[ByteName(name)] ?? stored }
 }
 
 private struct Builder {
     let checkpoint: Checkpoint
     let names: AdapterNameMap
-    var edits: [String: [PlannedEdit]] = [:]
-    var shapes: [String: [Int]] = [:]
+    var edits: [ByteName: [PlannedEdit]] = [:]
+    var shapes: [ByteName: [Int]] = [:]
     var summaries: [MergePlan.Summary] = []
 
     init(checkpoint: Checkpoint, names: AdapterNameMap) {
@@ -52,24 +53,24 @@ private struct Builder {
         self.names = names
     }
 
-    func shape(_ tensor: String) -> [Int] { shapes[tensor] ?? checkpoint.info(tensor)?.shape ?? [] }
+    func shape(_ tensor: String) -> [Int] { shapes[ByteName(tensor)] ?? checkpoint.info(tensor)?.shape ?? [] }
 
     mutating func add(_ adapter: AdapterFolder, weight: Double) throws(MoESlimError) {
         var summary = MergePlan.Summary(path: adapter.path, modules: [], tensors: [], replaced: [])
-        var touched = Set<String>()
+        var touched = Set<ByteName>()
         for replacement in adapter.replacements {
             let tensor = try replace(replacement, adapter: adapter)
             summary.replaced.append(tensor)
-            summary.tensors.insert(tensor)
+            summary.tensors.insert(ByteName(tensor))
         }
         var changes = !adapter.replacements.isEmpty
         for factors in adapter.factors {
             let result = try merge(factors, adapter: adapter, weight: weight)
-            guard touched.insert(result.key).inserted else {
+            guard touched.insert(ByteName(result.key)).inserted else {
                 throw fail(adapter, "module '\(result.key)' is adapted twice", tensor: factors.a?.key)
             }
             summary.modules.append(result.key)
-            summary.tensors.formUnion(result.tensors)
+            summary.tensors.formUnion(result.tensors.map { ByteName($0) })
             changes = changes || result.changes
         }
         guard changes else {
@@ -83,7 +84,7 @@ private struct Builder {
     }
 
     private mutating func record(_ tensor: String, _ edit: TensorEdit, slice: Int? = nil) {
-        edits[tensor, default: []].append(PlannedEdit(slice: slice, edit: edit))
+        edits[ByteName(tensor), default: []].append(PlannedEdit(slice: slice, edit: edit))
     }
 
     private mutating func replace(_ r: AdapterFolder.Replacement, adapter: AdapterFolder) throws(MoESlimError) -> String {
@@ -98,11 +99,11 @@ private struct Builder {
         let current = shape(tensor)
         if r.tensor.shape != current {
             let resizable = current.count == 2 && r.tensor.shape.count == 2 && current[1] == r.tensor.shape[1]
-                && (tensor.hasSuffix("embed_tokens.weight") || tensor.hasSuffix("lm_head.weight"))
+                && (tensor.hasByteSuffix("embed_tokens.weight") || tensor.hasByteSuffix("lm_head.weight"))
             guard resizable else {
                 throw fail(adapter, "replacement has shape \(r.tensor.shape) but '\(tensor)' is \(current)", tensor: r.tensor.key)
             }
-            shapes[tensor] = r.tensor.shape
+            shapes[ByteName(tensor)] = r.tensor.shape
         }
         record(tensor, .replace(r.tensor))
         return tensor
@@ -131,8 +132,8 @@ private struct Builder {
         guard a.shape.count == 2, b.shape.count == 2, a.shape[0] == b.shape[1] else {
             throw fail(adapter, "lora_A \(a.shape) and lora_B \(b.shape) do not multiply", tensor: a.key)
         }
-        let targeted = Set(config.targetParameters.map { String($0.split(separator: ".").last ?? "") })
-            .map { f.module + "." + $0 }.filter(config.targets(parameter:)).sorted()
+        let targeted = Set(config.targetParameters.map { ByteName($0.byteSplit(".").last ?? "") })
+            .map { f.module + "." + $0.string }.filter(config.targets(parameter:)).sorted { $0.utf8Precedes($1) }
         // PEFT wraps only the parameters a module has: a bare target such as `down_proj` (PEFT writes those when it
         // converts transformers 4 names) also suffix-matches `self_attn.q_proj.down_proj`, which no model has.
         let present = targeted.compactMap { name in ParameterTarget.resolve(name, in: checkpoint, names: names).map { (name, $0) } }
@@ -148,9 +149,19 @@ private struct Builder {
         return try mergeLinear(f, a: a, b: b, adapter: adapter, weight: weight)
     }
 
+    /// The rows lora_A must have: rank × experts, checked, since a rank from a hostile adapter_config.json can be
+    /// chosen so that the product wraps to the row count of a valid-looking factor.
+    private func factorRows(_ key: String, rank: Int, experts: Int, adapter: AdapterFolder) throws(MoESlimError) -> Int {
+        let (rows, overflow) = rank.multipliedReportingOverflow(by: experts)
+        guard !overflow else {
+            throw fail(adapter, "'\(key)' has rank \(rank) by adapter_config.json (r, rank_pattern), and \(rank) × \(experts) experts overflows")
+        }
+        return rows
+    }
+
     private func resolveRank(_ key: String, a: AdapterFolder.Tensor, experts: Int, adapter: AdapterFolder, weight: Double) throws(MoESlimError) -> Float {
         let (rank, scale) = adapter.config.scale(for: key)
-        guard a.shape[0] == rank * experts else {
+        guard try a.shape[0] == factorRows(key, rank: rank, experts: experts, adapter: adapter) else {
             let expected = experts == 1 ? "\(rank)" : "\(rank) × \(experts) experts"
             throw fail(adapter, "'\(key)' has rank \(rank) by adapter_config.json (r, rank_pattern) but lora_A has \(a.shape[0]) rows, not \(expected)", tensor: a.key)
         }
@@ -190,7 +201,7 @@ private struct Builder {
             record(tensor, .add(delta, deltaRoundedFirst: false))
         }
         if let bias = f.bBias {
-            let biasTensor = String(tensor.dropLast("weight".count)) + "bias"
+            let biasTensor = tensor.dropLastBytes("weight".utf8.count) + "bias"
             guard checkpoint.contains(biasTensor) else {
                 throw fail(adapter, "lora_bias needs '\(biasTensor)', which the checkpoint lacks (PEFT refuses to merge this too)", tensor: bias.key)
             }
@@ -232,9 +243,10 @@ private struct Builder {
         for extra in [f.magnitude, f.bBias, f.embeddingA, f.embeddingB].compactMap({ $0 }) {
             throw fail(adapter, "target_parameters adapters cannot have this tensor (PEFT refuses DoRA, lora_bias and embeddings there)", tensor: extra.key)
         }
-        let matches = candidates.filter { name, target in
-            let rank = adapter.config.scale(for: name).rank
-            return a.shape == [rank * target.experts, target.inFeatures] && b.shape == [target.outFeatures, rank * target.experts]
+        var matches: [(String, ParameterTarget)] = []
+        for (name, target) in candidates {
+            let rows = try factorRows(name, rank: adapter.config.scale(for: name).rank, experts: target.experts, adapter: adapter)
+            if a.shape == [rows, target.inFeatures] && b.shape == [target.outFeatures, rows] { matches.append((name, target)) }
         }
         guard matches.count == 1, let (name, target) = matches.first else {
             let what = matches.isEmpty ? "no targeted parameter of '\(f.module)' (\(candidates.map(\.0).joined(separator: ", "))) has a shape matching lora_A \(a.shape) and lora_B \(b.shape)"

@@ -31,8 +31,8 @@ struct ParameterTarget {
             }
         }
         let renamed = names.diskName(name)
-        for fused in names.fusedExperts where renamed.hasSuffix("." + fused.training) || renamed == fused.training {
-            let folder = String(renamed.dropLast(fused.training.count)) + fused.training.prefix { $0 != "." } + "."
+        for fused in names.fusedExperts where renamed.hasByteSuffix("." + fused.training) || renamed.sameBytes(as: fused.training) {
+            let folder = renamed.dropLastBytes(fused.training.utf8.count) + (fused.training.byteSplit(".").first ?? "") + "."
             var parts: [[String]] = []
             while fused.parts.allSatisfy({ checkpoint.contains(folder + "\(parts.count)." + $0) }) {
                 parts.append(fused.parts.map { folder + "\(parts.count)." + $0 })

@@ -14,41 +14,41 @@ public struct PruneTransform {
 
     public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan) throws(MoESlimError) {
         try plan.validate(against: model, source: "plan")
-        var renamed: [String: String] = [:]
-        var dropped = Set<String>()
-        var sliced: [String: (axis: Int, kept: [Int])] = [:]
+        var renamed: [ByteName: String] = [:]
+        var dropped = Set<ByteName>()
+        var sliced: [ByteName: (axis: Int, kept: [Int])] = [:]
         var counts: [Int: Int] = [:]
         for layer in model.moeLayers {
             let kept = plan.keptExperts(layer: layer)
             counts[layer.layer] = kept.count
             guard kept.count != layer.numExperts else { continue }
-            for r in layer.router { sliced[r.name] = (r.axis, kept) }
+            for r in layer.router { sliced[ByteName(r.name)] = (r.axis, kept) }
             switch layer.experts {
             case .separate(let prefix, let perExpert):
                 let newIndex = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, $0) })
                 for (e, names) in perExpert.enumerated() {
                     for name in names {
                         if let n = newIndex[e] {
-                            renamed[name] = prefix + "\(n)." + name.dropFirst(prefix.count + "\(e).".count)
+                            renamed[ByteName(name)] = prefix + "\(n)." + name.dropBytes(prefix.utf8.count + "\(e).".utf8.count)
                         } else {
-                            dropped.insert(name)
+                            dropped.insert(ByteName(name))
                         }
                     }
                 }
             case .fused(let fused):
-                for f in fused { sliced[f.name] = (f.axis, kept) }
+                for f in fused { sliced[ByteName(f.name)] = (f.axis, kept) }
             }
         }
         var outputs: [OutputTensor] = []
         outputs.reserveCapacity(checkpoint.tensorCount)
-        for name in checkpoint.names where !dropped.contains(name) {
+        for name in checkpoint.names where !dropped.contains(ByteName(name)) {
             guard let loc = checkpoint.location(of: name) else { continue }
             let file = checkpoint.shards[loc.shard]
-            if let cut = sliced[name] {
+            if let cut = sliced[ByteName(name)] {
                 let (shape, ranges) = try ExpertSlicer.ranges(
                     of: loc.info, fileOffset: file.fileOffset(of: loc.info), axis: cut.axis, kept: cut.kept, path: file.path)
                 outputs.append(OutputTensor(name: name, dtype: loc.info.dtype, shape: shape, source: .ranges(file, ranges), shardHint: loc.shard))
-            } else if let copy = OutputTensor.copy(name, from: checkpoint, as: renamed[name]) {
+            } else if let copy = OutputTensor.copy(name, from: checkpoint, as: renamed[ByteName(name)]) {
                 outputs.append(copy)
             }
         }
@@ -61,7 +61,7 @@ public struct PruneTransform {
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
-        meta.removeAll { $0.key == "moe_slim.kept_experts" || $0.key == "moe_slim.version" }
+        meta.removeAll { $0.key.sameBytes(as: "moe_slim.kept_experts") || $0.key.sameBytes(as: "moe_slim.version") }
         meta.append(("moe_slim.version", MoESlimVersion.string))
         meta.append(("moe_slim.kept_experts", keptJSON))
         self.metadata = meta
@@ -77,7 +77,7 @@ public struct PruneTransform {
             if let topK = plan.topK { l.topK = topK }
             if case .separate(let prefix, let perExpert) = layer.experts {
                 l.experts = .separate(prefix: prefix, perExpert: kept.enumerated().map { n, e in
-                    perExpert[e].map { prefix + "\(n)." + $0.dropFirst(prefix.count + "\(e).".count) }
+                    perExpert[e].map { prefix + "\(n)." + $0.dropBytes(prefix.utf8.count + "\(e).".utf8.count) }
                 })
             }
             return l
@@ -105,7 +105,7 @@ public struct PruneTransform {
         }
         var section: [(key: String, value: JSONValue)] = []
         if case .object(let existing)? = config["moe_slim"] {
-            section = existing.filter { $0.key != "experts_per_layer" && $0.key != "kept_experts" }
+            section = existing.filter { !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") }
         }
         if !uniform {
             section.append(("experts_per_layer", .object(counts.sorted { $0.key < $1.key }.map { (String($0.key), .int($0.value)) })))

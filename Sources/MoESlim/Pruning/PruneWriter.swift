@@ -28,18 +28,18 @@ public struct PruneWriter {
     static func companionFiles(of folder: String) throws(MoESlimError) -> (copied: [CheckpointWriter.ExtraFile], skipped: [String]) {
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted { $0.utf8Precedes($1) }
         } catch {
             throw MoESlimError(.io, "cannot list the model folder", path: folder)
         }
         var files: [CheckpointWriter.ExtraFile] = []
         var skipped: [String] = []
-        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".safetensors") && name != "config.json"
-            && name != Checkpoint.indexName {
+        for name in names where !name.hasBytePrefix(".") && !name.hasByteSuffix(".safetensors") && !name.sameBytes(as: "config.json")
+            && !name.sameBytes(as: Checkpoint.indexName) {
             let path = FileSystem.join(folder, name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            if unprunedWeightSuffixes.contains(where: { name.hasSuffix($0) }) {
+            if unprunedWeightSuffixes.contains(where: { name.hasByteSuffix($0) }) {
                 skipped.append(name)
             } else {
                 files.append(.init(name: name, copyOf: path))

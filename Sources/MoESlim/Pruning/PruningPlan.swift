@@ -82,7 +82,7 @@ public struct PruningPlan: Sendable, Equatable {
         }
         var kept: [Int: [Int]] = [:]
         for (key, value) in layers {
-            guard let layer = Int(key), layer >= 0, String(layer) == key else {
+            guard let layer = key.plainIndex else {
                 throw MoESlimError(.invalidPlan, "layer key '\(key)' is not a layer index", path: path)
             }
             guard let items = value.arrayValue else {

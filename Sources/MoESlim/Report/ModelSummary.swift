@@ -76,6 +76,7 @@ public struct ModelSummary: Sendable {
         }
         if !denseLayers.isEmpty { lines.append("  dense layers  \(denseLayers.map(String.init).joined(separator: ", "))") }
         for (dtype, bytes) in bytesPerDType { lines.append("  \(dtype.padding(toLength: 12, withPad: " ", startingAt: 0))  \(bytes) bytes") }
-        return lines.joined(separator: "\n")
+        // model_type comes from config.json: each line is escaped as error messages are.
+        return lines.map(EscapedText.of).joined(separator: "\n")
     }
 }

@@ -39,8 +39,8 @@ public struct SizeReport: Sendable {
         let classes = TensorClassifier.classify(tensors.map(\.name), model)
         let skipped: String? = model.tiedEmbeddings ? model.lmHeadTensor : nil
         var tally = ComponentTally(model: model, topK: topK)
-        for (name, dtype, shape) in tensors where name != skipped && !model.buffers.contains(name) {
-            guard let (component, layer) = classes[name] else { continue }
+        for (name, dtype, shape) in tensors where skipped.map({ !name.sameBytes(as: $0) }) ?? true && !model.buffers.contains(ByteName(name)) {
+            guard let (component, layer) = classes[ByteName(name)] else { continue }
             tally.add(component, layer: layer, elements: shape.reduce(1, *), bytes: TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0)
         }
         self.init(model: model, tally: tally, path: path, context: context, topK: topK)

@@ -34,7 +34,7 @@ extension TensorClassifier {
         }
         assign(model.embedTensor, .embed, .embed)
         if let head = model.lmHeadTensor { assign(head, .head, .deEmbed) }
-        for name in model.buffers { assign(name, .leftOut, .other) }
+        for name in model.buffers { assign(name.string, .leftOut, .other) }
         if model.tiedEmbeddings, let head = model.lmHeadTensor { assign(head, .leftOut, .other) }
         let special = named.keys.sorted()
         var next = 0

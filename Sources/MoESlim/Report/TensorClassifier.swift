@@ -2,18 +2,18 @@
 /// are recognised by the module names all supported families share (self_attn, mlp, *norm*).
 enum TensorClassifier {
     /// Component of each tensor, with the MoE layer for routed-expert tensors (only they are partly active).
-    static func classify(_ names: [String], _ model: ModelDescription) -> [String: (Component, Int?)] {
-        var result: [String: (Component, Int?)] = [:]
+    static func classify(_ names: [String], _ model: ModelDescription) -> [ByteName: (Component, Int?)] {
+        var result: [ByteName: (Component, Int?)] = [:]
         result.reserveCapacity(names.count)
         for layer in model.moeLayers {
-            for r in layer.router { result[r.name] = (.moeGating, nil) }
-            for name in layer.expertTensorNames { result[name] = (.moeFeedForward, layer.layer) }
-            for name in layer.shared { result[name] = (.sharedExperts, nil) }
+            for r in layer.router { result[ByteName(r.name)] = (.moeGating, nil) }
+            for name in layer.expertTensorNames { result[ByteName(name)] = (.moeFeedForward, layer.layer) }
+            for name in layer.shared { result[ByteName(name)] = (.sharedExperts, nil) }
         }
-        result[model.embedTensor] = (.embed, nil)
-        if let head = model.lmHeadTensor { result[head] = (.deEmbed, nil) }
-        for name in names where result[name] == nil {
-            result[name] = (byName(name), nil)
+        result[ByteName(model.embedTensor)] = (.embed, nil)
+        if let head = model.lmHeadTensor { result[ByteName(head)] = (.deEmbed, nil) }
+        for name in names where result[ByteName(name)] == nil {
+            result[ByteName(name)] = (byName(name), nil)
         }
         return result
     }

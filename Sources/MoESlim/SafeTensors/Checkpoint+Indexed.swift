@@ -6,7 +6,7 @@ extension Checkpoint {
     /// not); a tensor they do not reach is the first failing one, and the whole map then says why.
     static func openIndexed(folder: String, indexPath: String) throws(MoESlimError) -> Opened {
         let map = try WeightMap.read(indexPath)
-        let order = map.shards.indices.sorted { map.shards[$0] < map.shards[$1] }
+        let order = map.shards.indices.sorted { map.shards[$0].utf8Precedes(map.shards[$1]) }
         let entriesByShard = map.entriesByShard
         var files: [SafeTensorsFile] = []
         var located = [Bool](repeating: false, count: map.count)

@@ -104,10 +104,12 @@ public final class Checkpoint: @unchecked Sendable {
         ([name], [try SafeTensorsFile(path: file)], [0], nil)
     }
 
-    /// Shard names are untrusted: a weight_map may only name plain .safetensors files inside the folder.
+    /// Shard names are untrusted: a weight_map may only name plain .safetensors files inside the folder. Checked
+    /// byte by byte: to Character comparison "/" followed by a combining mark is one grapheme and not a "/",
+    /// while the file system sees a slash.
     static func validateShardName(_ name: String, indexPath: String) throws(MoESlimError) {
-        let ok = !name.isEmpty && !name.contains("/") && !name.contains("\\") && name != "." && name != ".."
-            && !name.hasPrefix(".") && name.hasSuffix(".safetensors") && !name.contains("\0")
+        let ok = !name.isEmpty && !name.containsByte("/") && !name.containsByte("\\") && !name.containsByte("\0")
+            && !name.hasBytePrefix(".") && name.hasByteSuffix(".safetensors")
         guard ok else {
             throw MoESlimError(.invalidIndex, "weight_map names shard '\(name)', which is not a .safetensors file inside the model folder", path: indexPath)
         }

@@ -66,8 +66,8 @@ public struct CheckpointWriter {
         _ tensors: [OutputTensor], extraFiles: [ExtraFile] = [],
         validate: (String) throws(MoESlimError) -> Void = { _ throws(MoESlimError) in }
     ) throws(MoESlimError) -> [String] {
-        var seen = Set<String>()
-        for t in tensors where !seen.insert(t.name).inserted {
+        var seen = Set<ByteName>()
+        for t in tensors where !seen.insert(ByteName(t.name)).inserted {
             throw MoESlimError(.invalidArgument, "two output tensors share a name", tensor: t.name)
         }
         let temp = try Temporary(beside: destination, folder: asFolder)

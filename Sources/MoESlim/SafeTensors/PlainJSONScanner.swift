@@ -1,7 +1,7 @@
 /// The pieces of JSON that writers of headers and index files actually emit, read in place: ASCII strings
 /// without escapes or control characters, lists of plain non-negative integers. Each reader returns nil on anything else, which
 /// sends the caller to the strict parser; so what these accept is always read exactly as JSONParser reads it
-/// (ASCII also keeps byte equality and the strict parser's String equality the same thing).
+/// (both compare names as bytes).
 struct PlainJSONScanner {
     let bytes: UnsafeRawBufferPointer
     var pos = 0

@@ -128,7 +128,7 @@ public struct SafeTensorsHeader: Sendable {
         var spelled: [UInt8] = []
         var metadata: [(key: String, value: String)]?
         for (name, value) in members {
-            if name == "__metadata__" {
+            if name.sameBytes(as: "__metadata__") {
                 guard let entries = value.objectMembers else { throw bad("__metadata__ is not an object", nil) }
                 metadata = try entries.map { (key, v) throws(MoESlimError) in
                     guard let s = v.stringValue else {
@@ -155,27 +155,27 @@ public struct SafeTensorsHeader: Sendable {
         var shape: [Int]?
         var offsets: [Int]?
         for (key, v) in fields {
-            switch key {
+            switch ByteName(key) {
             case "dtype":
                 guard let s = v.stringValue else { throw bad("dtype is not a string", name) }
-                guard let d = DType(rawValue: s) else { throw bad("unknown dtype '\(s)'", name) }
+                var spelled = s
+                guard let d = spelled.withUTF8({ DType(spelling: UnsafeRawBufferPointer($0)) }) else { throw bad("unknown dtype '\(s)'", name) }
                 dtype = d
             case "shape":
                 guard let dims = v.arrayValue else { throw bad("shape is not a list", name) }
                 shape = try dims.map { (d: JSONValue) throws(MoESlimError) -> Int in
                     guard case .number(let text) = d else { throw bad("shape has a non-integer dimension", name) }
-                    guard let n = Int(text) else {
-                        throw bad(text.first == "-" || text.contains(".") || text.contains("e") || text.contains("E")
-                                  ? "shape dimension \(text) is not a non-negative integer"
-                                  : "shape dimension \(text) is too large", name)
+                    switch HeaderInteger(text) {
+                    case .value(let n): return n
+                    case .negative: throw bad("shape dimension \(text) is negative", name)
+                    case .notInteger: throw bad("shape dimension \(text) is not a non-negative integer", name)
+                    case .tooLarge: throw bad("shape dimension \(text) is too large", name)
                     }
-                    guard n >= 0 else { throw bad("shape dimension \(n) is negative", name) }
-                    return n
                 }
             case "data_offsets":
                 guard let pair = v.arrayValue, pair.count == 2 else { throw bad("data_offsets is not a pair", name) }
                 offsets = try pair.map { (o: JSONValue) throws(MoESlimError) -> Int in
-                    guard let n = o.intValue, n >= 0 else {
+                    guard case .number(let text) = o, case .value(let n) = HeaderInteger(text) else {
                         throw bad("data_offsets entry is not a non-negative integer", name)
                     }
                     return n

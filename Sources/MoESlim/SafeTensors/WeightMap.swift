@@ -16,7 +16,8 @@ struct WeightMap {
 
     /// Shard file names in the order the map first names them; untrusted until validated.
     private(set) var shards: [String] = []
-    private var shardIDs: [String: Int] = [:]
+    /// By bytes: two spellings of one shard name that are only canonically equivalent are two files.
+    private var shardIDs: [ByteName: Int] = [:]
     /// The bytes entries point into: the index file itself, or the names laid end to end after a strict parse.
     private var storage: ByteRegion
     private var entries: [Entry] = []
@@ -103,9 +104,9 @@ struct WeightMap {
     }
 
     private mutating func shardID(_ shard: String) -> Int {
-        if let known = shardIDs[shard] { return known }
+        if let known = shardIDs[ByteName(shard)] { return known }
         shards.append(shard)
-        shardIDs[shard] = shards.count - 1
+        shardIDs[ByteName(shard)] = shards.count - 1
         return shards.count - 1
     }
 
@@ -115,17 +116,17 @@ struct WeightMap {
         var map = WeightMap(storage: file, expectedCount: file.bytes.count / 80)
         let found = { (bytes: UnsafeRawBufferPointer) -> Bool? in
             var s = PlainJSONScanner(bytes)
-            var keys: [String] = []
+            var keys: [ByteName] = []
             var sawMap = false
             guard s.take(UInt8(ascii: "{")) else { return nil }
             s.skipWhitespace()
             if s.current == UInt8(ascii: "}") { s.pos += 1; return false }
             while true {
                 guard let key = s.plainString(), s.take(UInt8(ascii: ":")) else { return nil }
-                let text = String(decoding: key, as: UTF8.self)
+                let text = ByteName(String(decoding: key, as: UTF8.self))
                 guard !keys.contains(text) else { return nil }
                 keys.append(text)
-                if text == "weight_map" {
+                if key.spells("weight_map") {
                     guard map.scanEntries(&s) else { return nil }
                     sawMap = true
                 } else if s.strictValue(depth: 1) == nil {

@@ -1,5 +1,6 @@
 /// A strict RFC 8259 parser for headers that come from strangers: bounded nesting, no trailing garbage, no
-/// BOM, duplicate object keys reported instead of silently keeping one of them.
+/// BOM, duplicate object keys reported instead of silently keeping one of them. Keys are the same only when
+/// their bytes are (as in Python's json and serde_json): canonically equivalent spellings are different keys.
 public struct JSONParser {
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let offset: Int
@@ -69,7 +70,7 @@ public struct JSONParser {
     private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
         pos += 1
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        var seen = Set<ByteName>()
         skipWhitespace()
         if current == UInt8(ascii: "}") { pos += 1; return .object(members) }
         while true {
@@ -77,7 +78,7 @@ public struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw fail("expected a string key") }
             let keyOffset = pos
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            guard seen.insert(ByteName(key)).inserted else {
                 throw Failure(offset: keyOffset, reason: "duplicate key '\(key)'")
             }
             skipWhitespace()

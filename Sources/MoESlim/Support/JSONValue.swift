@@ -13,17 +13,18 @@ public indirect enum JSONValue: Equatable, Sendable {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
+        case let (.string(a), .string(b)): return a.sameBytes(as: b)
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            return a.count == b.count && zip(a, b).allSatisfy { $0.key.sameBytes(as: $1.key) && $0.value == $1.value }
         default: return false
         }
     }
 
+    /// Keys match by bytes, so a key that is only canonically equivalent to `key` is a different key.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        return members.last(where: { $0.key == key })?.value
+        return members.last(where: { $0.key.sameBytes(as: key) })?.value
     }
 
     public var objectMembers: [(key: String, value: JSONValue)]? {
@@ -62,7 +63,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// Replaces or appends a member, keeping the position of an existing key.
     public mutating func set(_ key: String, _ value: JSONValue) {
         guard case .object(var members) = self else { return }
-        if let i = members.firstIndex(where: { $0.key == key }) {
+        if let i = members.firstIndex(where: { $0.key.sameBytes(as: key) }) {
             members[i].value = value
         } else {
             members.append((key, value))

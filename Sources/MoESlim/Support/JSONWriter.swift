@@ -27,7 +27,7 @@ extension JSONValue {
             out += pad(level) + "]"
         case .object(let members):
             if members.isEmpty { out += "{}"; return }
-            let ordered = sortKeys ? members.sorted { $0.key < $1.key } : members
+            let ordered = sortKeys ? members.sorted { $0.key.utf8Precedes($1.key) } : members
             out += "{" + newline
             for (i, member) in ordered.enumerated() {
                 out += pad(level + 1) + JSONValue.quote(member.key) + (indent == nil ? ":" : ": ")

@@ -1,6 +1,7 @@
 /// One error type for the whole tool, shaped after swift-nio's FileSystemError: a stable code that scripts and
 /// tests can match, a message for people, the path and tensor it concerns, an optional underlying cause, and the
-/// source location that raised it so bug reports point at the right check.
+/// source location that raised it so bug reports point at the right check. The description escapes control and
+/// bidirectional characters (EscapedText): messages echo names and values from hostile files.
 public struct MoESlimError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable, CaseIterable {
         case io
@@ -57,6 +58,6 @@ public struct MoESlimError: Error, CustomStringConvertible, Sendable {
         let prefix = parts.isEmpty ? "" : parts.joined(separator: ": ") + ": "
         var text = prefix + message
         if let cause { text += " (\(cause))" }
-        return text
+        return EscapedText.of(text)
     }
 }

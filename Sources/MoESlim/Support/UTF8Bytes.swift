@@ -40,7 +40,7 @@ extension UnsafeRawBufferPointer {
 
 extension String {
     /// Byte order (the order of Python's `sorted`).
-    func utf8Precedes(_ other: String) -> Bool {
+    public func utf8Precedes(_ other: String) -> Bool {
         var (a, b) = (self, other)
         return a.withUTF8 { x in b.withUTF8 { y in UnsafeRawBufferPointer(x).compareBytes(UnsafeRawBufferPointer(y)) < 0 } }
     }

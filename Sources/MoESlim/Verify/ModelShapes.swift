@@ -12,7 +12,7 @@ enum ModelShapes {
             fail("has shape \(shape) but the config's vocab_size and hidden_size make \(vocabulary)", name)
         }
         for layer in model.moeLayers {
-            for router in layer.router where router.name.hasSuffix("weight") {
+            for router in layer.router where router.name.hasByteSuffix("weight") {
                 guard let shape = checkpoint.info(router.name)?.shape, shape.count == 2, router.axis < 2,
                       shape[1 - router.axis] != model.hiddenSize else { continue }
                 fail("MoE layer \(layer.layer): router has shape \(shape), not hidden_size \(model.hiddenSize) beside its experts", router.name)

@@ -5,16 +5,16 @@ enum ShardLinks {
     static func notes(_ shards: [(name: String, path: String)], folder: String) -> [String] {
         let root = FileSystem.canonical(folder)
         var order: [String] = []
-        var byTarget: [String: [String]] = [:]
+        var byTarget: [ByteName: [String]] = [:]
         for shard in shards {
             let target = FileSystem.canonical(shard.path)
-            guard !target.hasPrefix(root == "/" ? "/" : root + "/") else { continue }
+            guard !target.hasBytePrefix(root == "/" ? "/" : root + "/") else { continue }
             let targetFolder = FileSystem.parent(target)
-            if byTarget[targetFolder] == nil { order.append(targetFolder) }
-            byTarget[targetFolder, default: []].append(shard.name)
+            if byTarget[ByteName(targetFolder)] == nil { order.append(targetFolder) }
+            byTarget[ByteName(targetFolder), default: []].append(shard.name)
         }
         return order.map { targetFolder in
-            let names = byTarget[targetFolder]!
+            let names = byTarget[ByteName(targetFolder)]!
             let which = names.count == 1 ? "shard \(names[0]) is a link to a file" : "shards \(names.joined(separator: ", ")) are links to files"
             return "\(which) outside the model folder, in \(targetFolder)"
         }

@@ -42,12 +42,12 @@ public enum Verifier {
         } else {
             named = ["model.safetensors"]
         }
-        let present = Set(safetensorsFiles(in: folder, into: &report))
-        if !FileSystem.exists(indexPath) && !present.contains("model.safetensors") {
+        let present = Set(safetensorsFiles(in: folder, into: &report).map { ByteName($0) })
+        if !FileSystem.exists(indexPath) && !present.contains(ByteName("model.safetensors")) {
             report.problems.append(MoESlimError(.io, "folder has neither \(Checkpoint.indexName) nor model.safetensors", path: folder))
             return []
         }
-        for stray in present.subtracting(named).sorted() {
+        for stray in present.subtracting(named.map { ByteName($0) }).sorted() {
             let reason = FileSystem.exists(indexPath)
                 ? "is a .safetensors file that \(Checkpoint.indexName) does not name"
                 : "is a .safetensors file beside model.safetensors but the folder has no \(Checkpoint.indexName)"
@@ -55,7 +55,7 @@ public enum Verifier {
         }
         var shards: [(String, String)] = []
         for name in named {
-            if present.contains(name) {
+            if present.contains(ByteName(name)) {
                 shards.append((name, FileSystem.join(folder, name)))
             } else {
                 report.problems.append(MoESlimError(.invalidIndex, "weight_map names shard '\(name)', which is missing", path: indexPath))
@@ -86,13 +86,13 @@ public enum Verifier {
             return nil
         }
         var names: [String] = []
-        var seen = Set<String>()
+        var seen = Set<ByteName>()
         for (tensor, value) in map {
             guard let shard = value.stringValue else {
                 report.problems.append(MoESlimError(.invalidIndex, "weight_map entry is not a string", path: indexPath, tensor: tensor))
                 continue
             }
-            guard seen.insert(shard).inserted else { continue }
+            guard seen.insert(ByteName(shard)).inserted else { continue }
             do {
                 try Checkpoint.validateShardName(shard, indexPath: indexPath)
                 names.append(shard)
@@ -100,12 +100,12 @@ public enum Verifier {
                 report.problems.append(error)
             }
         }
-        return (names.sorted(), index)
+        return (names.sorted { $0.utf8Precedes($1) }, index)
     }
 
     private static func safetensorsFiles(in folder: String, into report: inout VerifyReport) -> [String] {
         do {
-            return try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".safetensors") }
+            return try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasByteSuffix(".safetensors") }
         } catch {
             report.problems.append(MoESlimError(.io, "cannot list the folder", path: folder))
             return []

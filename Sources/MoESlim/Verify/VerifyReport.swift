@@ -35,7 +35,8 @@ public struct VerifyReport: Sendable {
         }
         lines += warnings.map { "  warning [\($0.code.rawValue)]: \($0)" }
         lines += problems.map { "  problem [\($0.code.rawValue)]: \($0)" }
-        return lines.joined(separator: "\n")
+        // Shard, tensor and model names come from the files: each line is escaped as error messages are.
+        return lines.map(EscapedText.of).joined(separator: "\n")
     }
 
     public var json: JSONValue {
