@@ -20,6 +20,7 @@ struct Glm4MoeFamily: ModelFamily {
         let routing = RoutingRule(
             scoring: .sigmoid, normalizeTopK: r.normTopkProb ?? true, groups: r.nGroup ?? 1,
             topkGroups: r.topkGroup ?? 1, scalingFactor: r.routedScalingFactor ?? 1)
+        try r.check(routing, experts: c.experts.count)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, routing: routing, moeLayers: c.dims.allLayers.filter { $0 >= first },
             moePrefix: { "model.layers.\($0).mlp." },

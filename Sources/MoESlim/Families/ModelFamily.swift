@@ -67,7 +67,15 @@ public enum ModelFamilies {
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
-            return try F.layout(config).outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            let layout: FamilyLayout
+            do throws(MoESlimError) {
+                layout = try F.layout(config)
+            } catch {
+                var located = error
+                located.path = located.path ?? checkpoint.configPath
+                throw located
+            }
+            return try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
         }
     }
 
@@ -94,6 +102,7 @@ public enum ModelFamilies {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
         try ConfigLimits.check(config, path: checkpoint.configPath)
+        try ConfigValues.check(config, path: checkpoint.configPath)
         let bytes = try FileSystem.readBytes(checkpoint.configPath)
         do {
             return try build(config, bytes, checkpoint)
