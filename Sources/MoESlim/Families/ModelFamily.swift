@@ -93,7 +93,21 @@ public enum ModelFamilies {
     }
 
     /// The same checks and findings, the expert tensors left as positions (what report and inspect need).
+    /// A tensor of the wrong shape stops here, before any command reads one.
     static func outline(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
+        let outline = try unshapedOutline(checkpoint)
+        if let first = ModelShapes.problems(outline, in: checkpoint).first { throw first }
+        return outline
+    }
+
+    /// For verify, which lists every shape problem instead of stopping at the first.
+    static func describeWithShapeProblems(_ checkpoint: Checkpoint) throws(MoESlimError) -> (ModelDescription, [MoESlimError]) {
+        let outline = try unshapedOutline(checkpoint)
+        return (outline.description(of: checkpoint), ModelShapes.problems(outline, in: checkpoint))
+    }
+
+    /// The config checked and the tensors found, shapes not yet checked.
+    private static func unshapedOutline(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
         let config = try checkpoint.requireConfig()
         guard let modelType = config["model_type"]?.stringValue else {
             throw MoESlimError(.invalidConfig, "config.json has no model_type", path: checkpoint.configPath)
