@@ -6,8 +6,9 @@ import XCTest
 final class HostileConfigTests: XCTestCase {
     static let folder = FixturePaths.fixture("hostile/configs")
     static let tokens = folder + "/tokens.jsonl"
-    static let plan = folder + "/plan.json"
-    static let controls = ["control", "control-granitemoe"]
+    static let controls = ["control", "control-granitemoe", "control-deepseek_v3"]
+    /// Cases cut from fixtures/models/deepseek_v3, whose MoE layer is layer 1; the others' is layer 0.
+    static let deepseek: Set = ["control-deepseek_v3", "n-group-not-dividing", "topk-group-above-groups", "rope-head-dim-zero", "shared-expert-transposed", "kv-b-proj-width"]
 
     /// Config values transformers refuses, and prune history that does not fit the model: the message after
     /// the config's path.
@@ -22,6 +23,10 @@ final class HostileConfigTests: XCTestCase {
         "intermediate-size-zero": "intermediate_size is 0; it must be a positive integer",
         "hidden-act-unknown": "hidden_act is \"swiglu\", which transformers does not know (ACT2FN: gelu, gelu_10, gelu_accurate, gelu_fast, gelu_new, gelu_python, gelu_pytorch_tanh, laplace, leaky_relu, linear, mish, prelu, quick_gelu, relu, relu2, relu6, sigmoid, silu, swish, tanh, xielu)",
         "eps-string": "rms_norm_eps is \"1e-5\"; it must be a non-negative number",
+        "layer-types-length": "layer_types must list one attention type per layer (num_hidden_layers is 1)",
+        "n-group-not-dividing": "n_group is 3; it must be a positive divisor of the 8 experts",
+        "topk-group-above-groups": "topk_group is 3; it must be between 1 and n_group (2)",
+        "rope-head-dim-zero": "qk_rope_head_dim is 0; it must be a positive integer",
         "rope-linear-without-factor": "rope_parameters with rope_type 'linear' needs 'factor'",
         "rope-llama3-missing-field": "rope_parameters with rope_type 'llama3' needs 'low_freq_factor'",
         "rope-type-unknown": "rope_parameters.rope_type is 'spiral', which transformers does not know (default, dynamic, linear, llama3, longrope, yarn)",
@@ -39,6 +44,9 @@ final class HostileConfigTests: XCTestCase {
     static let shapeRefusals: [String: (tensor: String, message: String)] = [
         "expert-w1-columns": ("model.layers.0.block_sparse_moe.experts.0.w1.weight", "has shape [8, 15], expected [8, 16]"),
         "expert-w2-inner": ("model.layers.0.block_sparse_moe.experts.0.w2.weight", "has shape [16, 7], expected [16, 8]"),
+        "experts-narrower-than-config": ("model.layers.0.block_sparse_moe.experts.0.w1.weight", "has shape [6, 16], expected [8, 16]"),
+        "shared-expert-transposed": ("model.layers.1.mlp.shared_experts.down_proj.weight", "has shape [8, 16], expected [16, 8]"),
+        "kv-b-proj-width": ("model.layers.1.self_attn.kv_b_proj.weight", "has shape [31, 8], expected [32, 8]"),
         "k-proj-transposed": ("model.layers.0.self_attn.k_proj.weight", "has shape [16, 8], expected [8, 16]"),
         "o-proj-3d": ("model.layers.0.self_attn.o_proj.weight", "has shape [16, 16, 1], expected [16, 16]"),
         "router-3d": ("model.layers.0.block_sparse_moe.gate.weight", "has shape [4, 16, 1], expected [4, 16]"),
@@ -51,6 +59,8 @@ final class HostileConfigTests: XCTestCase {
     static let nonFinite = ["nan-weight", "rope-theta-zero"]
 
     private static func path(_ name: String) -> String { folder + "/" + name }
+
+    private static func plan(_ name: String) -> String { folder + (deepseek.contains(name) ? "/plan-deepseek_v3.json" : "/plan.json") }
 
     private static func configError(_ name: String) -> String {
         "moe-slim: error: \(path(name))/config.json: \(configRefusals[name]!)"
@@ -70,8 +80,8 @@ final class HostileConfigTests: XCTestCase {
             "report": ["report", model],
             "calibrate": ["calibrate", model, "--data", tokens, "-o", scratch + "/\(name).counts.json"],
             "eval": ["eval", model, "--data", tokens],
-            "sweep": ["sweep", model, "--plan", plan, "--data", tokens],
-            "prune": ["prune", model, scratch + "/\(name)-pruned", "--plan", plan],
+            "sweep": ["sweep", model, "--plan", plan(name), "--data", tokens],
+            "prune": ["prune", model, scratch + "/\(name)-pruned", "--plan", plan(name)],
             "merge-lora": ["merge-lora", model, FixturePaths.fixture("lora/attention/adapter"), scratch + "/\(name)-merged"],
         ]
     }
@@ -82,7 +92,9 @@ final class HostileConfigTests: XCTestCase {
         for command in names {
             let run = try CommandRunner.run(all[command]!)
             XCTAssertEqual(run.status, 65, "\(name) \(command): \(run.stderr)", file: file, line: number)
-            XCTAssertEqual(run.stderrLines.map(String.init), [line], "\(name) \(command)", file: file, line: number)
+            // verify writes one line per problem and the other commands stop at the first.
+            let lines = run.stderrLines.map(String.init)
+            XCTAssertEqual(command == "verify" ? Array(lines.prefix(1)) : lines, [line], "\(name) \(command)", file: file, line: number)
         }
         let written = try FileManager.default.contentsOfDirectory(atPath: scratch)
         XCTAssertEqual(written, [], "\(name) left output behind", file: file, line: number)
@@ -129,16 +141,23 @@ final class HostileConfigTests: XCTestCase {
 
     /// Every other command that reads tensors refuses the same way.
     func testShapeRefusalsStopEveryOtherCommand() throws {
-        for name in ["expert-w2-inner", "fused-down-axes-swapped"] {
+        for name in ["expert-w2-inner", "fused-down-axes-swapped", "kv-b-proj-width"] {
             try assertRefused(name, by: ["inspect", "report", "eval", "sweep", "merge-lora"], with: Self.shapeError(name))
         }
     }
 
-    func testVerifyListsTheShapeProblem() throws {
-        let run = try CommandRunner.run(["verify", Self.path("k-proj-transposed")])
+    /// verify lists every shape problem, where the other commands stop at the first.
+    func testVerifyListsEveryShapeProblem() throws {
+        let name = "experts-narrower-than-config"
+        let run = try CommandRunner.run(["verify", Self.path(name)])
         XCTAssertEqual(run.status, 65)
-        let (tensor, message) = Self.shapeRefusals["k-proj-transposed"]!
-        XCTAssertTrue(run.stdout.contains("  problem [invalidTensor]: \(Self.path("k-proj-transposed")): tensor '\(tensor)': \(message)\n"), run.stdout)
+        let problems = run.stdout.split(separator: "\n").filter { $0.hasPrefix("  problem") }.map(String.init)
+        let expert = "model.layers.0.block_sparse_moe.experts.0."
+        XCTAssertEqual(problems, [
+            "  problem [invalidTensor]: \(Self.path(name)): tensor '\(expert)w1.weight': has shape [6, 16], expected [8, 16]",
+            "  problem [invalidTensor]: \(Self.path(name)): tensor '\(expert)w3.weight': has shape [6, 16], expected [8, 16]",
+            "  problem [invalidTensor]: \(Self.path(name)): tensor '\(expert)w2.weight': has shape [16, 6], expected [16, 8]",
+        ])
     }
 
     func testNonFiniteRouterInputsStopTheForwardPass() throws {

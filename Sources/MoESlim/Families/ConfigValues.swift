@@ -40,6 +40,11 @@ enum ConfigValues {
                 throw fail("\(key) is \(literal(value)); it must be a non-negative number")
             }
         }
+        if let value = config["layer_types"], value != .null, let layers = config["num_hidden_layers"]?.intValue {
+            guard let types = value.arrayValue, types.allSatisfy({ $0.stringValue != nil }), types.count == layers else {
+                throw fail("layer_types must list one attention type per layer (num_hidden_layers is \(layers))")
+            }
+        }
         try RopeValues.check(config, path: path)
     }
 

@@ -126,8 +126,10 @@ extension DeepseekFamily: EngineFamily {
         var ropeInterleave: Bool?
         var normTopkProb: Bool?
         var scoringFunc: String?
+        var nSharedExperts: Int?
 
         enum CodingKeys: String, CodingKey {
+            case nSharedExperts = "n_shared_experts"
             case modelType = "model_type"
             case normTopkProb = "norm_topk_prob"
             case scoringFunc = "scoring_func"
@@ -151,6 +153,7 @@ extension DeepseekFamily: EngineFamily {
             ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave)
             normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
             scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
+            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
         }
     }
 
@@ -177,6 +180,7 @@ extension DeepseekFamily: EngineFamily {
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.intermediate = c.dims.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
         if v2 { spec.groupScore = .maximum }
         return spec
     }

@@ -30,7 +30,7 @@ struct ModelShapes {
                 check.expertsAlike(described, experts)
             } else if let spec {
                 let m = spec.denseMLP
-                check.gatedMLP(prefix + m.prefix, m)
+                check.gatedMLP(prefix + m.prefix, m, width: spec.intermediate.dense)
             }
         }
         if let spec { check.norm(spec.finalNorm, spec: spec) }
@@ -112,20 +112,20 @@ struct ModelShapes {
         }
     }
 
-    /// gate [I, hidden], up [I, hidden], down [hidden, I], I read from the gate.
-    private mutating func gatedMLP(_ p: String, _ m: GatedMLPNames) {
-        gatedMLP(gate: p + m.gate, up: p + m.up, down: p + m.down)
+    /// gate [I, hidden], up [I, hidden], down [hidden, I], I from the config or else read from the gate.
+    private mutating func gatedMLP(_ p: String, _ m: GatedMLPNames, width: Int?) {
+        gatedMLP(gate: p + m.gate, up: p + m.up, down: p + m.down, width: width)
     }
 
-    private mutating func gatedMLP(gate: String, up: String, down: String) {
-        let inter = intermediate(checkpoint.info(gate)?.shape, axis: 0, rank: 2)
+    private mutating func gatedMLP(gate: String, up: String, down: String, width: Int?) {
+        let inter = width.map(ExpectedShape.Dim.size) ?? intermediate(checkpoint.info(gate)?.shape, axis: 0, rank: 2)
         expect(gate, ExpectedShape(inter, .size(hidden)))
         expect(up, ExpectedShape(inter, .size(hidden)))
         expect(down, ExpectedShape(.size(hidden), inter))
     }
 
     /// The intermediate width a tensor holds on `axis`, or a wildcard when it cannot tell (its own check
-    /// then names it).
+    /// then names it): for families whose config does not state it.
     private func intermediate(_ shape: [Int]?, axis: Int, rank: Int, halved: Bool = false) -> ExpectedShape.Dim {
         guard let shape, shape.count == rank, !halved || shape[axis] % 2 == 0 else { return .any("intermediate") }
         return .size(halved ? shape[axis] / 2 : shape[axis])
@@ -165,22 +165,29 @@ struct ModelShapes {
     /// Expert 0 (the others match it) or the fused tensors, as the engine spec's expert format lays them out.
     private mutating func experts(_ layer: MoELayer, spec: EngineSpec, moePrefix p: String) {
         let e = ExpectedShape.Dim.size(layer.numExperts), h = ExpectedShape.Dim.size(hidden)
+        let width = spec.intermediate.experts
+        /// I and 2·I of fused gate+up tensors, from the config or else from the tensor's `axis`.
+        func widths(_ gateUp: String, axis: Int) -> (inter: ExpectedShape.Dim, pair: ExpectedShape.Dim) {
+            if let width { return (.size(width), .size(2 * width)) }
+            let inter = intermediate(checkpoint.info(gateUp)?.shape, axis: axis, rank: 3, halved: true)
+            if case .size(let n) = inter { return (inter, .size(2 * n)) }
+            return (inter, .even("2·intermediate"))
+        }
         switch (spec.experts, layer.experts) {
         case (.perExpert(let gate, let up, let down), .separate(let marker, _)):
-            gatedMLP(gate: marker + "0." + gate, up: marker + "0." + up, down: marker + "0." + down)
+            gatedMLP(gate: marker + "0." + gate, up: marker + "0." + up, down: marker + "0." + down, width: width)
         case (.fusedGateUp(let gateUp, let down), .fused):
-            let inter = intermediate(checkpoint.info(p + gateUp)?.shape, axis: 1, rank: 3, halved: true)
-            expect(p + gateUp, ExpectedShape(e, .even("2·intermediate"), h))
+            let (inter, pair) = widths(p + gateUp, axis: 1)
+            expect(p + gateUp, ExpectedShape(e, width == nil ? .even("2·intermediate") : pair, h))
             expect(p + down, ExpectedShape(e, h, inter))
         case (.fusedGateUpInputMajor(let gateUp, let down), .fused):
-            let inter = intermediate(checkpoint.info(p + gateUp)?.shape, axis: 2, rank: 3, halved: true)
-            expect(p + gateUp, ExpectedShape(e, h, .even("2·intermediate")))
+            let (inter, pair) = widths(p + gateUp, axis: 2)
+            expect(p + gateUp, ExpectedShape(e, h, width == nil ? .even("2·intermediate") : pair))
             expect(p + down, ExpectedShape(e, inter, h))
         case (.clampedSwiGLU(let gateUp, let gateUpBias, let down, let downBias, _, _), .fused):
             // MXFP4 experts (`_blocks` / `_scales`) are checked by their decoder, which knows their packing.
-            let inter = intermediate(checkpoint.info(p + gateUp)?.shape, axis: 2, rank: 3, halved: true)
-            let pair: ExpectedShape.Dim = if case .size(let n) = inter { .size(2 * n) } else { .even("2·intermediate") }
-            expect(p + gateUp, ExpectedShape(e, h, .even("2·intermediate")))
+            let (inter, pair) = widths(p + gateUp, axis: 2)
+            expect(p + gateUp, ExpectedShape(e, h, width == nil ? .even("2·intermediate") : pair))
             expect(p + gateUpBias, ExpectedShape(e, pair))
             expect(p + down, ExpectedShape(e, inter, h))
             expect(p + downBias, ExpectedShape(e, h))
@@ -188,7 +195,7 @@ struct ModelShapes {
             break
         }
         if let shared = spec.sharedExpert {
-            gatedMLP(p + shared.mlp.prefix, shared.mlp)
+            gatedMLP(p + shared.mlp.prefix, shared.mlp, width: spec.intermediate.shared)
             if let gate = shared.gate { expect(p + gate, ExpectedShape(.size(1), h)) }
         }
     }
