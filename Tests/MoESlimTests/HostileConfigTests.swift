@@ -48,6 +48,7 @@ final class HostileConfigTests: XCTestCase {
         "shared-expert-transposed": ("model.layers.1.mlp.shared_experts.down_proj.weight", "has shape [8, 16], expected [16, 8]"),
         "kv-b-proj-width": ("model.layers.1.self_attn.kv_b_proj.weight", "has shape [31, 8], expected [32, 8]"),
         "k-proj-transposed": ("model.layers.0.self_attn.k_proj.weight", "has shape [16, 8], expected [8, 16]"),
+        "k-proj-transposed-gelu": ("model.layers.0.self_attn.k_proj.weight", "has shape [16, 8], expected [8, 16]"),
         "o-proj-3d": ("model.layers.0.self_attn.o_proj.weight", "has shape [16, 16, 1], expected [16, 16]"),
         "router-3d": ("model.layers.0.block_sparse_moe.gate.weight", "has shape [4, 16, 1], expected [4, 16]"),
         "router-expert-count": ("model.layers.0.block_sparse_moe.gate.weight", "MoE layer 0: has 5 experts on axis 0 but the config says 4"),

@@ -14,12 +14,11 @@ struct ModelShapes {
         self.model = model
     }
 
-    /// Every problem, in layer order after the embeddings. Without an engine spec (a config the forward pass
-    /// cannot run, which calibrate refuses on its own terms) only the description's tensors are checked.
+    /// Every problem, in layer order after the embeddings.
     static func problems(_ outline: ModelOutline, in checkpoint: Checkpoint) -> [MoESlimError] {
         var check = ModelShapes(checkpoint, outline.model)
         check.vocabulary()
-        let spec = try? EngineFamilies.spec(for: checkpoint, model: outline.model)
+        let spec = EngineFamilies.layoutSpec(for: checkpoint, model: outline.model)
         let moe = Dictionary(uniqueKeysWithValues: zip(outline.model.moeLayers, outline.experts).map { ($0.0.layer, $0) })
         for layer in 0..<outline.model.numLayers {
             let prefix = "model.layers.\(layer)."
