@@ -1,4 +1,5 @@
 import XCTest
+@testable import MoESlim
 
 /// Every folder of fixtures/hostile/configs (written by fixtures/gen_hostile_configs.py) with the exact error and
 /// exit code of each command that reads it, run through the built executable. Each case is a one-layer model
@@ -165,6 +166,17 @@ final class HostileConfigTests: XCTestCase {
         for name in Self.nonFinite {
             let line = "moe-slim: error: \(Self.path(name)): MoE layer 0: the router's logits are NaN or infinite; a weight or a config value (such as rope_theta 0) makes the activations non-finite"
             try assertRefused(name, by: ["calibrate", "eval", "sweep"], with: line)
+        }
+    }
+
+    /// Llama 4 indexes no_rope_layers by layer; a shorter list trapped the forward pass.
+    func testLlama4NoRopeLayersMustCoverEveryLayer() throws {
+        let path = EngineGolden.folder("llama4_text") + "/config.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        config["no_rope_layers"] = [1]
+        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: config))
+        XCTAssertThrowsError(try EngineFamilies.all["llama4_text"]!(bytes, "config.json")) { error in
+            XCTAssertEqual("\(error)", "config.json: no_rope_layers must have one entry per layer (num_hidden_layers is 4), not 1")
         }
     }
 }

@@ -82,7 +82,7 @@ extension Llama4TextFamily: EngineFamily {
         try c.dims.requireSiLU()
         let layers = c.dims.numHiddenLayers
         if let listed = c.noRopeLayers, listed.count != layers {
-            throw MoESlimError(.invalidConfig, "no_rope_layers lists \(listed.count) layers; num_hidden_layers is \(layers)")
+            throw MoESlimError(.invalidConfig, "no_rope_layers must have one entry per layer (num_hidden_layers is \(layers)), not \(listed.count)")
         }
         let interval = max(c.noRopeLayerInterval ?? 4, 1)
         let rotates = c.noRopeLayers.map { $0.map { $0 != 0 } } ?? (0..<layers).map { ($0 + 1) % interval != 0 }
