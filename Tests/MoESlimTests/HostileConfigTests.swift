@@ -31,6 +31,7 @@ final class HostileConfigTests: XCTestCase {
         "rope-linear-without-factor": "rope_parameters with rope_type 'linear' needs 'factor'",
         "rope-llama3-missing-field": "rope_parameters with rope_type 'llama3' needs 'low_freq_factor'",
         "rope-type-unknown": "rope_parameters.rope_type is 'spiral', which transformers does not know (default, dynamic, linear, llama3, longrope, yarn)",
+        "partial-rotary-factor-huge": "partial_rotary_factor is 1e+300; it must be a number in (0, 1]",
         "rope-factor-string": "rope_parameters.factor is \"2\"; it must be a number",
         "kept-experts-not-increasing": "moe_slim.kept_experts[\"0\"] must list expert ids in strictly increasing order, each in 0..<65536",
         "kept-experts-negative-id": "moe_slim.kept_experts[\"0\"] must list expert ids in strictly increasing order, each in 0..<65536",
@@ -169,14 +170,21 @@ final class HostileConfigTests: XCTestCase {
         }
     }
 
-    /// Llama 4 indexes no_rope_layers by layer; a shorter list trapped the forward pass.
-    func testLlama4NoRopeLayersMustCoverEveryLayer() throws {
+    /// Llama 4 indexes no_rope_layers by layer and divides positions by attention_chunk_size; a shorter list or
+    /// a zero chunk trapped the forward pass.
+    func testLlama4LayerListsAndChunksAreChecked() throws {
+        let cases: [(key: String, value: Any, message: String)] = [
+            ("no_rope_layers", [1], "no_rope_layers must have one entry per layer (num_hidden_layers is 4), not 1"),
+            ("attention_chunk_size", 0, "attention_chunk_size is 0; it must be a positive integer"),
+        ]
         let path = EngineGolden.folder("llama4_text") + "/config.json"
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        config["no_rope_layers"] = [1]
-        let bytes = [UInt8](try JSONSerialization.data(withJSONObject: config))
-        XCTAssertThrowsError(try EngineFamilies.all["llama4_text"]!(bytes, "config.json")) { error in
-            XCTAssertEqual("\(error)", "config.json: no_rope_layers must have one entry per layer (num_hidden_layers is 4), not 1")
+        for (key, value, message) in cases {
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            config[key] = value
+            let bytes = [UInt8](try JSONSerialization.data(withJSONObject: config))
+            XCTAssertThrowsError(try EngineFamilies.all["llama4_text"]!(bytes, "config.json")) { error in
+                XCTAssertEqual("\(error)", "config.json: " + message)
+            }
         }
     }
 }

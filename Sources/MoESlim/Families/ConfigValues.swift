@@ -82,6 +82,7 @@ enum RopeValues {
         if let theta = config["rope_theta"], theta != .null, theta.doubleValue == nil {
             throw fail("rope_theta is \(ConfigValues.literal(theta)); it must be a number")
         }
+        try checkPartialRotary(config["partial_rotary_factor"], key: "partial_rotary_factor", path: path)
         for key in ["rope_parameters", "rope_scaling"] {
             guard let section = config[key], section != .null else { continue }
             guard section.objectMembers != nil else { throw fail("\(key) is \(ConfigValues.literal(section)); it must be an object") }
@@ -101,12 +102,22 @@ enum RopeValues {
                     throw fail("\(key).\(field) is \(ConfigValues.literal(value)); it must be a number")
                 }
             }
+            try checkPartialRotary(section["partial_rotary_factor"], key: key + ".partial_rotary_factor", path: path)
             for field in ["short_factor", "long_factor"] {
                 guard let value = section[field], value != .null else { continue }
                 guard let items = value.arrayValue, items.allSatisfy({ $0.doubleValue?.isFinite == true }) else {
                     throw fail("\(key).\(field) must be a list of numbers")
                 }
             }
+        }
+    }
+
+    /// The fraction of each head that rotates: the rotary width is head_dim times it, so outside (0, 1] there is
+    /// no such width.
+    private static func checkPartialRotary(_ value: JSONValue?, key: String, path: String) throws(MoESlimError) {
+        guard let value, value != .null else { return }
+        guard let fraction = value.doubleValue, fraction > 0, fraction <= 1 else {
+            throw MoESlimError(.invalidConfig, "\(key) is \(ConfigValues.literal(value)); it must be a number in (0, 1]", path: path)
         }
     }
 }

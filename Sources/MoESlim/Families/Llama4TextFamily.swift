@@ -81,6 +81,9 @@ extension Llama4TextFamily: EngineFamily {
     static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
         try c.dims.requireSiLU()
         let layers = c.dims.numHiddenLayers
+        if let chunk = c.attentionChunkSize, chunk < 1 {
+            throw MoESlimError(.invalidConfig, "attention_chunk_size is \(chunk); it must be a positive integer")
+        }
         if let listed = c.noRopeLayers, listed.count != layers {
             throw MoESlimError(.invalidConfig, "no_rope_layers must have one entry per layer (num_hidden_layers is \(layers)), not \(listed.count)")
         }
