@@ -38,15 +38,10 @@ struct ModelShapes {
 
     private var hidden: Int { model.hiddenSize }
 
-    /// Checks a tensor if it is present; returns its shape when it is as expected.
-    @discardableResult
-    private mutating func expect(_ name: String, _ expected: ExpectedShape) -> [Int]? {
-        guard let shape = checkpoint.info(name)?.shape else { return nil }
-        guard expected.accepts(shape) else {
-            problems.append(MoESlimError(.invalidTensor, "has shape \(shape), expected \(expected)", path: checkpoint.path, tensor: name))
-            return nil
-        }
-        return shape
+    /// Checks a tensor if it is present.
+    private mutating func expect(_ name: String, _ expected: ExpectedShape) {
+        guard let shape = checkpoint.info(name)?.shape, !expected.accepts(shape) else { return }
+        problems.append(MoESlimError(.invalidTensor, "has shape \(shape), expected \(expected)", path: checkpoint.path, tensor: name))
     }
 
     private mutating func vocabulary() {
