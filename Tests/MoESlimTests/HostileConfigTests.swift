@@ -105,7 +105,7 @@ final class HostileConfigTests: XCTestCase {
 
     func testEveryCaseHasAnExpectation() throws {
         let present = try FileManager.default.contentsOfDirectory(atPath: Self.folder).filter { !$0.contains(".") }
-        let expected = Set(Self.controls + Self.configRefusals.keys + Self.shapeRefusals.keys + Self.nonFinite)
+        let expected = Set(Self.controls + Self.configRefusals.keys + Self.shapeRefusals.keys + Self.nonFinite + ["nan-lm-head"])
         XCTAssertEqual(Set(present), expected)
     }
 
@@ -168,6 +168,16 @@ final class HostileConfigTests: XCTestCase {
             let line = "moe-slim: error: \(Self.path(name)): MoE layer 0: the router's logits are NaN or infinite; a weight or a config value (such as rope_theta 0) makes the activations non-finite"
             try assertRefused(name, by: ["calibrate", "eval", "sweep"], with: line)
         }
+    }
+
+    /// A NaN after the last router: calibrate, which stops there, counts as usual; eval and sweep refuse.
+    func testNonFiniteLogitsStopEvaluation() throws {
+        let name = "nan-lm-head"
+        let line = "moe-slim: error: \(Self.path(name)): the next-token logits are NaN or infinite; a weight after the last MoE layer (such as the final norm or the head) makes them non-finite"
+        try assertRefused(name, by: ["eval", "sweep"], with: line)
+        let scratch = try Fixtures.scratch()
+        let calibrate = try CommandRunner.run(Self.commands(name, scratch: scratch)["calibrate"]!)
+        XCTAssertEqual(calibrate.status, 0, calibrate.stderr)
     }
 
     /// Llama 4 indexes no_rope_layers by layer and divides positions by attention_chunk_size; a shorter list or
