@@ -95,12 +95,11 @@ struct EngineDims: Decodable {
     /// Families whose experts are intermediate_size wide and that have no other MLP.
     var expertsOfIntermediateSize: IntermediateSizes { IntermediateSizes(experts: intermediateSize) }
 
-    /// Families with moe_intermediate_size experts, intermediate_size dense layers and `shared` shared experts
-    /// each moe_intermediate_size wide, fused into one MLP (DeepSeek, GLM-4.5, ERNIE 4.5).
+    /// Families with moe_intermediate_size experts, intermediate_size dense layers and `sharedExperts` shared
+    /// experts each moe_intermediate_size wide, fused into one MLP (DeepSeek, GLM-4.5, ERNIE 4.5).
     func mixtureOfIntermediateSizes(sharedExperts: Int?) -> IntermediateSizes {
         IntermediateSizes(
             experts: moeIntermediateSize, shared: moeIntermediateSize.flatMap { width in sharedExperts.map { width * $0 } },
             dense: intermediateSize)
     }
 }
-
