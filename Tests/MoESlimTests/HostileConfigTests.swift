@@ -30,15 +30,15 @@ final class HostileConfigTests: XCTestCase {
         "rope-head-dim-zero": "qk_rope_head_dim is 0; it must be a positive integer",
         "rope-linear-without-factor": "rope_parameters with rope_type 'linear' needs 'factor'",
         "rope-llama3-missing-field": "rope_parameters with rope_type 'llama3' needs 'low_freq_factor'",
-        "rope-type-unknown": "rope_parameters.rope_type is 'spiral', which transformers does not know (default, dynamic, linear, llama3, longrope, yarn)",
+        "rope-type-unknown": "rope_parameters.rope_type is \"spiral\", which transformers does not know (default, dynamic, linear, llama3, longrope, yarn)",
         "partial-rotary-factor-huge": "partial_rotary_factor is 1e+300; it must be a number in (0, 1]",
         "rope-factor-string": "rope_parameters.factor is \"2\"; it must be a number",
         "kept-experts-not-increasing": "moe_slim.kept_experts[\"0\"] must list expert ids in strictly increasing order, each in 0..<65536",
         "kept-experts-negative-id": "moe_slim.kept_experts[\"0\"] must list expert ids in strictly increasing order, each in 0..<65536",
         "kept-experts-wrong-count": "moe_slim.kept_experts[\"0\"] lists 3 experts but layer 0 has 4",
-        "kept-experts-unknown-layer": "moe_slim.kept_experts names layer '7', which is not a MoE layer",
+        "kept-experts-unknown-layer": "moe_slim.kept_experts names layer \"7\", which is not a MoE layer",
         "kept-experts-missing-layer": "moe_slim.kept_experts has no entry for MoE layer 0",
-        "experts-per-layer-unknown-layer": "moe_slim.experts_per_layer names layer '01', which is not a MoE layer",
+        "experts-per-layer-unknown-layer": "moe_slim.experts_per_layer names layer \"01\", which is not a MoE layer",
         "experts-per-layer-above-config": "moe_slim.experts_per_layer[\"0\"] is 9; it must be between 1 and the config's 4 experts",
     ]
 

@@ -48,13 +48,14 @@ enum ConfigValues {
         try RopeValues.check(config, path: path)
     }
 
-    /// A config value as it is written, for messages (strings quoted, so `"1e-5"` shows it is text).
+    /// A config value as it is written, for messages: strings quoted, so `"1e-5"` shows it is text, and escaped,
+    /// so a control character cannot forge terminal output.
     static func literal(_ value: JSONValue) -> String {
         switch value {
         case .null: return "null"
         case .bool(let b): return String(b)
         case .number(let text): return text
-        case .string(let s): return "\"\(s)\""
+        case .string(let s): return JSONValue.quote(s)
         case .array: return "a list"
         case .object: return "an object"
         }
@@ -91,7 +92,7 @@ enum RopeValues {
                 throw fail("\(key) has no rope_type")
             }
             guard let needed = required[type] else {
-                throw fail("\(key).rope_type is '\(type)', which transformers does not know (\(required.keys.sorted().joined(separator: ", ")))")
+                throw fail("\(key).rope_type is \(JSONValue.quote(type)), which transformers does not know (\(required.keys.sorted().joined(separator: ", ")))")
             }
             for field in needed where section[field] == nil || section[field] == .null {
                 throw fail("\(key) with rope_type '\(type)' needs '\(field)'")

@@ -33,7 +33,7 @@ struct PruneHistory {
         var counts: [Int: Int] = [:]
         for (key, value) in members {
             guard let layer = layer(key, in: layers) else {
-                throw MoESlimError(.invalidConfig, "moe_slim.experts_per_layer names layer '\(key)', which is not a MoE layer", path: path)
+                throw MoESlimError(.invalidConfig, "moe_slim.experts_per_layer names layer \(JSONValue.quote(key)), which is not a MoE layer", path: path)
             }
             guard let n = value.intValue, (1...max(numExperts, 1)).contains(n) else {
                 throw MoESlimError(.invalidConfig, "moe_slim.experts_per_layer[\"\(key)\"] is \(ConfigValues.literal(value)); it must be between 1 and the config's \(numExperts) experts", path: path)
@@ -52,7 +52,7 @@ struct PruneHistory {
         let layers = Set(moeLayers)
         var listed = Set<Int>()
         for (key, value) in members {
-            guard let layer = layer(key, in: layers) else { throw fail(" names layer '\(key)', which is not a MoE layer") }
+            guard let layer = layer(key, in: layers) else { throw fail(" names layer \(JSONValue.quote(key)), which is not a MoE layer") }
             listed.insert(layer)
             let expected = counts[layer] ?? numExperts
             guard let items = value.arrayValue else { throw fail("[\"\(key)\"] is not a list") }
