@@ -4,12 +4,13 @@ import XCTest
 /// describe reads expert tensor names as bytes: odd names must give the same refusals, never a trap, and the
 /// outline report and inspect use must agree with the full description.
 final class ReportDescribeNamesTests: XCTestCase {
-    /// A two-expert Mixtral layer with the given expert tensor names, one F32 element each.
+    /// A two-expert Mixtral layer with the given expert tensor names, F32 of the shapes the config implies
+    /// (w2 [hidden 2, intermediate 1], the others [1, 2]), so that only the names are odd.
     private func model(experts: [String]) throws -> String {
         let dir = try Fixtures.scratch()
         let names = ["model.embed_tokens.weight", "lm_head.weight", "model.layers.0.block_sparse_moe.gate.weight"]
             + experts.map { "model.layers.0.block_sparse_moe.experts." + $0 }
-        let shapes = [[4, 2], [4, 2], [2, 2]] + experts.map { _ in [1] }
+        let shapes = [[4, 2], [4, 2], [2, 2]] + experts.map { $0.hasSuffix("w2.weight") ? [2, 1] : [1, 2] }
         let tensors = zip(names, shapes).map { OutputTensor(name: $0, dtype: .F32, shape: $1, source: .bytes([])) }
         let header = SafeTensorsStreamWriter.header(for: tensors, metadata: [])
         FileManager.default.createFile(atPath: dir + "/model.safetensors", contents: Data(header + [UInt8](repeating: 0, count: tensors.reduce(0) { $0 + $1.byteCount })))
@@ -36,7 +37,7 @@ final class ReportDescribeNamesTests: XCTestCase {
         XCTAssertEqual(marker, "model.layers.0.block_sparse_moe.experts.")
         XCTAssertEqual(perExpert, [[marker + "0.w1.weight", marker + "0.w2.weight"], [marker + "1.w1.weight", marker + "1.w2.weight"]])
         XCTAssertEqual(outline.experts[0].of(1).map { checkpoint.names[$0] }, perExpert[1])
-        XCTAssertEqual(try SizeReport(checkpoint, context: 8).rows.first { $0.component == .moeFeedForward }?.params, 4)
+        XCTAssertEqual(try SizeReport(checkpoint, context: 8).rows.first { $0.component == .moeFeedForward }?.params, 8)
     }
 
     /// The first trapped before (an expert number with nothing after it); the others are refused with

@@ -12,6 +12,8 @@ struct EngineDims: Decodable {
     var maxWindowLayers: Int?
     var layerTypes: [String]?
     var maxPositionEmbeddings: Int?
+    var intermediateSize: Int?
+    var moeIntermediateSize: Int?
     var rope: RopeParameters
 
     enum CodingKeys: String, CodingKey {
@@ -27,6 +29,8 @@ struct EngineDims: Decodable {
         case maxWindowLayers = "max_window_layers"
         case layerTypes = "layer_types"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case intermediateSize = "intermediate_size"
+        case moeIntermediateSize = "moe_intermediate_size"
     }
 
     init(from decoder: Decoder) throws {
@@ -43,6 +47,8 @@ struct EngineDims: Decodable {
         maxWindowLayers = try c.decodeIfPresent(Int.self, forKey: .maxWindowLayers)
         layerTypes = try c.decodeIfPresent([String].self, forKey: .layerTypes)
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings)
+        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize)
+        moeIntermediateSize = try c.decodeIfPresent(Int.self, forKey: .moeIntermediateSize)
         rope = try RopeParameters(from: decoder)
     }
 
@@ -85,4 +91,15 @@ struct EngineDims: Decodable {
     }
 
     var eps: Float { Float(rmsNormEps ?? 1e-6) }
+
+    /// Families whose experts are intermediate_size wide and that have no other MLP.
+    var expertsOfIntermediateSize: IntermediateSizes { IntermediateSizes(experts: intermediateSize) }
+
+    /// Families with moe_intermediate_size experts, intermediate_size dense layers and `sharedExperts` shared
+    /// experts each moe_intermediate_size wide, fused into one MLP (DeepSeek, GLM-4.5, ERNIE 4.5).
+    func mixtureOfIntermediateSizes(sharedExperts: Int?) -> IntermediateSizes {
+        IntermediateSizes(
+            experts: moeIntermediateSize, shared: moeIntermediateSize.flatMap { width in sharedExperts.map { width * $0 } },
+            dense: intermediateSize)
+    }
 }

@@ -22,6 +22,8 @@ public struct EngineSpec: Sendable {
     public var sharedExpert: SharedExpertSpec?
     /// Llama-4 multiplies each expert's input, not its output, by the gate weight.
     public var gateScalesExpertInput = false
+    /// The widths the config gives each kind of MLP, which the shape check holds the stored tensors to.
+    public var intermediate = IntermediateSizes()
     /// The MLP of the dense (non-MoE) layers.
     public var denseMLP = GatedMLPNames(prefix: "mlp.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
     /// The norm after the last layer, of the same kind as the layers' norms (LayerNorm with bias for phimoe).
@@ -41,6 +43,14 @@ public struct EngineSpec: Sendable {
         self.router = router
         self.experts = experts
     }
+}
+
+/// Intermediate widths by MLP kind, as each family's modules are built from its config; nil where the config
+/// states none, and the shape check then takes the width the gate holds.
+public struct IntermediateSizes: Sendable {
+    public var experts: Int?
+    public var shared: Int?
+    public var dense: Int?
 }
 
 public struct RouterNames: Sendable {

@@ -50,7 +50,15 @@ public struct ForwardPass {
         let name = model.lmHeadTensor ?? model.embedTensor
         let head = LMHead(weights: weights, name: name, hidden: model.hiddenSize, divisor: spec.logitsDivisor)
         defer { weights.release([name]) }
-        return try head(h, batch: batch, vocabSlice: vocabSlice)
+        let logits = try head(h, batch: batch, vocabSlice: vocabSlice)
+        // The routers have seen finite activations; a NaN or infinity after the last of them (a final norm or
+        // head weight, a dense layer) would make every metric NaN with exit 0.
+        guard logits.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw MoESlimError(
+                .invalidData, "the next-token logits are NaN or infinite; a weight after the last MoE layer (such as the final norm or the head) makes them non-finite",
+                path: weights.checkpoint.path)
+        }
+        return logits
     }
 
     private func batch(_ sequences: [[Int32]]) -> TokenBatch {

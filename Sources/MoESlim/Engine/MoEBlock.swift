@@ -19,9 +19,10 @@ struct MoEBlock {
         let logits: [Float]
         let routed: (scores: [Float], selected: [Int32], weights: [Float])
         if let kept, kept.count < e {
-            (logits, routed) = route(x, rows: rows, kept: kept, weight: routerWeight, bias: routerBias, correction: correction)
+            (logits, routed) = try route(x, rows: rows, kept: kept, weight: routerWeight, bias: routerBias, correction: correction, weights: weights)
         } else {
             logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
+            try requireFinite(logits, weights: weights)
             routed = Router(rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection).route(logits, tokens: rows, correctionBias: correction)
         }
 
@@ -98,14 +99,15 @@ struct MoEBlock {
     /// groups and top-k see exactly the experts that remain. Results come back in original expert ids, with
     /// -inf logits and zero scores for the removed experts.
     private func route(
-        _ x: [Float], rows: Int, kept: [Int], weight: [Float], bias: [Float]?, correction: [Float]?
-    ) -> (logits: [Float], routed: (scores: [Float], selected: [Int32], weights: [Float])) {
+        _ x: [Float], rows: Int, kept: [Int], weight: [Float], bias: [Float]?, correction: [Float]?, weights: WeightReader
+    ) throws(MoESlimError) -> (logits: [Float], routed: (scores: [Float], selected: [Int32], weights: [Float])) {
         let e = layer.numExperts, n = kept.count
         var keptWeight = [Float](repeating: 0, count: n * hidden)
         for (i, expert) in kept.enumerated() {
             for c in 0..<hidden { keptWeight[i * hidden + c] = weight[expert * hidden + c] }
         }
         let keptLogits = Kernels.linear(x, rows: rows, weight: keptWeight, out: n, bias: bias.map { b in kept.map { b[$0] } })
+        try requireFinite(keptLogits, weights: weights)
         let router = Router(rule: rule, experts: n, topK: layer.topK, groupScore: spec.groupScore, selection: spec.selection)
         let routed = router.route(keptLogits, tokens: rows, correctionBias: correction.map { b in kept.map { b[$0] } })
         var logits = [Float](repeating: -.infinity, count: rows * e)
@@ -117,6 +119,18 @@ struct MoEBlock {
             }
         }
         return (logits, (scores, routed.selected.map { Int32(kept[Int($0)]) }, routed.weights))
+    }
+
+    /// A NaN or infinity anywhere before the router (a NaN weight, rope_theta 0) reaches every logit after it;
+    /// top-k over NaN picks the first experts, so counts and evaluations would be silently wrong. One pass over
+    /// the logits catches it whatever its source.
+    private func requireFinite(_ logits: [Float], weights: WeightReader) throws(MoESlimError) {
+        guard logits.allSatisfy(\.isFinite) else {
+            throw MoESlimError(
+                .invalidData,
+                "MoE layer \(layer.layer): the router's logits are NaN or infinite; a weight or a config value (such as rope_theta 0) makes the activations non-finite",
+                path: weights.checkpoint.path)
+        }
     }
 
     private func addShared(_ shared: SharedExpertSpec, _ x: [Float], rows: Int, weights: WeightReader, prefix: String, into output: inout [Float]) throws(MoESlimError) {

@@ -9,12 +9,14 @@ enum ConfigLimits {
     static let layerKeys: Set<String> = ["num_hidden_layers"]
     static let expertKeys: Set<String> = [
         "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts",
-        "num_experts_per_tok", "moe_k", "experts_per_token", "n_group", "topk_group",
+        "num_experts_per_tok", "moe_k", "experts_per_token", "n_group", "topk_group", "n_shared_experts",
+        "moe_num_shared_experts",
     ]
     static let dimensionKeys: Set<String> = [
         "hidden_size", "vocab_size", "num_attention_heads", "num_key_value_heads", "head_dim", "sliding_window",
         "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "decoder_sparse_step", "first_k_dense_replace",
         "moe_layer_freq", "interleave_moe_layer_step", "moe_layer_start_index", "moe_layer_interval",
+        "intermediate_size", "moe_intermediate_size", "shared_expert_intermediate_size", "intermediate_size_mlp",
     ]
 
     static func check(_ config: JSONValue, path: String) throws(MoESlimError) {

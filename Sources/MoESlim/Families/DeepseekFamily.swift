@@ -31,6 +31,7 @@ struct DeepseekFamily: ModelFamily {
     }
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        try c.mla.check()
         let v3 = c.modelType == "deepseek_v3"
         // transformers' own defaults when a key is absent (DeepseekV3Config: 3 dense layers, 8 groups, top 4);
         // moe_layer_freq is in the original configs but transformers ignores it, and so do we.
@@ -42,6 +43,7 @@ struct DeepseekFamily: ModelFamily {
             groups: grouped ? (c.router.nGroup ?? (v3 ? 8 : nil)) : nil,
             topkGroups: grouped ? (c.router.topkGroup ?? (v3 ? 4 : nil)) : nil,
             scalingFactor: c.router.routedScalingFactor ?? 1)
+        try c.router.check(routing, experts: c.experts.count)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
             moeLayers: c.dims.allLayers.filter { $0 >= first },
@@ -72,6 +74,18 @@ struct GroupedRouterKeys: Decodable {
         case normTopkProb = "norm_topk_prob"
         case routedScalingFactor = "routed_scaling_factor"
     }
+
+    /// transformers views the experts as n_group equal groups and takes the topk_group best of them: a group
+    /// count that does not divide the experts, or more groups kept than exist, fails in the model's forward.
+    func check(_ routing: RoutingRule, experts: Int) throws(MoESlimError) {
+        guard let groups = routing.groups else { return }
+        guard groups >= 1, experts % groups == 0 else {
+            throw MoESlimError(.invalidConfig, "n_group is \(groups); it must be a positive divisor of the \(experts) experts")
+        }
+        guard let keep = routing.topkGroups, (1...groups).contains(keep) else {
+            throw MoESlimError(.invalidConfig, "topk_group is \(routing.topkGroups.map(String.init) ?? "missing"); it must be between 1 and n_group (\(groups))")
+        }
+    }
 }
 
 /// Multi-head latent attention widths (DeepSeek-V2/V3).
@@ -84,6 +98,13 @@ struct MultiLatentDims: Decodable {
         case qkNopeHeadDim = "qk_nope_head_dim"
         case qkRopeHeadDim = "qk_rope_head_dim"
         case vHeadDim = "v_head_dim"
+    }
+
+    /// transformers builds Linear layers of these widths; qk_rope_head_dim is also the rotary width.
+    func check() throws(MoESlimError) {
+        for (key, value) in [("qk_nope_head_dim", qkNopeHeadDim), ("qk_rope_head_dim", qkRopeHeadDim), ("v_head_dim", vHeadDim)] where value < 1 {
+            throw MoESlimError(.invalidConfig, "\(key) is \(value); it must be a positive integer")
+        }
     }
 
     func attention(_ dims: TransformerDims) -> AttentionShape {
@@ -105,8 +126,10 @@ extension DeepseekFamily: EngineFamily {
         var ropeInterleave: Bool?
         var normTopkProb: Bool?
         var scoringFunc: String?
+        var nSharedExperts: Int?
 
         enum CodingKeys: String, CodingKey {
+            case nSharedExperts = "n_shared_experts"
             case modelType = "model_type"
             case normTopkProb = "norm_topk_prob"
             case scoringFunc = "scoring_func"
@@ -130,6 +153,7 @@ extension DeepseekFamily: EngineFamily {
             ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave)
             normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
             scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
+            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
         }
     }
 
@@ -156,6 +180,7 @@ extension DeepseekFamily: EngineFamily {
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.intermediate = c.dims.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
         if v2 { spec.groupScore = .maximum }
         return spec
     }

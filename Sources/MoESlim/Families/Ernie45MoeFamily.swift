@@ -49,10 +49,12 @@ extension Ernie45MoeFamily: EngineFamily {
         var dims: EngineDims
         var useBias: Bool?
         var moeNormMin: Double?
+        var moeNumSharedExperts: Int?
 
         enum CodingKeys: String, CodingKey {
             case useBias = "use_bias"
             case moeNormMin = "moe_norm_min"
+            case moeNumSharedExperts = "moe_num_shared_experts"
         }
 
         init(from decoder: Decoder) throws {
@@ -60,6 +62,7 @@ extension Ernie45MoeFamily: EngineFamily {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             useBias = try c.decodeIfPresent(Bool.self, forKey: .useBias)
             moeNormMin = try c.decodeIfPresent(Double.self, forKey: .moeNormMin)
+            moeNumSharedExperts = try c.decodeIfPresent(Int.self, forKey: .moeNumSharedExperts)
         }
     }
 
@@ -80,6 +83,7 @@ extension Ernie45MoeFamily: EngineFamily {
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.intermediate = c.dims.mixtureOfIntermediateSizes(sharedExperts: c.moeNumSharedExperts)
         return spec
     }
 }

@@ -3,7 +3,7 @@ extension FamilyLayout {
     /// router rows, the same tensors for every expert. Disagreement is an error, never a guess. Names are read as
     /// bytes in place; only routers, fused and shared tensors are named in the outline.
     func outline(modelType: String, config: JSONValue, checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
-        let perLayerCounts = try Self.prunedExpertCounts(config, path: checkpoint.configPath)
+        let history = try PruneHistory(config, moeLayers: moeLayers, numExperts: numExperts, path: checkpoint.configPath)
         let prefixes = LayerPrefixes(moeLayers.map(moePrefix))
         var byLayer = [[NamedPosition]](repeating: [], count: moeLayers.count)
         var last: Int?
@@ -16,7 +16,13 @@ extension FamilyLayout {
         var layers: [MoELayer] = []
         var expertTensors: [ModelOutline.ExpertTensors] = []
         for (layer, tensors) in zip(moeLayers, byLayer) {
-            let experts = perLayerCounts[layer] ?? numExperts
+            let experts = history.experts(layer)
+            guard experts >= 1 else {
+                throw MoESlimError(.invalidConfig, "\(expertCountKey) is \(experts); MoE layer \(layer) needs at least 1 expert", path: checkpoint.configPath)
+            }
+            guard (1...experts).contains(topK) else {
+                throw MoESlimError(.invalidConfig, "\(topKKey) is \(topK); it must be between 1 and the \(experts) experts of MoE layer \(layer)", path: checkpoint.configPath)
+            }
             let (described, own) = try describeLayer(layer, prefix: moePrefix(layer), numExperts: experts, tensors: tensors, checkpoint: checkpoint)
             layers.append(described)
             expertTensors.append(own)
@@ -126,21 +132,5 @@ extension FamilyLayout {
             next[e] += 1
         }
         return (slots.map { owned[$0].tensor }, starts)
-    }
-
-    /// A globally pruned model has a different expert count per layer, recorded by prune in config.json.
-    static func prunedExpertCounts(_ config: JSONValue, path: String) throws(MoESlimError) -> [Int: Int] {
-        guard let entries = config["moe_slim"]?["experts_per_layer"] else { return [:] }
-        guard let members = entries.objectMembers else {
-            throw MoESlimError(.invalidConfig, "moe_slim.experts_per_layer is not an object", path: path)
-        }
-        var counts: [Int: Int] = [:]
-        for (key, value) in members {
-            guard let layer = key.plainIndex, let n = value.intValue, (1...ConfigLimits.maxExperts).contains(n) else {
-                throw MoESlimError(.invalidConfig, "moe_slim.experts_per_layer has a bad entry '\(key)'", path: path)
-            }
-            counts[layer] = n
-        }
-        return counts
     }
 }

@@ -20,6 +20,7 @@ struct Glm4MoeFamily: ModelFamily {
         let routing = RoutingRule(
             scoring: .sigmoid, normalizeTopK: r.normTopkProb ?? true, groups: r.nGroup ?? 1,
             topkGroups: r.topkGroup ?? 1, scalingFactor: r.routedScalingFactor ?? 1)
+        try r.check(routing, experts: c.experts.count)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, routing: routing, moeLayers: c.dims.allLayers.filter { $0 >= first },
             moePrefix: { "model.layers.\($0).mlp." },
@@ -37,14 +38,18 @@ extension Glm4MoeFamily: EngineFamily {
     struct EngineConfig: Decodable {
         var dims: EngineDims
         var useQkNorm: Bool?
+        var nSharedExperts: Int?
 
         enum CodingKeys: String, CodingKey {
             case useQkNorm = "use_qk_norm"
+            case nSharedExperts = "n_shared_experts"
         }
 
         init(from decoder: Decoder) throws {
             dims = try EngineDims(from: decoder)
-            useQkNorm = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .useQkNorm)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            useQkNorm = try c.decodeIfPresent(Bool.self, forKey: .useQkNorm)
+            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
         }
     }
 
@@ -58,6 +63,7 @@ extension Glm4MoeFamily: EngineFamily {
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.intermediate = c.dims.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
         return spec
     }
 }

@@ -39,12 +39,14 @@ extension GptOssFamily: EngineFamily {
     /// The activation is gpt_oss's own clamped SwiGLU whatever hidden_act says, so hidden_act is not checked.
     static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
         let (attention, rope) = try c.dims.groupedAttention(windows: c.dims.windowsFromLayerTypes { $0 % 2 == 0 })
-        return EngineSpec(
+        var spec = EngineSpec(
             normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
             router: RouterNames(weight: "router.weight", bias: "router.bias"),
             experts: .clampedSwiGLU(
                 gateUp: "experts.gate_up_proj", gateUpBias: "experts.gate_up_proj_bias", down: "experts.down_proj",
                 downBias: "experts.down_proj_bias",
                 alpha: Float(c.swigluAlpha ?? 1.702), limit: Float(c.swigluLimit ?? 7)))
+        spec.intermediate = c.dims.expertsOfIntermediateSize
+        return spec
     }
 }

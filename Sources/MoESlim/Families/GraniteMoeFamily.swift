@@ -64,6 +64,7 @@ extension GraniteMoeFamily: EngineFamily {
             normEps: c.dims.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
             router: RouterNames(weight: "router.layer.weight"),
             experts: .fusedGateUp(gateUp: "input_linear.weight", down: "output_linear.weight"))
+        spec.intermediate = c.dims.expertsOfIntermediateSize
         spec.embeddingMultiplier = Float(c.embeddingMultiplier ?? 1)
         spec.residualMultiplier = Float(c.residualMultiplier ?? 1)
         spec.logitsDivisor = Float(c.logitsScaling ?? 1)

@@ -49,8 +49,10 @@ extension Llama4TextFamily: EngineFamily {
         var attnTemperatureTuning: Bool?
         var floorScale: Double?
         var attnScale: Double?
+        var intermediateSizeMLP: Int?
 
         enum CodingKeys: String, CodingKey {
+            case intermediateSizeMLP = "intermediate_size_mlp"
             case noRopeLayers = "no_rope_layers"
             case noRopeLayerInterval = "no_rope_layer_interval"
             case attentionChunkSize = "attention_chunk_size"
@@ -70,6 +72,7 @@ extension Llama4TextFamily: EngineFamily {
             attnTemperatureTuning = try c.decodeIfPresent(Bool.self, forKey: .attnTemperatureTuning)
             floorScale = try c.decodeIfPresent(Double.self, forKey: .floorScale)
             attnScale = try c.decodeIfPresent(Double.self, forKey: .attnScale)
+            intermediateSizeMLP = try c.decodeIfPresent(Int.self, forKey: .intermediateSizeMLP)
         }
     }
 
@@ -78,6 +81,12 @@ extension Llama4TextFamily: EngineFamily {
     static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
         try c.dims.requireSiLU()
         let layers = c.dims.numHiddenLayers
+        if let chunk = c.attentionChunkSize, chunk < 1 {
+            throw MoESlimError(.invalidConfig, "attention_chunk_size is \(chunk); it must be a positive integer")
+        }
+        if let listed = c.noRopeLayers, listed.count != layers {
+            throw MoESlimError(.invalidConfig, "no_rope_layers must have one entry per layer (num_hidden_layers is \(layers)), not \(listed.count)")
+        }
         let interval = max(c.noRopeLayerInterval ?? 4, 1)
         let rotates = c.noRopeLayers.map { $0.map { $0 != 0 } } ?? (0..<layers).map { ($0 + 1) % interval != 0 }
         var (attention, rope) = try c.dims.groupedAttention(ropeLayout: .pairs)
@@ -99,6 +108,8 @@ extension Llama4TextFamily: EngineFamily {
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.denseMLP = GatedMLPNames(prefix: "feed_forward.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
+        let width = c.dims.intermediateSize
+        spec.intermediate = IntermediateSizes(experts: width, shared: width, dense: c.intermediateSizeMLP)
         return spec
     }
 }

@@ -23,8 +23,10 @@ extension MixtralFamily: EngineFamily {
     static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
         try c.requireSiLU()
         let (attention, rope) = try c.groupedAttention(windows: c.windowOnEveryLayer)
-        return EngineSpec(
+        var spec = EngineSpec(
             normEps: c.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
             router: RouterNames(weight: "gate.weight"), experts: .perExpert(gate: "w1.weight", up: "w3.weight", down: "w2.weight"))
+        spec.intermediate = c.expertsOfIntermediateSize
+        return spec
     }
 }

@@ -67,7 +67,15 @@ public enum ModelFamilies {
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
-            return try F.layout(config).outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            let layout: FamilyLayout
+            do throws(MoESlimError) {
+                layout = try F.layout(config)
+            } catch {
+                var located = error
+                located.path = located.path ?? checkpoint.configPath
+                throw located
+            }
+            return try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
         }
     }
 
@@ -85,7 +93,21 @@ public enum ModelFamilies {
     }
 
     /// The same checks and findings, the expert tensors left as positions (what report and inspect need).
+    /// A tensor of the wrong shape stops here, before any command reads one.
     static func outline(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
+        let outline = try unshapedOutline(checkpoint)
+        if let first = ModelShapes.problems(outline, in: checkpoint).first { throw first }
+        return outline
+    }
+
+    /// For verify, which lists every shape problem instead of stopping at the first.
+    static func describeWithShapeProblems(_ checkpoint: Checkpoint) throws(MoESlimError) -> (ModelDescription, [MoESlimError]) {
+        let outline = try unshapedOutline(checkpoint)
+        return (outline.description(of: checkpoint), ModelShapes.problems(outline, in: checkpoint))
+    }
+
+    /// The config checked and the tensors found, shapes not yet checked.
+    private static func unshapedOutline(_ checkpoint: Checkpoint) throws(MoESlimError) -> ModelOutline {
         let config = try checkpoint.requireConfig()
         guard let modelType = config["model_type"]?.stringValue else {
             throw MoESlimError(.invalidConfig, "config.json has no model_type", path: checkpoint.configPath)
@@ -94,6 +116,7 @@ public enum ModelFamilies {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
         try ConfigLimits.check(config, path: checkpoint.configPath)
+        try ConfigValues.check(config, path: checkpoint.configPath)
         let bytes = try InputFile.read(checkpoint.configPath, as: .config)
         do {
             return try build(config, bytes, checkpoint)

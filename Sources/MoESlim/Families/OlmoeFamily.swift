@@ -33,8 +33,10 @@ extension OlmoeFamily: EngineFamily {
         try c.requireSiLU()
         var (attention, rope) = try c.groupedAttention()
         attention.qkNorm = .whole
-        return EngineSpec(
+        var spec = EngineSpec(
             normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.intermediate = c.expertsOfIntermediateSize
+        return spec
     }
 }

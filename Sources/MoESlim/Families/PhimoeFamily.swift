@@ -57,6 +57,7 @@ extension PhimoeFamily: EngineFamily {
             normEps: c.dims.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
             router: RouterNames(weight: "gate.weight"), experts: .perExpert(gate: "w1.weight", up: "w3.weight", down: "w2.weight"))
         spec.norm = .layer
+        spec.intermediate = c.dims.expertsOfIntermediateSize
         spec.selection = .sparseMixer(jitterEps: Float(c.routerJitterNoise ?? 0.01))
         return spec
     }

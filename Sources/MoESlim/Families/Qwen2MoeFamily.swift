@@ -55,7 +55,23 @@ struct QwenSparseLayers: Decodable {
 }
 
 extension Qwen2MoeFamily: EngineFamily {
-    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+    struct EngineConfig: Decodable {
+        var dims: EngineDims
+        var sharedExpertIntermediateSize: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try EngineDims(from: decoder)
+            sharedExpertIntermediateSize = try decoder.container(keyedBy: CodingKeys.self)
+                .decodeIfPresent(Int.self, forKey: .sharedExpertIntermediateSize)
+        }
+    }
+
+    static func engineSpec(_ config: EngineConfig) throws(MoESlimError) -> EngineSpec {
+        let c = config.dims
         try c.requireSiLU()
         let sliding = c.useSlidingWindow == true
         let (attention, rope) = try c.groupedAttention(
@@ -66,6 +82,8 @@ extension Qwen2MoeFamily: EngineFamily {
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"),
             gate: "shared_expert_gate.weight")
+        spec.intermediate = IntermediateSizes(
+            experts: c.moeIntermediateSize, shared: config.sharedExpertIntermediateSize, dense: c.intermediateSize)
         return spec
     }
 }

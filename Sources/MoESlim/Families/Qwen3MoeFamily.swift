@@ -20,8 +20,10 @@ extension Qwen3MoeFamily: EngineFamily {
         try c.requireSiLU()
         var (attention, rope) = try c.groupedAttention(windows: c.useSlidingWindow == true ? c.windowOnEveryLayer : [:])
         attention.qkNorm = .perHead
-        return EngineSpec(
+        var spec = EngineSpec(
             normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
             experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+        spec.intermediate = IntermediateSizes(experts: c.moeIntermediateSize, dense: c.intermediateSize)
+        return spec
     }
 }

@@ -26,8 +26,12 @@ public struct MergePlan: Sendable {
 
     public var changedTensors: Set<ByteName> { Set(edits.keys) }
 
+    /// A base of a known family is described first, so a config or tensor shape it contradicts is refused
+    /// before any delta is computed; other architectures are merged by name and shape alone.
     public init(checkpoint: Checkpoint, adapters: [AdapterSource], adapterName: String? = nil) throws(MoESlimError) {
-        let names = ModelFamilies.adapterNames(forModelType: checkpoint.config?["model_type"]?.stringValue)
+        let modelType = checkpoint.config?["model_type"]?.stringValue
+        if let modelType, ModelFamilies.knownModelTypes.contains(modelType) { _ = try ModelFamilies.outline(checkpoint) }
+        let names = ModelFamilies.adapterNames(forModelType: modelType)
         var builder = Builder(checkpoint: checkpoint, names: names)
         for source in adapters {
             let folder = try AdapterFolder(path: source.path, adapterName: adapterName)

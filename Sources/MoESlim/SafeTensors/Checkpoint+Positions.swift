@@ -36,3 +36,12 @@ extension Checkpoint {
         }
     }
 }
+
+extension Checkpoint {
+    /// The shape and dtype of the tensor at a position, without making its name.
+    func shapeAndType(at position: Int) -> (shape: ArraySlice<Int>, dtype: DType) {
+        let (shard, row) = place(position)
+        let table = shards[shard].header.table
+        return (table.shape(at: row), table.entries[row].dtype)
+    }
+}

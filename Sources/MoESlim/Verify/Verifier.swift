@@ -143,11 +143,11 @@ public enum Verifier {
                 report.notes.append("no config.json: model checks skipped")
                 return
             }
-            let model = try ModelFamilies.describe(checkpoint)
+            let (model, shapeProblems) = try ModelFamilies.describeWithShapeProblems(checkpoint)
             report.modelType = model.modelType
             report.moeLayerCount = model.moeLayers.count
             report.maxExperts = model.maxExperts
-            report.problems += ModelShapes.problems(model, in: checkpoint)
+            report.problems += shapeProblems
         } catch {
             report.problems.append(error)
         }
