@@ -2,14 +2,15 @@ import Foundation
 
 /// libFuzzer entry point. The first byte picks the reader, the rest is its input: 0 a whole safetensors file
 /// (length, header, data), 1 a model.safetensors.index.json beside valid shards, 2 a config.json beside a valid
-/// model, 3 header JSON for the fast path, which must agree with the strict parser whenever it accepts.
+/// model, 3 header JSON for the fast path, which must agree with the strict parser whenever it accepts, 4 a counts
+/// file (formats/counts.md) through every rule the file alone can show.
 /// Errors are the expected outcome; only a trap, a sanitizer report or a hang is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: data, count: size)
     guard let mode = input.first else { return 0 }
     let body = UnsafeRawBufferPointer(rebasing: input[1...])
-    switch mode % 4 {
+    switch mode % 5 {
     case 0:
         _ = try? SafeTensorsHeader.parse(file: body, path: "fuzz")
     case 1:
@@ -17,6 +18,10 @@ public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? Checkpoint(path: FuzzFolders.shared.indexed)
     case 3:
         FastPathAgreement.check(body)
+    case 4:
+        if let json = try? JSONParser.parse(body), let counts = try? ExpertCounts(json: json, path: "fuzz") {
+            _ = try? CountsRules.check(counts, path: "fuzz")
+        }
     default:
         FuzzFolders.shared.replace("config.json", in: FuzzFolders.shared.configured, with: body)
         if let checkpoint = try? Checkpoint(path: FuzzFolders.shared.configured) {

@@ -33,9 +33,10 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name MoESlim \
 
 # Seeds: every committed fixture, prefixed with the byte that selects its reader.
 seed() { { printf "\\x$1"; cat "$2"; } > "$out/corpus/seed-$1-$(echo "$2" | tr '/' '_')"; }
-find fixtures/valid fixtures/malformed fixtures/scan -name '*.safetensors' -type f | while read -r f; do seed 00 "$f"; done
-find fixtures/valid fixtures/malformed -name "model.safetensors.index.json" | while read -r f; do seed 01 "$f"; done
-find fixtures/valid fixtures/malformed -name config.json | while read -r f; do seed 02 "$f"; done
+find fixtures/valid fixtures/malformed fixtures/scan fixtures/hostile -name '*.safetensors' -type f | while read -r f; do seed 00 "$f"; done
+find fixtures/valid fixtures/malformed fixtures/hostile -name "model.safetensors.index.json" | while read -r f; do seed 01 "$f"; done
+find fixtures/valid fixtures/malformed fixtures/hostile -name config.json | while read -r f; do seed 02 "$f"; done
+find fixtures/hostile/names -name "counts-*.json" | while read -r f; do seed 04 "$f"; done
 # Mode 3 takes header text alone (the length prefix dropped) for the fast-path agreement check.
 find fixtures/valid fixtures/malformed fixtures/scan -name "*.safetensors" -type f -size -16k | while read -r f; do
     { printf "\\x03"; tail -c +9 "$f"; } > "$out/corpus/seed-03-$(echo "$f" | tr / _)"

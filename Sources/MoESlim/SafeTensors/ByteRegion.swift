@@ -15,12 +15,12 @@ final class ByteRegion: @unchecked Sendable {
     /// it was mapped raises SIGBUS, which then ends the run with an error naming the file (CShims).
     private let mappingSlot: Int32
 
-    /// Maps `size` bytes of `descriptor` (at least one), the file at `path`.
+    /// Maps `size` bytes of `descriptor` (at least one), the file at `path`, registered as error messages print it.
     init?(mapping descriptor: Int32, size: Int, path: String) {
         guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), p != MAP_FAILED else { return nil }
         bytes = UnsafeRawBufferPointer(start: p, count: size)
         mapped = true
-        mappingSlot = moeslim_mapping_register(p, size, path)
+        mappingSlot = moeslim_mapping_register(p, size, EscapedText.of(path))
     }
 
     init(copying source: UnsafeRawBufferPointer) {
