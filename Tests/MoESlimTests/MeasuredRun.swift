@@ -16,6 +16,12 @@ enum MeasuredRun {
         var timedOut: Bool
     }
 
+    /// A memory bound in KiB for a run of the shipped build; under a sanitizer (scripts/asan.sh sets
+    /// MOESLIM_SANITIZER), whose shadow memory and quarantine hold several times the program's own, four times it.
+    static func bound(mebibytes: Int) -> Int {
+        mebibytes * 1024 * (ProcessInfo.processInfo.environment["MOESLIM_SANITIZER"] == nil ? 1 : 4)
+    }
+
     static func run(_ arguments: [String], deadline seconds: Double = 60) throws -> Outcome {
         let dir = try Fixtures.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
