@@ -20,7 +20,7 @@ final class GoldenCoverageTests: XCTestCase {
     func testAMissingGoldenIsNamedByModelTypeAndKind() {
         let problems = GoldenCoverage.problems(modelTypes: ["imaginary_moe"], forwardPass: ["imaginary_moe"], root: Fixtures.root.path)
         XCTAssertEqual(problems, [
-            "model type 'imaginary_moe' has no prune golden (missing models/imaginary_moe/config.json, models/imaginary_moe/plan.json, models/imaginary_moe-pruned/model.safetensors); add it to fixtures/gen_models.py and run it",
+            "model type 'imaginary_moe' has no prune golden (missing models/imaginary_moe/config.json, models/imaginary_moe/plan.json, models/imaginary_moe-pruned/model.safetensors, models/imaginary_moe-pruned/config.json); add it to fixtures/gen_models.py and run it",
             "model type 'imaginary_moe' has no report golden (missing models/imaginary_moe/golden.json); add it to fixtures/gen_models.py and run it",
             "model type 'imaginary_moe' has no engine golden (missing engine/imaginary_moe/config.json, engine/imaginary_moe/golden.json); add it to fixtures/gen_engine.py and run it",
             "model type 'imaginary_moe' has no eval golden (missing eval/logits/imaginary_moe.json); add it to fixtures/gen_eval.py and run it",

@@ -32,7 +32,9 @@ enum GoldenKind: String, CaseIterable {
     /// The files this golden is made of, relative to fixtures/.
     func files(_ modelType: String) -> [String] {
         switch self {
-        case .prune: ["models/\(modelType)/config.json", "models/\(modelType)/plan.json", "models/\(modelType)-pruned/model.safetensors"]
+        case .prune:
+            ["models/\(modelType)/config.json", "models/\(modelType)/plan.json",
+             "models/\(modelType)-pruned/model.safetensors", "models/\(modelType)-pruned/config.json"]
         case .report: ["models/\(modelType)/golden.json"]
         case .engine: ["engine/\(modelType)/config.json", "engine/\(modelType)/golden.json"]
         case .eval: ["eval/logits/\(modelType).json"]
