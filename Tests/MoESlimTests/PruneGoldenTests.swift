@@ -23,12 +23,31 @@ final class PruneGoldenTests: XCTestCase {
         }
     }
 
-    func testEveryFamilyMatchesTheIndependentPrune() throws {
-        for family in ["mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v3", "gpt_oss", "gpt_oss-mxfp4", "granitemoe", "mixtral-bf16-sharded"] {
+    /// Every registered model type, and the storage variants gen_models.py also writes.
+    func testEveryFamilyMatchesTheIndependentPrune() {
+        forEachGolden(RegisteredFamilies.modelTypes + ["gpt_oss-mxfp4", "mixtral-bf16-sharded"]) { family in
             let out = try Fixtures.scratch() + "/out"
             let got = try prune(family, into: out)
             let expected = try Checkpoint(path: Fixtures.model("\(family)-pruned") + "/model.safetensors")
             assertSameTensors(got, expected, family)
+        }
+    }
+
+    /// The config is the one gen_models.py loaded the pruned tensors with in transformers (the input's with the
+    /// expert count changed), plus the record of the kept experts, which is the plan.
+    func testEveryFamilysConfigIsTheOneTransformersLoaded() {
+        forEachGolden(RegisteredFamilies.modelTypes) { family in
+            let out = try Fixtures.scratch() + "/out"
+            _ = try prune(family, into: out)
+            var got = try Fixtures.json(out + "/config.json")
+            let expected = try Fixtures.json(Fixtures.model("\(family)-pruned") + "/config.json")
+            let record = got.removeValue(forKey: "moe_slim") as? [String: Any]
+            XCTAssertEqual(Set(got.keys), Set(expected.keys), family)
+            for (key, value) in expected {
+                XCTAssertEqual(try canonical(got[key]), try canonical(value), "\(family) \(key)")
+            }
+            let plan = try Fixtures.json(Fixtures.model(family) + "/plan.json")["layers"] as? [String: [Int]]
+            XCTAssertEqual(record?["kept_experts"] as? [String: [Int]], plan, family)
         }
     }
 
@@ -60,13 +79,15 @@ final class PruneGoldenTests: XCTestCase {
         XCTAssertEqual(after["num_local_experts"] as? Int, 3)
         let kept = (after["moe_slim"] as? [String: Any])?["kept_experts"] as? [String: [Int]]
         XCTAssertEqual(kept, ["0": [0, 2, 3], "1": [1, 2, 3]])
-        func canonical(_ value: Any?) throws -> Data {
-            try JSONSerialization.data(withJSONObject: [value ?? NSNull()], options: [.sortedKeys])
-        }
         for (key, value) in before where key != "num_local_experts" {
             XCTAssertEqual(try canonical(after[key]), try canonical(value), key)
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/generation_config.json"))
+    }
+
+    /// A JSON value in one spelling, so that values compare whatever order their keys were written in.
+    private func canonical(_ value: Any?) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: [value ?? NSNull()], options: [.sortedKeys]), as: UTF8.self)
     }
 
     func testExistingOutputIsRefusedAndInputIsNeverOverwritten() throws {

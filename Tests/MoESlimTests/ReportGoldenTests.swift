@@ -3,10 +3,9 @@ import XCTest
 
 /// total_params and bytes must be what transformers counts (fixtures/gen_models.py records them).
 final class ReportGoldenTests: XCTestCase {
-    static let families = ["mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v3", "gpt_oss", "granitemoe", "mixtral-bf16-sharded"]
-
-    func testTotalsMatchTransformers() throws {
-        for family in Self.families {
+    /// Every registered model type, and the sharded bf16 variant gen_models.py also writes.
+    func testTotalsMatchTransformers() {
+        forEachGolden(RegisteredFamilies.modelTypes + ["mixtral-bf16-sharded"]) { family in
             let path = Fixtures.model(family)
             let golden = try Fixtures.json(path + "/golden.json")
             let report = try SizeReport(Checkpoint(path: path), context: 128)
