@@ -92,6 +92,15 @@ struct EngineDims: Decodable {
 
     var eps: Float { Float(rmsNormEps ?? 1e-6) }
 
+    /// The same dimensions with the arithmetic-only settings (activation, rotary scaling) set to ones the forward
+    /// pass implements, for the shape check.
+    var forShapes: EngineDims {
+        var dims = self
+        dims.hiddenAct = "silu"
+        dims.rope = rope.plain
+        return dims
+    }
+
     /// Families whose experts are intermediate_size wide and that have no other MLP.
     var expertsOfIntermediateSize: IntermediateSizes { IntermediateSizes(experts: intermediateSize) }
 

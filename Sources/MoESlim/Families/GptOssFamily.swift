@@ -1,9 +1,29 @@
 /// GPT-OSS: fused expert tensors (gate_up_proj interleaved, down_proj, their biases, or MXFP4 _blocks/_scales),
 /// a router with a bias, top-k on the logits then softmax over the chosen, alternating sliding-window attention.
-struct GptOssFamily: ModelFamily {
+struct GptOssFamily: EngineFamily {
     static let modelTypes = ["gpt_oss"]
 
-    typealias Config = PlainMoEConfig
+    struct Config: Decodable, EngineConfigured {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var engine: EngineDims
+        var swigluAlpha: Double?
+        var swigluLimit: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case swigluAlpha = "swiglu_alpha"
+            case swigluLimit = "swiglu_limit"
+        }
+
+        init(from decoder: Decoder) throws {
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            swigluAlpha = try c.decodeIfPresent(Double.self, forKey: .swigluAlpha)
+            swigluLimit = try c.decodeIfPresent(Double.self, forKey: .swigluLimit)
+        }
+    }
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(
@@ -17,36 +37,18 @@ struct GptOssFamily: ModelFamily {
     static let adapterNames = AdapterNameMap(transposedExperts: true)
 }
 
-extension GptOssFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var swigluAlpha: Double?
-        var swigluLimit: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case swigluAlpha = "swiglu_alpha"
-            case swigluLimit = "swiglu_limit"
-        }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            swigluAlpha = try c.decodeIfPresent(Double.self, forKey: .swigluAlpha)
-            swigluLimit = try c.decodeIfPresent(Double.self, forKey: .swigluLimit)
-        }
-    }
-
+extension GptOssFamily {
     /// The activation is gpt_oss's own clamped SwiGLU whatever hidden_act says, so hidden_act is not checked.
-    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        let (attention, rope) = try c.dims.groupedAttention(windows: c.dims.windowsFromLayerTypes { $0 % 2 == 0 })
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        let (attention, rope) = try c.engine.groupedAttention(windows: c.engine.windowsFromLayerTypes { $0 % 2 == 0 })
         var spec = EngineSpec(
-            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
+            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "mlp.",
             router: RouterNames(weight: "router.weight", bias: "router.bias"),
             experts: .clampedSwiGLU(
                 gateUp: "experts.gate_up_proj", gateUpBias: "experts.gate_up_proj_bias", down: "experts.down_proj",
                 downBias: "experts.down_proj_bias",
                 alpha: Float(c.swigluAlpha ?? 1.702), limit: Float(c.swigluLimit ?? 7)))
-        spec.intermediate = c.dims.expertsOfIntermediateSize
+        spec.intermediate = c.engine.expertsOfIntermediateSize
         return spec
     }
 }

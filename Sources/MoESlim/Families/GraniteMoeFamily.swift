@@ -1,15 +1,33 @@
 /// GraniteMoE: fused input_linear (gate and up) and output_linear, router under router.layer, top-k on the
 /// logits then softmax over the chosen.
-struct GraniteMoeFamily: ModelFamily {
+struct GraniteMoeFamily: EngineFamily {
     static let modelTypes = ["granitemoe"]
 
-    struct Config: Decodable {
+    struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
+        var engine: EngineDims
+        var embeddingMultiplier: Double?
+        var residualMultiplier: Double?
+        var attentionMultiplier: Double?
+        var logitsScaling: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case embeddingMultiplier = "embedding_multiplier"
+            case residualMultiplier = "residual_multiplier"
+            case attentionMultiplier = "attention_multiplier"
+            case logitsScaling = "logits_scaling"
+        }
 
         init(from decoder: Decoder) throws {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            embeddingMultiplier = try c.decodeIfPresent(Double.self, forKey: .embeddingMultiplier)
+            residualMultiplier = try c.decodeIfPresent(Double.self, forKey: .residualMultiplier)
+            attentionMultiplier = try c.decodeIfPresent(Double.self, forKey: .attentionMultiplier)
+            logitsScaling = try c.decodeIfPresent(Double.self, forKey: .logitsScaling)
         }
     }
 
@@ -32,39 +50,15 @@ struct GraniteMoeFamily: ModelFamily {
     ])
 }
 
-extension GraniteMoeFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var embeddingMultiplier: Double?
-        var residualMultiplier: Double?
-        var attentionMultiplier: Double?
-        var logitsScaling: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case embeddingMultiplier = "embedding_multiplier"
-            case residualMultiplier = "residual_multiplier"
-            case attentionMultiplier = "attention_multiplier"
-            case logitsScaling = "logits_scaling"
-        }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            embeddingMultiplier = try c.decodeIfPresent(Double.self, forKey: .embeddingMultiplier)
-            residualMultiplier = try c.decodeIfPresent(Double.self, forKey: .residualMultiplier)
-            attentionMultiplier = try c.decodeIfPresent(Double.self, forKey: .attentionMultiplier)
-            logitsScaling = try c.decodeIfPresent(Double.self, forKey: .logitsScaling)
-        }
-    }
-
-    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        try c.dims.requireSiLU()
-        let (attention, rope) = try c.dims.groupedAttention(scaling: Float(c.attentionMultiplier ?? 1))
+extension GraniteMoeFamily {
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        try c.engine.requireSiLU()
+        let (attention, rope) = try c.engine.groupedAttention(scaling: Float(c.attentionMultiplier ?? 1))
         var spec = EngineSpec(
-            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
+            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
             router: RouterNames(weight: "router.layer.weight"),
             experts: .fusedGateUp(gateUp: "input_linear.weight", down: "output_linear.weight"))
-        spec.intermediate = c.dims.expertsOfIntermediateSize
+        spec.intermediate = c.engine.expertsOfIntermediateSize
         spec.embeddingMultiplier = Float(c.embeddingMultiplier ?? 1)
         spec.residualMultiplier = Float(c.residualMultiplier ?? 1)
         spec.logitsDivisor = Float(c.logitsScaling ?? 1)

@@ -1,25 +1,51 @@
 /// Llama 4 (text): fused experts under feed_forward, one shared expert, sigmoid of the top-1 logit, MoE every
 /// interleave_moe_layer_step layers (or the explicit moe_layers list).
-struct Llama4TextFamily: ModelFamily {
+struct Llama4TextFamily: EngineFamily {
     static let modelTypes = ["llama4_text"]
 
-    struct Config: Decodable {
+    struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
+        var engine: EngineDims
         var moeLayers: [Int]?
         var interleaveMoeLayerStep: Int?
+        var noRopeLayers: [Int]?
+        var noRopeLayerInterval: Int?
+        var attentionChunkSize: Int?
+        var useQkNorm: Bool?
+        var attnTemperatureTuning: Bool?
+        var floorScale: Double?
+        var attnScale: Double?
+        var intermediateSizeMLP: Int?
 
         enum CodingKeys: String, CodingKey {
             case moeLayers = "moe_layers"
             case interleaveMoeLayerStep = "interleave_moe_layer_step"
+            case intermediateSizeMLP = "intermediate_size_mlp"
+            case noRopeLayers = "no_rope_layers"
+            case noRopeLayerInterval = "no_rope_layer_interval"
+            case attentionChunkSize = "attention_chunk_size"
+            case useQkNorm = "use_qk_norm"
+            case attnTemperatureTuning = "attn_temperature_tuning"
+            case floorScale = "floor_scale"
+            case attnScale = "attn_scale"
         }
 
         init(from decoder: Decoder) throws {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             moeLayers = try c.decodeIfPresent([Int].self, forKey: .moeLayers)
             interleaveMoeLayerStep = try c.decodeIfPresent(Int.self, forKey: .interleaveMoeLayerStep)
+            noRopeLayers = try c.decodeIfPresent([Int].self, forKey: .noRopeLayers)
+            noRopeLayerInterval = try c.decodeIfPresent(Int.self, forKey: .noRopeLayerInterval)
+            attentionChunkSize = try c.decodeIfPresent(Int.self, forKey: .attentionChunkSize)
+            useQkNorm = try c.decodeIfPresent(Bool.self, forKey: .useQkNorm)
+            attnTemperatureTuning = try c.decodeIfPresent(Bool.self, forKey: .attnTemperatureTuning)
+            floorScale = try c.decodeIfPresent(Double.self, forKey: .floorScale)
+            attnScale = try c.decodeIfPresent(Double.self, forKey: .attnScale)
+            intermediateSizeMLP = try c.decodeIfPresent(Int.self, forKey: .intermediateSizeMLP)
         }
     }
 
@@ -39,48 +65,12 @@ struct Llama4TextFamily: ModelFamily {
     static let adapterNames = AdapterNameMap.identity
 }
 
-extension Llama4TextFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var noRopeLayers: [Int]?
-        var noRopeLayerInterval: Int?
-        var attentionChunkSize: Int?
-        var useQkNorm: Bool?
-        var attnTemperatureTuning: Bool?
-        var floorScale: Double?
-        var attnScale: Double?
-        var intermediateSizeMLP: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case intermediateSizeMLP = "intermediate_size_mlp"
-            case noRopeLayers = "no_rope_layers"
-            case noRopeLayerInterval = "no_rope_layer_interval"
-            case attentionChunkSize = "attention_chunk_size"
-            case useQkNorm = "use_qk_norm"
-            case attnTemperatureTuning = "attn_temperature_tuning"
-            case floorScale = "floor_scale"
-            case attnScale = "attn_scale"
-        }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            noRopeLayers = try c.decodeIfPresent([Int].self, forKey: .noRopeLayers)
-            noRopeLayerInterval = try c.decodeIfPresent(Int.self, forKey: .noRopeLayerInterval)
-            attentionChunkSize = try c.decodeIfPresent(Int.self, forKey: .attentionChunkSize)
-            useQkNorm = try c.decodeIfPresent(Bool.self, forKey: .useQkNorm)
-            attnTemperatureTuning = try c.decodeIfPresent(Bool.self, forKey: .attnTemperatureTuning)
-            floorScale = try c.decodeIfPresent(Double.self, forKey: .floorScale)
-            attnScale = try c.decodeIfPresent(Double.self, forKey: .attnScale)
-            intermediateSizeMLP = try c.decodeIfPresent(Int.self, forKey: .intermediateSizeMLP)
-        }
-    }
-
+extension Llama4TextFamily {
     /// no_rope_layers holds 1 for layers that rotate (transformers' naming); without it every
     /// no_rope_layer_interval-th layer skips RoPE. Rotating layers attend in chunks of attention_chunk_size.
-    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        try c.dims.requireSiLU()
-        let layers = c.dims.numHiddenLayers
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        try c.engine.requireSiLU()
+        let layers = c.engine.numHiddenLayers
         if let chunk = c.attentionChunkSize, chunk < 1 {
             throw MoESlimError(.invalidConfig, "attention_chunk_size is \(chunk); it must be a positive integer")
         }
@@ -89,10 +79,10 @@ extension Llama4TextFamily: EngineFamily {
         }
         let interval = max(c.noRopeLayerInterval ?? 4, 1)
         let rotates = c.noRopeLayers.map { $0.map { $0 != 0 } } ?? (0..<layers).map { ($0 + 1) % interval != 0 }
-        var (attention, rope) = try c.dims.groupedAttention(ropeLayout: .pairs)
+        var (attention, rope) = try c.engine.groupedAttention(ropeLayout: .pairs)
         attention.noRopeLayers = Set((0..<layers).filter { !rotates[$0] })
         if let chunk = c.attentionChunkSize {
-            let chunked = c.dims.layerTypes.map { $0.indices.filter { c.dims.layerTypes?[$0] == "chunked_attention" } }
+            let chunked = c.engine.layerTypes.map { $0.indices.filter { c.engine.layerTypes?[$0] == "chunked_attention" } }
                 ?? (0..<layers).filter { rotates[$0] }
             attention.chunks = Dictionary(uniqueKeysWithValues: chunked.map { ($0, chunk) })
         }
@@ -101,14 +91,14 @@ extension Llama4TextFamily: EngineFamily {
             attention.temperatureTuning = (Float(c.floorScale ?? 8192), Float(c.attnScale ?? 0.1))
         }
         var spec = EngineSpec(
-            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "feed_forward.",
+            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "feed_forward.",
             router: RouterNames(weight: "router.weight"),
             experts: .fusedGateUpInputMajor(gateUp: "experts.gate_up_proj", down: "experts.down_proj"))
         spec.gateScalesExpertInput = true
         spec.sharedExpert = SharedExpertSpec(
             mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
         spec.denseMLP = GatedMLPNames(prefix: "feed_forward.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
-        let width = c.dims.intermediateSize
+        let width = c.engine.intermediateSize
         spec.intermediate = IntermediateSizes(experts: width, shared: width, dense: c.intermediateSizeMLP)
         return spec
     }

@@ -1,5 +1,5 @@
 /// Mixtral: per-expert w1/w3/w2 under block_sparse_moe, softmax router renormalised over the top-k.
-struct MixtralFamily: ModelFamily {
+struct MixtralFamily: EngineFamily {
     static let modelTypes = ["mixtral"]
 
     typealias Config = PlainMoEConfig
@@ -19,8 +19,9 @@ struct MixtralFamily: ModelFamily {
         ])
 }
 
-extension MixtralFamily: EngineFamily {
-    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+extension MixtralFamily {
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        let c = config.engine
         try c.requireSiLU()
         let (attention, rope) = try c.groupedAttention(windows: c.windowOnEveryLayer)
         var spec = EngineSpec(

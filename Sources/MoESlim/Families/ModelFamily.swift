@@ -1,13 +1,22 @@
 import Foundation
 
-/// What one family file says: how its config reads and where its MoE tensors live. Everything else (discovery
-/// of per-expert vs fused storage, validation against the tensors) is shared in `FamilyLayout.describe`.
+/// What one family file says: its one decoded config, where its MoE tensors live, and (for an `EngineFamily`)
+/// how its forward pass runs. Everything else (discovery of per-expert vs fused storage, validation against the
+/// tensors) is shared in `FamilyLayout.outline`. Each family is one line in `FamilyRegistry`.
 public protocol ModelFamily: Sendable {
+    /// The whole config.json as this family reads it, decoded once per command.
     associatedtype Config: Decodable & Sendable
     static var modelTypes: [String] { get }
     static func layout(_ config: Config) throws(MoESlimError) -> FamilyLayout
     /// How the names an adapter was trained on (transformers 5) lead back to this family's tensors on disk.
     static var adapterNames: AdapterNameMap { get }
+    /// The forward pass built from the decoded config, or nil for a family that has none yet.
+    static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe?
+}
+
+extension ModelFamily {
+    /// A family that is not an `EngineFamily` has no forward pass: calibrate, eval and sweep refuse it by name.
+    static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe? { nil }
 }
 
 /// The family's answers, still in the family's terms (prefixes and relative names).
@@ -45,15 +54,9 @@ public enum ModelFamilies {
     /// Registry keyed by config.json's model_type, as in mlx-swift-lm.
     typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelOutline
 
-    static let families: [any ModelFamily.Type] = [
-        MixtralFamily.self, Qwen2MoeFamily.self, Qwen3MoeFamily.self, OlmoeFamily.self, DeepseekFamily.self,
-        Glm4MoeFamily.self, GptOssFamily.self, GraniteMoeFamily.self, PhimoeFamily.self, Llama4TextFamily.self,
-        Ernie45MoeFamily.self,
-    ]
-
     static let all: [String: Builder] = {
         var table: [String: Builder] = [:]
-        for family in families {
+        for family in FamilyRegistry.families {
             for type in family.modelTypes { table[type] = builder(family, modelType: type) }
         }
         return table
@@ -75,7 +78,9 @@ public enum ModelFamilies {
                 located.path = located.path ?? checkpoint.configPath
                 throw located
             }
-            return try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            var outline = try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            outline.model.forwardPass = F.forwardPass(config, path: checkpoint.configPath)
+            return outline
         }
     }
 
@@ -84,7 +89,7 @@ public enum ModelFamilies {
     /// An unknown or missing model_type keeps the adapter's names as they are: merge-lora folds adapters into
     /// models of any architecture.
     public static func adapterNames(forModelType modelType: String?) -> AdapterNameMap {
-        families.first { $0.modelTypes.contains { $0.sameBytes(as: modelType ?? "") } }?.adapterNames ?? .identity
+        FamilyRegistry.family(forModelType: modelType ?? "")?.adapterNames ?? .identity
     }
 
     /// Maps a checkpoint to its neutral description, or says which model types are known.

@@ -1,10 +1,11 @@
 /// OLMoE: per-expert SwiGLU under mlp, q/k norms, softmax router with optional top-k renormalisation.
-struct OlmoeFamily: ModelFamily {
+struct OlmoeFamily: EngineFamily {
     static let modelTypes = ["olmoe"]
 
-    struct Config: Decodable {
+    struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
+        var engine: EngineDims
         var normTopkProb: Bool?
 
         enum CodingKeys: String, CodingKey {
@@ -14,6 +15,7 @@ struct OlmoeFamily: ModelFamily {
         init(from decoder: Decoder) throws {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
             normTopkProb = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .normTopkProb)
         }
     }
@@ -28,8 +30,9 @@ struct OlmoeFamily: ModelFamily {
     static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
-extension OlmoeFamily: EngineFamily {
-    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+extension OlmoeFamily {
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        let c = config.engine
         try c.requireSiLU()
         var (attention, rope) = try c.groupedAttention()
         attention.qkNorm = .whole

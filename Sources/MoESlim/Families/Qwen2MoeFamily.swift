@@ -1,6 +1,6 @@
 /// Qwen2-MoE: per-expert SwiGLU under mlp plus one shared expert with a sigmoid gate; MoE layers chosen by
 /// decoder_sparse_step and mlp_only_layers.
-struct Qwen2MoeFamily: ModelFamily {
+struct Qwen2MoeFamily: EngineFamily {
     static let modelTypes = ["qwen2_moe"]
 
     typealias Config = QwenMoEConfig
@@ -22,16 +22,25 @@ struct Qwen2MoeFamily: ModelFamily {
     ])
 }
 
-/// The config both Qwen MoE families read.
-struct QwenMoEConfig: Decodable {
+/// The config both Qwen MoE families read (qwen3_moe has no shared expert and ignores its width).
+struct QwenMoEConfig: Decodable, EngineConfigured {
     var dims: TransformerDims
     var experts: ExpertKeys
+    var engine: EngineDims
     var sparse: QwenSparseLayers
+    var sharedExpertIntermediateSize: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
+    }
 
     init(from decoder: Decoder) throws {
         dims = try TransformerDims(from: decoder)
         experts = try ExpertKeys(from: decoder)
+        engine = try EngineDims(from: decoder)
         sparse = try QwenSparseLayers(from: decoder)
+        sharedExpertIntermediateSize = try decoder.container(keyedBy: CodingKeys.self)
+            .decodeIfPresent(Int.self, forKey: .sharedExpertIntermediateSize)
     }
 }
 
@@ -54,24 +63,9 @@ struct QwenSparseLayers: Decodable {
     }
 }
 
-extension Qwen2MoeFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var sharedExpertIntermediateSize: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
-        }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            sharedExpertIntermediateSize = try decoder.container(keyedBy: CodingKeys.self)
-                .decodeIfPresent(Int.self, forKey: .sharedExpertIntermediateSize)
-        }
-    }
-
-    static func engineSpec(_ config: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        let c = config.dims
+extension Qwen2MoeFamily {
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        let c = config.engine
         try c.requireSiLU()
         let sliding = c.useSlidingWindow == true
         let (attention, rope) = try c.groupedAttention(

@@ -1,5 +1,5 @@
 /// Qwen3-MoE: Qwen2-MoE's layout without the shared expert, with per-head q/k norms.
-struct Qwen3MoeFamily: ModelFamily {
+struct Qwen3MoeFamily: EngineFamily {
     static let modelTypes = ["qwen3_moe"]
 
     typealias Config = QwenMoEConfig
@@ -15,8 +15,9 @@ struct Qwen3MoeFamily: ModelFamily {
     static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
-extension Qwen3MoeFamily: EngineFamily {
-    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+extension Qwen3MoeFamily {
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        let c = config.engine
         try c.requireSiLU()
         var (attention, rope) = try c.groupedAttention(windows: c.useSlidingWindow == true ? c.windowOnEveryLayer : [:])
         attention.qkNorm = .perHead

@@ -40,14 +40,16 @@ public struct TransformerDims: Decodable, Sendable {
     }
 }
 
-/// The whole config of families whose layout needs nothing beyond the shared keys.
-struct PlainMoEConfig: Decodable {
+/// The whole config of families that need nothing beyond the shared keys.
+struct PlainMoEConfig: Decodable, EngineConfigured {
     var dims: TransformerDims
     var experts: ExpertKeys
+    var engine: EngineDims
 
     init(from decoder: Decoder) throws {
         dims = try TransformerDims(from: decoder)
         experts = try ExpertKeys(from: decoder)
+        engine = try EngineDims(from: decoder)
     }
 }
 

@@ -18,7 +18,7 @@ struct ModelShapes {
     static func problems(_ outline: ModelOutline, in checkpoint: Checkpoint) -> [MoESlimError] {
         var check = ModelShapes(checkpoint, outline.model)
         check.vocabulary()
-        let spec = EngineFamilies.layoutSpec(for: checkpoint, model: outline.model)
+        let spec = outline.model.forwardPass?.shapeSpec()
         let moe = Dictionary(uniqueKeysWithValues: zip(outline.model.moeLayers, outline.experts).map { ($0.0.layer, $0) })
         for layer in 0..<outline.model.numLayers {
             let prefix = "model.layers.\(layer)."
