@@ -3,6 +3,8 @@
 struct DeepseekFamily: EngineFamily {
     static let modelTypes = ["deepseek_v2", "deepseek_v3"]
 
+    static let names = TensorNames([.sharedExperts: "shared_experts.", .routerCorrectionBias: "gate.e_score_correction_bias"])
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -63,10 +65,9 @@ struct DeepseekFamily: EngineFamily {
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
             moeLayers: c.dims.allLayers.filter { $0 >= first },
-            moePrefix: { "model.layers.\($0).mlp." },
-            router: [("gate.weight", 0, true), ("gate.e_score_correction_bias", 0, v3)])
-        layout.sharedPaths = ["shared_experts."]
-        layout.buffers = ["gate.e_score_correction_bias"]
+            names: names,
+            router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, v3)])
+        layout.buffers = [names[.routerCorrectionBias]]
         return layout
     }
 
@@ -147,11 +148,8 @@ extension DeepseekFamily {
         let rope = try c.engine.rope.spec(
             rotaryDim: c.mla.qkRopeHeadDim, layout: c.ropeInterleave ?? true ? .pairs : .halves, maxPositions: c.engine.maxPositionEmbeddings)
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = c.engine.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
         if c.modelType.sameBytes(as: "deepseek_v2") { spec.groupScore = .maximum }
         return spec

@@ -3,6 +3,8 @@
 struct Ernie45MoeFamily: EngineFamily {
     static let modelTypes = ["ernie4_5_moe"]
 
+    static let names = TensorNames([.sharedExperts: "shared_experts.", .routerCorrectionBias: "moe_statics.e_score_correction_bias"])
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -41,13 +43,11 @@ struct Ernie45MoeFamily: EngineFamily {
         let start = c.moeLayerStartIndex ?? 1
         let end = (c.moeLayerEndIndex ?? -1) < 0 ? c.dims.numHiddenLayers - 1 : c.moeLayerEndIndex!
         let interval = max(c.moeLayerInterval ?? 1, 1)
-        var layout = FamilyLayout(
+        return FamilyLayout(
             dims: c.dims, experts: c.experts, tiedByDefault: true, routing: .softmax(normalize: true),
             moeLayers: c.dims.allLayers.filter { $0 >= start && $0 <= end && ($0 + 1) % interval == 0 },
-            moePrefix: { "model.layers.\($0).mlp." },
-            router: [("gate.weight", 0, true), ("moe_statics.e_score_correction_bias", 1, false)])
-        layout.sharedPaths = ["shared_experts."]
-        return layout
+            names: names,
+            router: [(names[.router], 0, true), (names[.routerCorrectionBias], 1, false)])
     }
 
     /// Experts fused on loading as Qwen2-MoE's, and moe_statics moves under the router (`mlp.gate.moe_statics`).
@@ -68,11 +68,8 @@ extension Ernie45MoeFamily {
         }
         let (attention, rope) = try c.engine.groupedAttention(ropeLayout: .pairs)
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "gate.weight", correctionBias: "moe_statics.e_score_correction_bias"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = c.engine.mixtureOfIntermediateSizes(sharedExperts: c.moeNumSharedExperts)
         return spec
     }

@@ -2,6 +2,9 @@
 struct Glm4MoeFamily: EngineFamily {
     static let modelTypes = ["glm4_moe"]
 
+    /// DeepSeek-V3's names.
+    static let names = DeepseekFamily.names
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -35,10 +38,9 @@ struct Glm4MoeFamily: EngineFamily {
         try r.check(routing, experts: c.experts.count)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, routing: routing, moeLayers: c.dims.allLayers.filter { $0 >= first },
-            moePrefix: { "model.layers.\($0).mlp." },
-            router: [("gate.weight", 0, true), ("gate.e_score_correction_bias", 0, true)])
-        layout.sharedPaths = ["shared_experts."]
-        layout.buffers = ["gate.e_score_correction_bias"]
+            names: names,
+            router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, true)])
+        layout.buffers = [names[.routerCorrectionBias]]
         return layout
     }
 
@@ -52,11 +54,8 @@ extension Glm4MoeFamily {
         var (attention, rope) = try c.engine.groupedAttention()
         if c.useQkNorm ?? false { attention.qkNorm = .perHead }
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = c.engine.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
         return spec
     }

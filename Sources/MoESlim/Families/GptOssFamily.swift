@@ -3,6 +3,8 @@
 struct GptOssFamily: EngineFamily {
     static let modelTypes = ["gpt_oss"]
 
+    static let names = TensorNames([.router: "router.weight", .routerBias: "router.bias"])
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -29,8 +31,8 @@ struct GptOssFamily: EngineFamily {
         FamilyLayout(
             dims: c.dims, experts: c.experts,
             routing: RoutingRule(scoring: .softmaxAfterTopK, normalizeTopK: true, groups: nil, topkGroups: nil, scalingFactor: 1),
-            moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." },
-            router: [("router.weight", 0, true), ("router.bias", 0, false)])
+            moeLayers: c.dims.allLayers, names: names,
+            router: [(names[.router], 0, true), (names[.routerBias], 0, false)])
     }
 
     /// Stored fused as at training time (gate and up interleaved in one tensor), laid out (experts, in, out).
@@ -42,11 +44,10 @@ extension GptOssFamily {
     static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
         let (attention, rope) = try c.engine.groupedAttention(windows: c.engine.windowsFromLayerTypes { $0 % 2 == 0 })
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "router.weight", bias: "router.bias"),
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
             experts: .clampedSwiGLU(
-                gateUp: "experts.gate_up_proj", gateUpBias: "experts.gate_up_proj_bias", down: "experts.down_proj",
-                downBias: "experts.down_proj_bias",
+                gateUp: names[.fusedGateUp], gateUpBias: names[.fusedGateUpBias], down: names[.fusedDown],
+                downBias: names[.fusedDownBias],
                 alpha: Float(c.swigluAlpha ?? 1.702), limit: Float(c.swigluLimit ?? 7)))
         spec.intermediate = c.engine.expertsOfIntermediateSize
         return spec

@@ -3,6 +3,11 @@
 struct GraniteMoeFamily: EngineFamily {
     static let modelTypes = ["granitemoe"]
 
+    static let names = TensorNames([
+        .moeBlock: "block_sparse_moe.", .router: "router.layer.weight", .fusedGateUp: "input_linear.weight",
+        .fusedDown: "output_linear.weight",
+    ])
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -35,8 +40,7 @@ struct GraniteMoeFamily: EngineFamily {
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts,
             routing: RoutingRule(scoring: .softmaxAfterTopK, normalizeTopK: true, groups: nil, topkGroups: nil, scalingFactor: 1),
-            moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).block_sparse_moe." },
-            router: [("router.layer.weight", 0, true)])
+            moeLayers: c.dims.allLayers, names: names)
         layout.fusedExpertNames = ["input_linear.", "output_linear."]
         return layout
     }
@@ -55,9 +59,8 @@ extension GraniteMoeFamily {
         try c.engine.requireSiLU()
         let (attention, rope) = try c.engine.groupedAttention(scaling: Float(c.attentionMultiplier ?? 1))
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
-            router: RouterNames(weight: "router.layer.weight"),
-            experts: .fusedGateUp(gateUp: "input_linear.weight", down: "output_linear.weight"))
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .fusedGateUp(gateUp: names[.fusedGateUp], down: names[.fusedDown]))
         spec.intermediate = c.engine.expertsOfIntermediateSize
         spec.embeddingMultiplier = Float(c.embeddingMultiplier ?? 1)
         spec.residualMultiplier = Float(c.residualMultiplier ?? 1)

@@ -3,6 +3,11 @@
 struct Llama4TextFamily: EngineFamily {
     static let modelTypes = ["llama4_text"]
 
+    /// The MLP of every layer is feed_forward (dense or MoE), with one shared expert.
+    static let names = TensorNames([
+        .moeBlock: "feed_forward.", .denseMLP: "feed_forward.", .router: "router.weight", .sharedExperts: "shared_expert.",
+    ])
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -52,12 +57,10 @@ struct Llama4TextFamily: EngineFamily {
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         let step = max(c.interleaveMoeLayerStep ?? 1, 1)
         let layers = c.moeLayers ?? Array(stride(from: step - 1, to: c.dims.numHiddenLayers, by: step))
-        var layout = FamilyLayout(
+        return FamilyLayout(
             dims: c.dims, experts: c.experts,
             routing: RoutingRule(scoring: .sigmoid, normalizeTopK: false, groups: nil, topkGroups: nil, scalingFactor: 1),
-            moeLayers: layers, moePrefix: { "model.layers.\($0).feed_forward." }, router: [("router.weight", 0, true)])
-        layout.sharedPaths = ["shared_expert."]
-        return layout
+            moeLayers: layers, names: names)
     }
 
     /// Stored fused as at training time. The experts are (experts, in, out) but not marked `is_transposed`, so PEFT
@@ -91,13 +94,9 @@ extension Llama4TextFamily {
             attention.temperatureTuning = (Float(c.floorScale ?? 8192), Float(c.attnScale ?? 0.1))
         }
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "feed_forward.",
-            router: RouterNames(weight: "router.weight"),
-            experts: .fusedGateUpInputMajor(gateUp: "experts.gate_up_proj", down: "experts.down_proj"))
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .fusedGateUpInputMajor(gateUp: names[.fusedGateUp], down: names[.fusedDown]))
         spec.gateScalesExpertInput = true
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.denseMLP = GatedMLPNames(prefix: "feed_forward.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
         let width = c.engine.intermediateSize
         spec.intermediate = IntermediateSizes(experts: width, shared: width, dense: c.intermediateSizeMLP)
         return spec

@@ -33,21 +33,24 @@ public struct FamilyLayout {
     public var routing: RoutingRule
     /// Which layers are MoE.
     public var moeLayers: [Int]
-    /// "model.layers.3.mlp." for layer 3.
-    public var moePrefix: (Int) -> String
+    /// The family's name table, the same one its forward pass reads.
+    var names: TensorNames
     /// Router tensors relative to the MoE prefix, with their expert axis; missing optional ones are skipped.
     public var router: [(name: String, axis: Int, required: Bool)]
-    /// "experts." relative to the MoE prefix: numbered children are per-expert, other tensors fused on axis 0.
-    public var expertsPath: String = "experts."
     /// Tensors relative to the MoE prefix that are fused experts without an `experts.` folder (granitemoe).
     public var fusedExpertNames: [String] = []
-    /// Prefixes relative to the MoE prefix of shared experts and shared gates.
-    public var sharedPaths: [String] = []
     /// Tensors relative to the MoE prefix that are registered buffers, not parameters (transformers does not
     /// count them), such as DeepSeek-V3's e_score_correction_bias.
     public var buffers: [String] = []
-    public var embedTensor = "model.embed_tokens.weight"
-    public var lmHeadTensor = "lm_head.weight"
+
+    /// "model.layers.3.mlp." for layer 3.
+    func moePrefix(_ layer: Int) -> String { names.moeBlock(layer) }
+    /// "experts." relative to the MoE prefix: numbered children are per-expert, other tensors fused on axis 0.
+    var expertsPath: String { names[.experts] }
+    /// Prefixes relative to the MoE prefix of shared experts and shared gates.
+    var sharedPaths: [String] { [names.name(.sharedExperts), names.name(.sharedExpertGate)].compactMap { $0 } }
+    var embedTensor: String { names[.tokenEmbedding] }
+    var lmHeadTensor: String { names[.lmHead] }
 }
 
 public enum ModelFamilies {

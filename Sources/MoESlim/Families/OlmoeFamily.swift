@@ -2,6 +2,8 @@
 struct OlmoeFamily: EngineFamily {
     static let modelTypes = ["olmoe"]
 
+    static let names = TensorNames()
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -23,7 +25,7 @@ struct OlmoeFamily: EngineFamily {
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.normTopkProb ?? false),
-            moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
+            moeLayers: c.dims.allLayers, names: names)
     }
 
     /// Experts fused on loading as Qwen2-MoE's.
@@ -37,8 +39,8 @@ extension OlmoeFamily {
         var (attention, rope) = try c.groupedAttention()
         attention.qkNorm = .whole
         var spec = EngineSpec(
-            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+            normEps: c.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = c.expertsOfIntermediateSize
         return spec
     }

@@ -2,6 +2,9 @@
 struct PhimoeFamily: EngineFamily {
     static let modelTypes = ["phimoe"]
 
+    /// Mixtral's names.
+    static let names = MixtralFamily.names
+
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
@@ -24,7 +27,7 @@ struct PhimoeFamily: EngineFamily {
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: false), moeLayers: c.dims.allLayers,
-            moePrefix: { "model.layers.\($0).block_sparse_moe." }, router: [("gate.weight", 0, true)])
+            names: names)
     }
 
     /// As Mixtral, and the router runs as `mlp.router`.
@@ -53,8 +56,8 @@ extension PhimoeFamily {
             rope.long = long
         }
         var spec = EngineSpec(
-            normEps: c.engine.eps, rope: rope, attention: attention, moePath: "block_sparse_moe.",
-            router: RouterNames(weight: "gate.weight"), experts: .perExpert(gate: "w1.weight", up: "w3.weight", down: "w2.weight"))
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.norm = .layer
         spec.intermediate = c.engine.expertsOfIntermediateSize
         spec.selection = .sparseMixer(jitterEps: Float(c.routerJitterNoise ?? 0.01))

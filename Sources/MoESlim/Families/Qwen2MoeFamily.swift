@@ -3,22 +3,22 @@
 struct Qwen2MoeFamily: EngineFamily {
     static let modelTypes = ["qwen2_moe"]
 
+    static let names = TensorNames([.sharedExperts: "shared_expert.", .sharedExpertGate: "shared_expert_gate."])
+
     typealias Config = QwenMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
-        var layout = FamilyLayout(
+        return FamilyLayout(
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.sparse.normTopkProb ?? false),
             moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
-            moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
-        layout.sharedPaths = ["shared_expert.", "shared_expert_gate."]
-        return layout
+            names: names)
     }
 
     /// transformers 5 fuses `mlp.experts.<e>.gate_proj|up_proj` into gate_up_proj and down_proj into one stack.
     /// conversion_mapping.py applies this same pattern to most MoE families, which reuse this map.
     static let adapterNames = AdapterNameMap(fusedExperts: [
-        .init(training: "experts.gate_up_proj", parts: ["gate_proj.weight", "up_proj.weight"]),
-        .init(training: "experts.down_proj", parts: ["down_proj.weight"]),
+        .init(training: "experts.gate_up_proj", parts: [names[.gate], names[.up]]),
+        .init(training: "experts.down_proj", parts: [names[.down]]),
     ])
 }
 
@@ -71,11 +71,8 @@ extension Qwen2MoeFamily {
         let (attention, rope) = try c.groupedAttention(
             windows: sliding ? c.windowsFromLayerTypes { $0 % 2 == 0 && $0 < (c.maxWindowLayers ?? 28) } : [:])
         var spec = EngineSpec(
-            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"),
-            gate: "shared_expert_gate.weight")
+            normEps: c.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = IntermediateSizes(
             experts: c.moeIntermediateSize, shared: config.sharedExpertIntermediateSize, dense: c.intermediateSize)
         return spec

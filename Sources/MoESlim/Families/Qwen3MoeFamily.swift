@@ -2,13 +2,15 @@
 struct Qwen3MoeFamily: EngineFamily {
     static let modelTypes = ["qwen3_moe"]
 
+    static let names = TensorNames()
+
     typealias Config = QwenMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         FamilyLayout(
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.sparse.normTopkProb ?? false),
             moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
-            moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
+            names: names)
     }
 
     /// Experts fused on loading as Qwen2-MoE's.
@@ -22,8 +24,8 @@ extension Qwen3MoeFamily {
         var (attention, rope) = try c.groupedAttention(windows: c.useSlidingWindow == true ? c.windowOnEveryLayer : [:])
         attention.qkNorm = .perHead
         var spec = EngineSpec(
-            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+            normEps: c.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = IntermediateSizes(experts: c.moeIntermediateSize, dense: c.intermediateSize)
         return spec
     }

@@ -87,15 +87,15 @@ struct ExpertKeys: Decodable {
 extension FamilyLayout {
     init(
         dims: TransformerDims, experts: ExpertKeys, attention: AttentionShape? = nil, tiedByDefault: Bool = false,
-        routing: RoutingRule, moeLayers: [Int], moePrefix: @escaping (Int) -> String,
-        router: [(name: String, axis: Int, required: Bool)]
+        routing: RoutingRule, moeLayers: [Int], names: TensorNames,
+        router: [(name: String, axis: Int, required: Bool)]? = nil
     ) {
         self.init(
             numLayers: dims.numHiddenLayers, hiddenSize: dims.hiddenSize, vocabSize: dims.vocabSize,
             attention: attention ?? dims.groupedAttention(slidingLayers: dims.windowedLayers),
             tiedEmbeddings: dims.tieWordEmbeddings ?? tiedByDefault,
             expertCountKey: experts.countKey, topKKey: experts.topKKey, numExperts: experts.count, topK: experts.topK,
-            routing: routing, moeLayers: moeLayers, moePrefix: moePrefix, router: router)
+            routing: routing, moeLayers: moeLayers, names: names, router: router ?? [(names[.router], 0, true)])
     }
 }
 
