@@ -4,6 +4,9 @@ struct DeepseekFamily: EngineFamily {
     static let modelTypes = ["deepseek_v2", "deepseek_v3"]
 
     static let names = TensorNames([.sharedExperts: "shared_experts.", .routerCorrectionBias: "gate.e_score_correction_bias"])
+    static let configBounds = ConfigBounds(
+        expertKeys: ["n_group", "topk_group", "n_shared_experts"],
+        dimensionKeys: ["qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "first_k_dense_replace", "moe_layer_freq"])
 
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims

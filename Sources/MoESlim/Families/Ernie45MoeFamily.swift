@@ -4,6 +4,9 @@ struct Ernie45MoeFamily: EngineFamily {
     static let modelTypes = ["ernie4_5_moe"]
 
     static let names = TensorNames([.sharedExperts: "shared_experts.", .routerCorrectionBias: "moe_statics.e_score_correction_bias"])
+    static let configBounds = ConfigBounds(
+        expertKeys: ["moe_num_shared_experts"], dimensionKeys: ["moe_layer_start_index", "moe_layer_interval"],
+        layerIndexKeys: ["moe_layer_end_index"])
 
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims

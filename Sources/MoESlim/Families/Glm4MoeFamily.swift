@@ -4,6 +4,8 @@ struct Glm4MoeFamily: EngineFamily {
 
     /// DeepSeek-V3's names.
     static let names = DeepseekFamily.names
+    static let configBounds = ConfigBounds(
+        expertKeys: ["n_group", "topk_group", "n_shared_experts"], dimensionKeys: ["first_k_dense_replace"])
 
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims

@@ -7,6 +7,8 @@ struct Llama4TextFamily: EngineFamily {
     static let names = TensorNames([
         .moeBlock: "feed_forward.", .denseMLP: "feed_forward.", .router: "router.weight", .sharedExperts: "shared_expert.",
     ])
+    static let configBounds = ConfigBounds(
+        dimensionKeys: ["interleave_moe_layer_step", "intermediate_size_mlp"], layerListKeys: ["moe_layers"])
 
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims

@@ -12,11 +12,15 @@ public protocol ModelFamily: Sendable {
     static var adapterNames: AdapterNameMap { get }
     /// The forward pass built from the decoded config, or nil for a family that has none yet.
     static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe?
+    /// The integer keys this family reads beyond the shared ones, bounded before it decodes them.
+    static var configBounds: ConfigBounds { get }
 }
 
 extension ModelFamily {
     /// A family that is not an `EngineFamily` has no forward pass: calibrate, eval and sweep refuse it by name.
     static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe? { nil }
+
+    static var configBounds: ConfigBounds { ConfigBounds() }
 }
 
 /// The family's answers, still in the family's terms (prefixes and relative names).
@@ -67,6 +71,8 @@ public enum ModelFamilies {
 
     private static func builder<F: ModelFamily>(_ family: F.Type, modelType: String) -> Builder {
         { json, bytes, checkpoint in
+            try ConfigLimits.check(json, path: checkpoint.configPath, family: F.configBounds)
+            try ConfigValues.check(json, path: checkpoint.configPath, family: F.configBounds)
             let config: F.Config
             do {
                 config = try JSONDecoder().decode(F.Config.self, from: Data(bytes))
@@ -123,8 +129,6 @@ public enum ModelFamilies {
         guard let build = all.first(where: { $0.key.sameBytes(as: modelType) })?.value else {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
-        try ConfigLimits.check(config, path: checkpoint.configPath)
-        try ConfigValues.check(config, path: checkpoint.configPath)
         let bytes = try InputFile.read(checkpoint.configPath, as: .config)
         do {
             return try build(config, bytes, checkpoint)

@@ -4,6 +4,7 @@ struct Qwen2MoeFamily: EngineFamily {
     static let modelTypes = ["qwen2_moe"]
 
     static let names = TensorNames([.sharedExperts: "shared_expert.", .sharedExpertGate: "shared_expert_gate."])
+    static let configBounds = QwenSparseLayers.bounds
 
     typealias Config = QwenMoEConfig
 
@@ -46,6 +47,10 @@ struct QwenMoEConfig: Decodable, EngineConfigured {
 
 /// The Qwen MoE families' rule for which layers are sparse.
 struct QwenSparseLayers: Decodable {
+    static let bounds = ConfigBounds(
+        dimensionKeys: ["decoder_sparse_step", "shared_expert_intermediate_size"], layerListKeys: ["mlp_only_layers"],
+        positiveKeys: ["shared_expert_intermediate_size"])
+
     var decoderSparseStep: Int?
     var mlpOnlyLayers: [Int]?
     var normTopkProb: Bool?

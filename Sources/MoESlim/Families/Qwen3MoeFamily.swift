@@ -3,6 +3,7 @@ struct Qwen3MoeFamily: EngineFamily {
     static let modelTypes = ["qwen3_moe"]
 
     static let names = TensorNames()
+    static let configBounds = QwenSparseLayers.bounds
 
     typealias Config = QwenMoEConfig
 
