@@ -52,7 +52,7 @@ public enum EngineFamilies {
         FamilyRegistry.families.compactMap { $0 as? any EngineFamily.Type }
     }
 
-    /// The forward-pass spec straight from config bytes, by model type.
+    /// The forward-pass spec straight from config bytes, by model type (for tests of a family's refusals).
     static let all: [String: Builder] = {
         var table: [String: Builder] = [:]
         for family in engineFamilies {
@@ -65,7 +65,7 @@ public enum EngineFamilies {
         { bytes, path throws(MoESlimError) in
             let config: F.Config
             do {
-                config = try JSONDecoder().decode(F.Config.self, from: Data(bytes))
+                config = try F.Config(from: JSONValueDecoder(JSONParser.parse(bytes)))
             } catch {
                 throw MoESlimError(.invalidConfig, "config lacks what the forward pass needs: \(ConfigDecoding.explain(error))", path: path)
             }

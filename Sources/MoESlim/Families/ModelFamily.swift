@@ -59,7 +59,7 @@ public struct FamilyLayout {
 
 public enum ModelFamilies {
     /// Registry keyed by config.json's model_type, as in mlx-swift-lm.
-    typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelOutline
+    typealias Builder = @Sendable (JSONValue, Checkpoint) throws -> ModelOutline
 
     static let all: [String: Builder] = {
         var table: [String: Builder] = [:]
@@ -70,12 +70,12 @@ public enum ModelFamilies {
     }()
 
     private static func builder<F: ModelFamily>(_ family: F.Type, modelType: String) -> Builder {
-        { json, bytes, checkpoint in
+        { json, checkpoint in
             try ConfigLimits.check(json, path: checkpoint.configPath, family: F.configBounds)
             try ConfigValues.check(json, path: checkpoint.configPath, family: F.configBounds)
             let config: F.Config
             do {
-                config = try JSONDecoder().decode(F.Config.self, from: Data(bytes))
+                config = try F.Config(from: JSONValueDecoder(json))
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
@@ -129,9 +129,8 @@ public enum ModelFamilies {
         guard let build = all.first(where: { $0.key.sameBytes(as: modelType) })?.value else {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
-        let bytes = try InputFile.read(checkpoint.configPath, as: .config)
         do {
-            return try build(config, bytes, checkpoint)
+            return try build(config, checkpoint)
         } catch let error as MoESlimError {
             throw error
         } catch {
