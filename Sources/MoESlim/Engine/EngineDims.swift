@@ -73,7 +73,7 @@ struct EngineDims: Decodable {
     func windowsFromLayerTypes(default sliding: (Int) -> Bool) -> [Int: Int] {
         guard let w = slidingWindow, w > 0 else { return [:] }
         let types = layerTypes ?? (0..<numHiddenLayers).map { sliding($0) ? "sliding_attention" : "full_attention" }
-        return Dictionary(uniqueKeysWithValues: types.enumerated().filter { $0.element == "sliding_attention" }.map { ($0.offset, w) })
+        return Dictionary(uniqueKeysWithValues: types.enumerated().filter { $0.element.sameBytes(as: "sliding_attention") }.map { ($0.offset, w) })
     }
 
     /// Grouped-query attention with rotate-half RoPE over the whole head, as most families configure it.

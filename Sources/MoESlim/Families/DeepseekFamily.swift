@@ -57,7 +57,7 @@ struct DeepseekFamily: EngineFamily {
         // transformers' own defaults when a key is absent (DeepseekV3Config: 3 dense layers, 8 groups, top 4);
         // moe_layer_freq is in the original configs but transformers ignores it, and so do we.
         let first = c.router.firstKDenseReplace ?? (v3 ? 3 : 0)
-        let grouped = v3 || c.topkMethod == "group_limited_greedy"
+        let grouped = v3 || c.topkMethod?.sameBytes(as: "group_limited_greedy") == true
         let routing = RoutingRule(
             scoring: v3 ? .sigmoid : .softmax,
             normalizeTopK: v3 && (c.router.normTopkProb ?? true),

@@ -87,7 +87,7 @@ extension Llama4TextFamily {
         var (attention, rope) = try c.engine.groupedAttention(ropeLayout: .pairs)
         attention.noRopeLayers = Set((0..<layers).filter { !rotates[$0] })
         if let chunk = c.attentionChunkSize {
-            let chunked = c.engine.layerTypes.map { $0.indices.filter { c.engine.layerTypes?[$0] == "chunked_attention" } }
+            let chunked = c.engine.layerTypes.map { $0.indices.filter { c.engine.layerTypes?[$0].sameBytes(as: "chunked_attention") == true } }
                 ?? (0..<layers).filter { rotates[$0] }
             attention.chunks = Dictionary(uniqueKeysWithValues: chunked.map { ($0, chunk) })
         }

@@ -36,7 +36,7 @@ public struct TransformerDims: Decodable, Sendable {
     /// Layers whose `layer_types` entry marks a windowed attention.
     var windowedLayers: Set<Int> {
         guard let layerTypes, let w = slidingWindow, w > 0 else { return [] }
-        return Set(layerTypes.indices.filter { layerTypes[$0] == "sliding_attention" })
+        return Set(layerTypes.indices.filter { layerTypes[$0].sameBytes(as: "sliding_attention") })
     }
 }
 
