@@ -4,12 +4,13 @@ import Foundation
 /// and multi-head latent attention. Biases and sinks are used exactly when the checkpoint stores them.
 struct AttentionBlock {
     let spec: AttentionSpec
+    let names: TensorNames
     let rope: RopeSpec
     let hidden: Int
     let normEps: Float
 
     func callAsFunction(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, prefix: String) throws(MoESlimError) -> [Float] {
-        let p = prefix + "self_attn."
+        let p = prefix + names[.attention]
         let attended: [Float]
         switch spec.kind {
         case .grouped:
@@ -17,7 +18,7 @@ struct AttentionBlock {
         case .multiLatent(let mla):
             attended = try latent(x, mla: mla, batch: batch, weights: weights, p: p)
         }
-        return try project(attended, rows: batch.count, weights: weights, name: p + "o_proj", out: hidden)
+        return try project(attended, rows: batch.count, weights: weights, name: p + names[.output], out: hidden)
     }
 
     private func project(_ x: [Float], rows: Int, weights: WeightReader, name: String, out: Int) throws(MoESlimError) -> [Float] {
@@ -29,18 +30,18 @@ struct AttentionBlock {
     private func grouped(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, p: String) throws(MoESlimError) -> [Float] {
         let d = spec.headDim
         let rows = batch.count
-        var q = try project(x, rows: rows, weights: weights, name: p + "q_proj", out: spec.numHeads * d)
-        var k = try project(x, rows: rows, weights: weights, name: p + "k_proj", out: spec.numKeyValueHeads * d)
-        let v = try project(x, rows: rows, weights: weights, name: p + "v_proj", out: spec.numKeyValueHeads * d)
+        var q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d)
+        var k = try project(x, rows: rows, weights: weights, name: p + names[.key], out: spec.numKeyValueHeads * d)
+        let v = try project(x, rows: rows, weights: weights, name: p + names[.value], out: spec.numKeyValueHeads * d)
         switch spec.qkNorm {
         case .none, .unweightedAfterRope: break
         case .perHead:
-            Kernels.rmsNorm(&q, width: d, weight: try weights.load(p + "q_norm.weight", count: d), eps: normEps)
-            Kernels.rmsNorm(&k, width: d, weight: try weights.load(p + "k_norm.weight", count: d), eps: normEps)
+            Kernels.rmsNorm(&q, width: d, weight: try weights.load(p + names[.queryNorm] + ".weight", count: d), eps: normEps)
+            Kernels.rmsNorm(&k, width: d, weight: try weights.load(p + names[.keyNorm] + ".weight", count: d), eps: normEps)
         case .whole:
             let qw = spec.numHeads * d, kw = spec.numKeyValueHeads * d
-            Kernels.rmsNorm(&q, width: qw, weight: try weights.load(p + "q_norm.weight", count: qw), eps: normEps)
-            Kernels.rmsNorm(&k, width: kw, weight: try weights.load(p + "k_norm.weight", count: kw), eps: normEps)
+            Kernels.rmsNorm(&q, width: qw, weight: try weights.load(p + names[.queryNorm] + ".weight", count: qw), eps: normEps)
+            Kernels.rmsNorm(&k, width: kw, weight: try weights.load(p + names[.keyNorm] + ".weight", count: kw), eps: normEps)
         }
         if spec.noRopeLayers.contains(layer) {
             if let tuning = spec.temperatureTuning { Self.tuneTemperature(&q, tuning, width: spec.numHeads * d, batch: batch) }
@@ -55,7 +56,7 @@ struct AttentionBlock {
         var attention = CausalAttention(
             numHeads: spec.numHeads, numKeyValueHeads: spec.numKeyValueHeads, queryKeyDim: d, valueDim: d,
             scaling: spec.scaling, window: spec.slidingWindows[layer],
-            sinks: try weights.loadIfPresent(p + "sinks", count: spec.numHeads))
+            sinks: try weights.loadIfPresent(p + names[.sinks], count: spec.numHeads))
         attention.chunk = spec.chunks[layer]
         return attention(q: q, k: k, v: v, batch: batch)
     }
@@ -73,25 +74,25 @@ struct AttentionBlock {
         let qk = mla.nopeDim + mla.ropeDim
         var q: [Float]
         if let rank = mla.qLoraRank {
-            var qa = try project(x, rows: rows, weights: weights, name: p + "q_a_proj", out: rank)
-            Kernels.rmsNorm(&qa, width: rank, weight: try weights.load(p + "q_a_layernorm.weight", count: rank), eps: mla.latentNormEps)
-            q = try project(qa, rows: rows, weights: weights, name: p + "q_b_proj", out: heads * qk)
+            var qa = try project(x, rows: rows, weights: weights, name: p + names[.queryDown], out: rank)
+            Kernels.rmsNorm(&qa, width: rank, weight: try weights.load(p + names[.queryDownNorm] + ".weight", count: rank), eps: mla.latentNormEps)
+            q = try project(qa, rows: rows, weights: weights, name: p + names[.queryUp], out: heads * qk)
         } else {
-            q = try project(x, rows: rows, weights: weights, name: p + "q_proj", out: heads * qk)
+            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: heads * qk)
         }
         let compressedWidth = mla.kvLoraRank + mla.ropeDim
-        let compressed = try project(x, rows: rows, weights: weights, name: p + "kv_a_proj_with_mqa", out: compressedWidth)
+        let compressed = try project(x, rows: rows, weights: weights, name: p + names[.keyValueDown], out: compressedWidth)
         var latent = [Float](repeating: 0, count: rows * mla.kvLoraRank)
         var keyRot = [Float](repeating: 0, count: rows * mla.ropeDim)
         for r in 0..<rows {
             for c in 0..<mla.kvLoraRank { latent[r * mla.kvLoraRank + c] = compressed[r * compressedWidth + c] }
             for c in 0..<mla.ropeDim { keyRot[r * mla.ropeDim + c] = compressed[r * compressedWidth + mla.kvLoraRank + c] }
         }
-        Kernels.rmsNorm(&latent, width: mla.kvLoraRank, weight: try weights.load(p + "kv_a_layernorm.weight", count: mla.kvLoraRank), eps: mla.latentNormEps)
+        Kernels.rmsNorm(&latent, width: mla.kvLoraRank, weight: try weights.load(p + names[.keyValueDownNorm] + ".weight", count: mla.kvLoraRank), eps: mla.latentNormEps)
         rope.apply(&q, rowStride: heads * qk, heads: heads, headStride: qk, offset: mla.nopeDim, batch: batch)
         rope.apply(&keyRot, rowStride: mla.ropeDim, heads: 1, headStride: mla.ropeDim, offset: 0, batch: batch)
         let perHead = mla.nopeDim + mla.valueDim
-        let kv = try project(latent, rows: rows, weights: weights, name: p + "kv_b_proj", out: heads * perHead)
+        let kv = try project(latent, rows: rows, weights: weights, name: p + names[.keyValueUp], out: heads * perHead)
         var keys = [Float](repeating: 0, count: rows * heads * qk)
         var values = [Float](repeating: 0, count: rows * heads * mla.valueDim)
         for r in 0..<rows {

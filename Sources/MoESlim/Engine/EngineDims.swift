@@ -73,7 +73,7 @@ struct EngineDims: Decodable {
     func windowsFromLayerTypes(default sliding: (Int) -> Bool) -> [Int: Int] {
         guard let w = slidingWindow, w > 0 else { return [:] }
         let types = layerTypes ?? (0..<numHiddenLayers).map { sliding($0) ? "sliding_attention" : "full_attention" }
-        return Dictionary(uniqueKeysWithValues: types.enumerated().filter { $0.element == "sliding_attention" }.map { ($0.offset, w) })
+        return Dictionary(uniqueKeysWithValues: types.enumerated().filter { $0.element.sameBytes(as: "sliding_attention") }.map { ($0.offset, w) })
     }
 
     /// Grouped-query attention with rotate-half RoPE over the whole head, as most families configure it.
@@ -91,6 +91,15 @@ struct EngineDims: Decodable {
     }
 
     var eps: Float { Float(rmsNormEps ?? 1e-6) }
+
+    /// The same dimensions with the arithmetic-only settings (activation, rotary scaling) set to ones the forward
+    /// pass implements, for the shape check.
+    var forShapes: EngineDims {
+        var dims = self
+        dims.hiddenAct = "silu"
+        dims.rope = rope.plain
+        return dims
+    }
 
     /// Families whose experts are intermediate_size wide and that have no other MLP.
     var expertsOfIntermediateSize: IntermediateSizes { IntermediateSizes(experts: intermediateSize) }

@@ -8,41 +8,45 @@ public struct EngineSpec: Sendable {
     public var rope: RopeSpec
     public var attention: AttentionSpec
     public var norm: NormKind = .rms
-    /// Norm modules relative to "model.layers.<L>." (their .weight, and .bias for LayerNorm).
-    public var inputNorm = "input_layernorm"
-    public var postAttentionNorm = "post_attention_layernorm"
-    /// The MoE block relative to the layer prefix ("mlp." or "block_sparse_moe.").
-    public var moePath: String
-    public var router: RouterNames
+    /// The family's name table, the same one its layout reads: the engine asks it for every tensor.
+    let names: TensorNames
     /// How group-limited routers rank their groups (only used when the routing rule has groups).
     public var groupScore: GroupScore = .sumOfTopTwo
     /// Routers whose selection no `RoutingRule` describes.
     public var selection: Selection = .routingRule
     public var experts: ExpertFormat
-    public var sharedExpert: SharedExpertSpec?
     /// Llama-4 multiplies each expert's input, not its output, by the gate weight.
     public var gateScalesExpertInput = false
     /// The widths the config gives each kind of MLP, which the shape check holds the stored tensors to.
     public var intermediate = IntermediateSizes()
-    /// The MLP of the dense (non-MoE) layers.
-    public var denseMLP = GatedMLPNames(prefix: "mlp.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
-    /// The norm after the last layer, of the same kind as the layers' norms (LayerNorm with bias for phimoe).
-    public var finalNorm = "model.norm"
     /// granitemoe divides the lm_head output by logits_scaling; a division, as transformers does, not a
     /// multiplication by the reciprocal, so logits match to the last bit.
     public var logitsDivisor: Float = 1
 
-    public init(
-        normEps: Float, rope: RopeSpec, attention: AttentionSpec, moePath: String, router: RouterNames,
-        experts: ExpertFormat
-    ) {
+    init(normEps: Float, rope: RopeSpec, attention: AttentionSpec, names: TensorNames, experts: ExpertFormat) {
         self.normEps = normEps
         self.rope = rope
         self.attention = attention
-        self.moePath = moePath
-        self.router = router
+        self.names = names
         self.experts = experts
     }
+
+    /// Norm modules relative to "model.layers.<L>." (their .weight, and .bias for LayerNorm).
+    public var inputNorm: String { names[.attentionNorm] }
+    public var postAttentionNorm: String { names[.mlpNorm] }
+    /// The norm after the last layer, of the same kind as the layers' norms (LayerNorm with bias for phimoe).
+    public var finalNorm: String { names[.finalNorm] }
+    /// The MoE block relative to the layer prefix ("mlp." or "block_sparse_moe.").
+    public var moePath: String { names[.moeBlock] }
+    public var router: RouterNames {
+        RouterNames(weight: names[.router], bias: names.name(.routerBias), correctionBias: names.name(.routerCorrectionBias))
+    }
+    /// Shared experts and their gate, when the family has them: always run, never pruned.
+    public var sharedExpert: SharedExpertSpec? {
+        names.name(.sharedExperts).map { SharedExpertSpec(mlp: names.gatedMLP(prefix: $0), gate: names.name(.sharedExpertGate).map { $0 + "weight" }) }
+    }
+    /// The MLP of the dense (non-MoE) layers.
+    public var denseMLP: GatedMLPNames { names.gatedMLP(prefix: names[.denseMLP]) }
 }
 
 /// Intermediate widths by MLP kind, as each family's modules are built from its config; nil where the config

@@ -34,4 +34,9 @@ public enum ExpertFormat: Sendable {
     case fusedGateUpInputMajor(gateUp: String, down: String)
     /// gpt_oss: [E, H, 2I] with gate and up interleaved, [E, I, H] down, biases, clamped SwiGLU.
     case clampedSwiGLU(gateUp: String, gateUpBias: String, down: String, downBias: String, alpha: Float, limit: Float)
+
+    /// Per-expert SiLU-gated MLPs under the family's gate, up and down names.
+    static func perExpert(_ names: TensorNames) -> ExpertFormat {
+        .perExpert(gate: names[.gate], up: names[.up], down: names[.down])
+    }
 }

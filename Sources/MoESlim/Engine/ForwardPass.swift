@@ -27,7 +27,7 @@ public struct ForwardPass {
     private static func tensorsByLayer(_ names: [String], layers: Int) -> [[String]] {
         var byLayer = [[String]](repeating: [], count: layers)
         for name in names {
-            if let layer = name.indexAfter(prefix: "model.layers."), byLayer.indices.contains(layer) {
+            if let layer = name.indexAfter(prefix: TensorNames.layersPrefix), byLayer.indices.contains(layer) {
                 byLayer[layer].append(name)
             }
         }
@@ -48,7 +48,7 @@ public struct ForwardPass {
         var h = try decode(batch, through: model.numLayers - 1, masking: plan) { _ throws(MoESlimError) in }
         try normalize(&h, spec.finalNorm)
         let name = model.lmHeadTensor ?? model.embedTensor
-        let head = LMHead(weights: weights, name: name, hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        let head = LMHead(weights: weights, name: name, bias: spec.names[.lmHeadBias], hidden: model.hiddenSize, divisor: spec.logitsDivisor)
         defer { weights.release([name]) }
         let logits = try head(h, batch: batch, vocabSlice: vocabSlice)
         // The routers have seen finite activations; a NaN or infinity after the last of them (a final norm or
@@ -73,10 +73,10 @@ public struct ForwardPass {
         let hidden = model.hiddenSize
         var h = try embed(batch.tokens)
         weights.release([model.embedTensor])
-        let attention = AttentionBlock(spec: spec.attention, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
+        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
         weights.willNeed(layerTensors.first ?? [])
         for layer in 0...lastLayer {
-            let prefix = "model.layers.\(layer)."
+            let prefix = spec.names.layer(layer)
             if layer < lastLayer { weights.willNeed(layerTensors[layer + 1]) }
             var x = h
             try normalize(&x, prefix + spec.inputNorm)

@@ -4,6 +4,8 @@
 struct LMHead {
     let weights: WeightReader
     let name: String
+    /// Used when the checkpoint stores it.
+    let bias: String
     let hidden: Int
     let divisor: Float
 
@@ -14,7 +16,7 @@ struct LMHead {
             throw MoESlimError(.invalidTensor, "expected [vocab, \(hidden)], found \(shape)", path: weights.checkpoint.path, tensor: name)
         }
         let vocab = shape[0]
-        let bias = try weights.loadIfPresent("lm_head.bias", count: vocab)
+        let bias = try weights.loadIfPresent(bias, count: vocab)
         var out = batch.lengths.map { [Float](repeating: 0, count: $0 * vocab) }
         let step = weights.readsInPlace(name) ? vocab : max(1, vocabSlice)
         for first in stride(from: 0, to: vocab, by: step) {

@@ -95,6 +95,15 @@ struct RopeParameters: Decodable {
         partialRotaryFactor = try scaling?.partialRotaryFactor ?? c.decodeIfPresent(Double.self, forKey: .partialRotaryFactor)
     }
 
+    /// Default rotation at theta 10000: the shape check's stand-in for any rope settings.
+    var plain: RopeParameters {
+        var r = self
+        r.type = "default"
+        r.theta = 10000
+        r.partialRotaryFactor = nil
+        return r
+    }
+
     /// Inverse frequencies as transformers' modeling_rope_utils computes them (in float32).
     func spec(rotaryDim dim: Int, layout: RopeLayout, maxPositions: Int?) throws(MoESlimError) -> RopeSpec {
         let half = dim / 2

@@ -12,15 +12,14 @@ enum ConfigValues {
 
     /// Sizes a Linear or an embedding is built with: 0 or less builds nothing transformers can load into.
     static let positiveKeys = [
-        "hidden_size", "vocab_size", "num_attention_heads", "intermediate_size", "moe_intermediate_size",
-        "shared_expert_intermediate_size", "head_dim",
+        "hidden_size", "vocab_size", "num_attention_heads", "intermediate_size", "moe_intermediate_size", "head_dim",
     ]
 
     static let epsilonKeys = ["rms_norm_eps", "layer_norm_eps"]
 
-    static func check(_ config: JSONValue, path: String) throws(MoESlimError) {
+    static func check(_ config: JSONValue, path: String, family: ConfigBounds) throws(MoESlimError) {
         func fail(_ message: String) -> MoESlimError { MoESlimError(.invalidConfig, message, path: path) }
-        for key in positiveKeys {
+        for key in positiveKeys + family.positiveKeys {
             guard let value = config[key], value != .null else { continue }
             guard let n = value.intValue, n >= 1 else { throw fail("\(key) is \(literal(value)); it must be a positive integer") }
         }

@@ -1,45 +1,66 @@
 /// DeepSeek-V2/V3: multi-head latent attention, dense first layers, shared experts; V3 scores with a sigmoid
 /// plus a learned correction bias and picks experts inside the best groups (n_group / topk_group).
-struct DeepseekFamily: ModelFamily {
+struct DeepseekFamily: EngineFamily {
     static let modelTypes = ["deepseek_v2", "deepseek_v3"]
 
-    struct Config: Decodable {
+    static let names = TensorNames([.sharedExperts: "shared_experts.", .routerCorrectionBias: "gate.e_score_correction_bias"])
+    static let configBounds = ConfigBounds(
+        expertKeys: ["n_group", "topk_group", "n_shared_experts"],
+        dimensionKeys: ["qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "first_k_dense_replace", "moe_layer_freq"])
+
+    struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
+        var engine: EngineDims
         var mla: MultiLatentDims
         var router: GroupedRouterKeys
         var topkMethod: String?
-        var scoringFunc: String?
         var modelType: String
+        var qLoraRank: Int?
+        /// Optional here so that a config without it is still described, pruned and reported; the forward pass
+        /// refuses it.
+        var kvLoraRank: Int?
+        var ropeInterleave: Bool?
+        var nSharedExperts: Int?
 
         enum CodingKeys: String, CodingKey {
             case topkMethod = "topk_method"
-            case scoringFunc = "scoring_func"
             case modelType = "model_type"
+            case nSharedExperts = "n_shared_experts"
+            case qLoraRank = "q_lora_rank"
+            case kvLoraRank = "kv_lora_rank"
+            case ropeInterleave = "rope_interleave"
         }
 
         init(from decoder: Decoder) throws {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
             mla = try MultiLatentDims(from: decoder)
             router = try GroupedRouterKeys(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             topkMethod = try c.decodeIfPresent(String.self, forKey: .topkMethod)
-            scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
             modelType = try c.decode(String.self, forKey: .modelType)
+            qLoraRank = try c.decodeIfPresent(Int.self, forKey: .qLoraRank)
+            kvLoraRank = try c.decodeIfPresent(Int.self, forKey: .kvLoraRank)
+            ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave)
+            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
         }
     }
 
+    /// As transformers' modeling_deepseek_v2 and _v3: V2's router always scores with a softmax and never
+    /// renormalises the top-k (it reads neither scoring_func nor norm_topk_prob); V3's always scores with a
+    /// sigmoid and renormalises as norm_topk_prob says. Layout, counting and the forward pass share this rule.
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         try c.mla.check()
-        let v3 = c.modelType == "deepseek_v3"
+        let v3 = c.modelType.sameBytes(as: "deepseek_v3")
         // transformers' own defaults when a key is absent (DeepseekV3Config: 3 dense layers, 8 groups, top 4);
         // moe_layer_freq is in the original configs but transformers ignores it, and so do we.
         let first = c.router.firstKDenseReplace ?? (v3 ? 3 : 0)
-        let grouped = v3 || c.topkMethod == "group_limited_greedy"
+        let grouped = v3 || c.topkMethod?.sameBytes(as: "group_limited_greedy") == true
         let routing = RoutingRule(
-            scoring: v3 || c.scoringFunc == "sigmoid" ? .sigmoid : .softmax,
-            normalizeTopK: c.router.normTopkProb ?? v3,
+            scoring: v3 ? .sigmoid : .softmax,
+            normalizeTopK: v3 && (c.router.normTopkProb ?? true),
             groups: grouped ? (c.router.nGroup ?? (v3 ? 8 : nil)) : nil,
             topkGroups: grouped ? (c.router.topkGroup ?? (v3 ? 4 : nil)) : nil,
             scalingFactor: c.router.routedScalingFactor ?? 1)
@@ -47,10 +68,9 @@ struct DeepseekFamily: ModelFamily {
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
             moeLayers: c.dims.allLayers.filter { $0 >= first },
-            moePrefix: { "model.layers.\($0).mlp." },
-            router: [("gate.weight", 0, true), ("gate.e_score_correction_bias", 0, v3)])
-        layout.sharedPaths = ["shared_experts."]
-        layout.buffers = ["gate.e_score_correction_bias"]
+            names: names,
+            router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, v3)])
+        layout.buffers = [names[.routerCorrectionBias]]
         return layout
     }
 
@@ -114,74 +134,27 @@ struct MultiLatentDims: Decodable {
     }
 }
 
-extension DeepseekFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var modelType: String
-        var qLoraRank: Int?
-        var kvLoraRank: Int
-        var qkNopeHeadDim: Int
-        var qkRopeHeadDim: Int
-        var vHeadDim: Int
-        var ropeInterleave: Bool?
-        var normTopkProb: Bool?
-        var scoringFunc: String?
-        var nSharedExperts: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case nSharedExperts = "n_shared_experts"
-            case modelType = "model_type"
-            case normTopkProb = "norm_topk_prob"
-            case scoringFunc = "scoring_func"
-            case qLoraRank = "q_lora_rank"
-            case kvLoraRank = "kv_lora_rank"
-            case qkNopeHeadDim = "qk_nope_head_dim"
-            case qkRopeHeadDim = "qk_rope_head_dim"
-            case vHeadDim = "v_head_dim"
-            case ropeInterleave = "rope_interleave"
+extension DeepseekFamily {
+    /// The router is the layout's (see `layout`); the MLA projections add kv_lora_rank and q_lora_rank.
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        guard let kvLoraRank = c.kvLoraRank else {
+            throw MoESlimError(.invalidConfig, "config lacks what the forward pass needs: missing key 'kv_lora_rank'")
         }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            modelType = try c.decode(String.self, forKey: .modelType)
-            qLoraRank = try c.decodeIfPresent(Int.self, forKey: .qLoraRank)
-            kvLoraRank = try c.decode(Int.self, forKey: .kvLoraRank)
-            qkNopeHeadDim = try c.decode(Int.self, forKey: .qkNopeHeadDim)
-            qkRopeHeadDim = try c.decode(Int.self, forKey: .qkRopeHeadDim)
-            vHeadDim = try c.decode(Int.self, forKey: .vHeadDim)
-            ropeInterleave = try c.decodeIfPresent(Bool.self, forKey: .ropeInterleave)
-            normTopkProb = try c.decodeIfPresent(Bool.self, forKey: .normTopkProb)
-            scoringFunc = try c.decodeIfPresent(String.self, forKey: .scoringFunc)
-            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
-        }
-    }
-
-    /// transformers' V2 router always scores with a softmax and never renormalises the top-k, whatever
-    /// scoring_func and norm_topk_prob say; configs asking otherwise are refused rather than counted differently.
-    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        let v2 = c.modelType == "deepseek_v2"
-        if v2 && (c.normTopkProb == true || (c.scoringFunc ?? "softmax") != "softmax") {
-            throw MoESlimError(.unsupportedModel, "calibrate follows transformers' deepseek_v2 router (softmax, no top-k renormalisation); this config asks for scoring_func '\(c.scoringFunc ?? "softmax")' with norm_topk_prob \(c.normTopkProb ?? false)")
-        }
-        try c.dims.requireSiLU()
+        try c.engine.requireSiLU()
         let mla = MultiLatentSpec(
-            qLoraRank: c.qLoraRank, kvLoraRank: c.kvLoraRank, nopeDim: c.qkNopeHeadDim, ropeDim: c.qkRopeHeadDim,
-            valueDim: c.vHeadDim)
-        let qkDim = c.qkNopeHeadDim + c.qkRopeHeadDim
+            qLoraRank: c.qLoraRank, kvLoraRank: kvLoraRank, nopeDim: c.mla.qkNopeHeadDim, ropeDim: c.mla.qkRopeHeadDim,
+            valueDim: c.mla.vHeadDim)
+        let qkDim = c.mla.qkNopeHeadDim + c.mla.qkRopeHeadDim
         let attention = AttentionSpec(
-            kind: .multiLatent(mla), numHeads: c.dims.numAttentionHeads, numKeyValueHeads: c.dims.numAttentionHeads,
-            headDim: qkDim, scaling: c.dims.rope.deepseekScaling(1 / Float(qkDim).squareRoot()))
-        let rope = try c.dims.rope.spec(
-            rotaryDim: c.qkRopeHeadDim, layout: c.ropeInterleave ?? true ? .pairs : .halves, maxPositions: c.dims.maxPositionEmbeddings)
+            kind: .multiLatent(mla), numHeads: c.engine.numAttentionHeads, numKeyValueHeads: c.engine.numAttentionHeads,
+            headDim: qkDim, scaling: c.engine.rope.deepseekScaling(1 / Float(qkDim).squareRoot()))
+        let rope = try c.engine.rope.spec(
+            rotaryDim: c.mla.qkRopeHeadDim, layout: c.ropeInterleave ?? true ? .pairs : .halves, maxPositions: c.engine.maxPositionEmbeddings)
         var spec = EngineSpec(
-            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.intermediate = c.dims.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
-        if v2 { spec.groupScore = .maximum }
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
+        spec.intermediate = c.engine.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
+        if c.modelType.sameBytes(as: "deepseek_v2") { spec.groupScore = .maximum }
         return spec
     }
 }

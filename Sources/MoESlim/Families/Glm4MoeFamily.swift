@@ -1,16 +1,33 @@
 /// GLM-4.5 MoE: DeepSeek-V3's router (sigmoid, correction bias, groups) on grouped-query attention.
-struct Glm4MoeFamily: ModelFamily {
+struct Glm4MoeFamily: EngineFamily {
     static let modelTypes = ["glm4_moe"]
 
-    struct Config: Decodable {
+    /// DeepSeek-V3's names.
+    static let names = DeepseekFamily.names
+    static let configBounds = ConfigBounds(
+        expertKeys: ["n_group", "topk_group", "n_shared_experts"], dimensionKeys: ["first_k_dense_replace"])
+
+    struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
         var experts: ExpertKeys
+        var engine: EngineDims
         var router: GroupedRouterKeys
+        var useQkNorm: Bool?
+        var nSharedExperts: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case useQkNorm = "use_qk_norm"
+            case nSharedExperts = "n_shared_experts"
+        }
 
         init(from decoder: Decoder) throws {
             dims = try TransformerDims(from: decoder)
             experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
             router = try GroupedRouterKeys(from: decoder)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            useQkNorm = try c.decodeIfPresent(Bool.self, forKey: .useQkNorm)
+            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
         }
     }
 
@@ -23,10 +40,9 @@ struct Glm4MoeFamily: ModelFamily {
         try r.check(routing, experts: c.experts.count)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, routing: routing, moeLayers: c.dims.allLayers.filter { $0 >= first },
-            moePrefix: { "model.layers.\($0).mlp." },
-            router: [("gate.weight", 0, true), ("gate.e_score_correction_bias", 0, true)])
-        layout.sharedPaths = ["shared_experts."]
-        layout.buffers = ["gate.e_score_correction_bias"]
+            names: names,
+            router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, true)])
+        layout.buffers = [names[.routerCorrectionBias]]
         return layout
     }
 
@@ -34,36 +50,15 @@ struct Glm4MoeFamily: ModelFamily {
     static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
-extension Glm4MoeFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var useQkNorm: Bool?
-        var nSharedExperts: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case useQkNorm = "use_qk_norm"
-            case nSharedExperts = "n_shared_experts"
-        }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            useQkNorm = try c.decodeIfPresent(Bool.self, forKey: .useQkNorm)
-            nSharedExperts = try c.decodeIfPresent(Int.self, forKey: .nSharedExperts)
-        }
-    }
-
-    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        try c.dims.requireSiLU()
-        var (attention, rope) = try c.dims.groupedAttention()
+extension Glm4MoeFamily {
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        try c.engine.requireSiLU()
+        var (attention, rope) = try c.engine.groupedAttention()
         if c.useQkNorm ?? false { attention.qkNorm = .perHead }
         var spec = EngineSpec(
-            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "gate.weight", correctionBias: "gate.e_score_correction_bias"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_experts.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.intermediate = c.dims.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
+        spec.intermediate = c.engine.mixtureOfIntermediateSizes(sharedExperts: c.nSharedExperts)
         return spec
     }
 }

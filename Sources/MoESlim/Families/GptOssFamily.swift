@@ -1,25 +1,14 @@
 /// GPT-OSS: fused expert tensors (gate_up_proj interleaved, down_proj, their biases, or MXFP4 _blocks/_scales),
 /// a router with a bias, top-k on the logits then softmax over the chosen, alternating sliding-window attention.
-struct GptOssFamily: ModelFamily {
+struct GptOssFamily: EngineFamily {
     static let modelTypes = ["gpt_oss"]
 
-    typealias Config = PlainMoEConfig
+    static let names = TensorNames([.router: "router.weight", .routerBias: "router.bias"])
 
-    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
-        FamilyLayout(
-            dims: c.dims, experts: c.experts,
-            routing: RoutingRule(scoring: .softmaxAfterTopK, normalizeTopK: true, groups: nil, topkGroups: nil, scalingFactor: 1),
-            moeLayers: c.dims.allLayers, moePrefix: { "model.layers.\($0).mlp." },
-            router: [("router.weight", 0, true), ("router.bias", 0, false)])
-    }
-
-    /// Stored fused as at training time (gate and up interleaved in one tensor), laid out (experts, in, out).
-    static let adapterNames = AdapterNameMap(transposedExperts: true)
-}
-
-extension GptOssFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
+    struct Config: Decodable, EngineConfigured {
+        var dims: TransformerDims
+        var experts: ExpertKeys
+        var engine: EngineDims
         var swigluAlpha: Double?
         var swigluLimit: Double?
 
@@ -29,24 +18,38 @@ extension GptOssFamily: EngineFamily {
         }
 
         init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
+            dims = try TransformerDims(from: decoder)
+            experts = try ExpertKeys(from: decoder)
+            engine = try EngineDims(from: decoder)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             swigluAlpha = try c.decodeIfPresent(Double.self, forKey: .swigluAlpha)
             swigluLimit = try c.decodeIfPresent(Double.self, forKey: .swigluLimit)
         }
     }
 
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+        FamilyLayout(
+            dims: c.dims, experts: c.experts,
+            routing: RoutingRule(scoring: .softmaxAfterTopK, normalizeTopK: true, groups: nil, topkGroups: nil, scalingFactor: 1),
+            moeLayers: c.dims.allLayers, names: names,
+            router: [(names[.router], 0, true), (names[.routerBias], 0, false)])
+    }
+
+    /// Stored fused as at training time (gate and up interleaved in one tensor), laid out (experts, in, out).
+    static let adapterNames = AdapterNameMap(transposedExperts: true)
+}
+
+extension GptOssFamily {
     /// The activation is gpt_oss's own clamped SwiGLU whatever hidden_act says, so hidden_act is not checked.
-    static func engineSpec(_ c: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        let (attention, rope) = try c.dims.groupedAttention(windows: c.dims.windowsFromLayerTypes { $0 % 2 == 0 })
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        let (attention, rope) = try c.engine.groupedAttention(windows: c.engine.windowsFromLayerTypes { $0 % 2 == 0 })
         var spec = EngineSpec(
-            normEps: c.dims.eps, rope: rope, attention: attention, moePath: "mlp.",
-            router: RouterNames(weight: "router.weight", bias: "router.bias"),
+            normEps: c.engine.eps, rope: rope, attention: attention, names: names,
             experts: .clampedSwiGLU(
-                gateUp: "experts.gate_up_proj", gateUpBias: "experts.gate_up_proj_bias", down: "experts.down_proj",
-                downBias: "experts.down_proj_bias",
+                gateUp: names[.fusedGateUp], gateUpBias: names[.fusedGateUpBias], down: names[.fusedDown],
+                downBias: names[.fusedDownBias],
                 alpha: Float(c.swigluAlpha ?? 1.702), limit: Float(c.swigluLimit ?? 7)))
-        spec.intermediate = c.dims.expertsOfIntermediateSize
+        spec.intermediate = c.engine.expertsOfIntermediateSize
         return spec
     }
 }

@@ -16,6 +16,8 @@ public struct ModelDescription: Sendable {
     public var lmHeadTensor: String?
     /// Stored tensors that are buffers rather than parameters.
     public var buffers: Set<ByteName>
+    /// The family's forward pass built from the same decoded config; nil when the family has none yet.
+    public var forwardPass: ForwardPassRecipe?
 
     public func moeLayer(_ index: Int) -> MoELayer? { moeLayers.first { $0.layer == index } }
 

@@ -1,13 +1,26 @@
 import Foundation
 
-/// What one family file says: how its config reads and where its MoE tensors live. Everything else (discovery
-/// of per-expert vs fused storage, validation against the tensors) is shared in `FamilyLayout.describe`.
+/// What one family file says: its one decoded config, where its MoE tensors live, and (for an `EngineFamily`)
+/// how its forward pass runs. Everything else (discovery of per-expert vs fused storage, validation against the
+/// tensors) is shared in `FamilyLayout.outline`. Each family is one line in `FamilyRegistry`.
 public protocol ModelFamily: Sendable {
+    /// The whole config.json as this family reads it, decoded once per command.
     associatedtype Config: Decodable & Sendable
     static var modelTypes: [String] { get }
     static func layout(_ config: Config) throws(MoESlimError) -> FamilyLayout
     /// How the names an adapter was trained on (transformers 5) lead back to this family's tensors on disk.
     static var adapterNames: AdapterNameMap { get }
+    /// The forward pass built from the decoded config, or nil for a family that has none yet.
+    static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe?
+    /// The integer keys this family reads beyond the shared ones, bounded before it decodes them.
+    static var configBounds: ConfigBounds { get }
+}
+
+extension ModelFamily {
+    /// A family that is not an `EngineFamily` has no forward pass: calibrate, eval and sweep refuse it by name.
+    static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe? { nil }
+
+    static var configBounds: ConfigBounds { ConfigBounds() }
 }
 
 /// The family's answers, still in the family's terms (prefixes and relative names).
@@ -24,46 +37,45 @@ public struct FamilyLayout {
     public var routing: RoutingRule
     /// Which layers are MoE.
     public var moeLayers: [Int]
-    /// "model.layers.3.mlp." for layer 3.
-    public var moePrefix: (Int) -> String
+    /// The family's name table, the same one its forward pass reads.
+    var names: TensorNames
     /// Router tensors relative to the MoE prefix, with their expert axis; missing optional ones are skipped.
     public var router: [(name: String, axis: Int, required: Bool)]
-    /// "experts." relative to the MoE prefix: numbered children are per-expert, other tensors fused on axis 0.
-    public var expertsPath: String = "experts."
     /// Tensors relative to the MoE prefix that are fused experts without an `experts.` folder (granitemoe).
     public var fusedExpertNames: [String] = []
-    /// Prefixes relative to the MoE prefix of shared experts and shared gates.
-    public var sharedPaths: [String] = []
     /// Tensors relative to the MoE prefix that are registered buffers, not parameters (transformers does not
     /// count them), such as DeepSeek-V3's e_score_correction_bias.
     public var buffers: [String] = []
-    public var embedTensor = "model.embed_tokens.weight"
-    public var lmHeadTensor = "lm_head.weight"
+
+    /// "model.layers.3.mlp." for layer 3.
+    func moePrefix(_ layer: Int) -> String { names.moeBlock(layer) }
+    /// "experts." relative to the MoE prefix: numbered children are per-expert, other tensors fused on axis 0.
+    var expertsPath: String { names[.experts] }
+    /// Prefixes relative to the MoE prefix of shared experts and shared gates.
+    var sharedPaths: [String] { [names.name(.sharedExperts), names.name(.sharedExpertGate)].compactMap { $0 } }
+    var embedTensor: String { names[.tokenEmbedding] }
+    var lmHeadTensor: String { names[.lmHead] }
 }
 
 public enum ModelFamilies {
     /// Registry keyed by config.json's model_type, as in mlx-swift-lm.
-    typealias Builder = @Sendable (JSONValue, [UInt8], Checkpoint) throws -> ModelOutline
-
-    static let families: [any ModelFamily.Type] = [
-        MixtralFamily.self, Qwen2MoeFamily.self, Qwen3MoeFamily.self, OlmoeFamily.self, DeepseekFamily.self,
-        Glm4MoeFamily.self, GptOssFamily.self, GraniteMoeFamily.self, PhimoeFamily.self, Llama4TextFamily.self,
-        Ernie45MoeFamily.self,
-    ]
+    typealias Builder = @Sendable (JSONValue, Checkpoint) throws -> ModelOutline
 
     static let all: [String: Builder] = {
         var table: [String: Builder] = [:]
-        for family in families {
+        for family in FamilyRegistry.families {
             for type in family.modelTypes { table[type] = builder(family, modelType: type) }
         }
         return table
     }()
 
     private static func builder<F: ModelFamily>(_ family: F.Type, modelType: String) -> Builder {
-        { json, bytes, checkpoint in
+        { json, checkpoint in
+            try ConfigLimits.check(json, path: checkpoint.configPath, family: F.configBounds)
+            try ConfigValues.check(json, path: checkpoint.configPath, family: F.configBounds)
             let config: F.Config
             do {
-                config = try JSONDecoder().decode(F.Config.self, from: Data(bytes))
+                config = try F.Config(from: JSONValueDecoder(json))
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
@@ -75,7 +87,9 @@ public enum ModelFamilies {
                 located.path = located.path ?? checkpoint.configPath
                 throw located
             }
-            return try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            var outline = try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            outline.model.forwardPass = F.forwardPass(config, path: checkpoint.configPath)
+            return outline
         }
     }
 
@@ -84,7 +98,7 @@ public enum ModelFamilies {
     /// An unknown or missing model_type keeps the adapter's names as they are: merge-lora folds adapters into
     /// models of any architecture.
     public static func adapterNames(forModelType modelType: String?) -> AdapterNameMap {
-        families.first { $0.modelTypes.contains { $0.sameBytes(as: modelType ?? "") } }?.adapterNames ?? .identity
+        FamilyRegistry.family(forModelType: modelType ?? "")?.adapterNames ?? .identity
     }
 
     /// Maps a checkpoint to its neutral description, or says which model types are known.
@@ -115,11 +129,8 @@ public enum ModelFamilies {
         guard let build = all.first(where: { $0.key.sameBytes(as: modelType) })?.value else {
             throw MoESlimError(.unsupportedModel, "model_type '\(modelType)' is not supported; known: \(knownModelTypes.joined(separator: ", "))", path: checkpoint.configPath)
         }
-        try ConfigLimits.check(config, path: checkpoint.configPath)
-        try ConfigValues.check(config, path: checkpoint.configPath)
-        let bytes = try InputFile.read(checkpoint.configPath, as: .config)
         do {
-            return try build(config, bytes, checkpoint)
+            return try build(config, checkpoint)
         } catch let error as MoESlimError {
             throw error
         } catch {

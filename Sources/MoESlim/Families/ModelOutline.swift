@@ -14,7 +14,7 @@ struct ModelOutline {
 
     /// The description, except that layers of per-expert tensors list none in `perExpert`: `experts` holds
     /// them. Everything else (markers, routers, fused and shared tensors) is filled in.
-    let model: ModelDescription
+    var model: ModelDescription
     /// For each MoE layer, in `model.moeLayers` order.
     let experts: [ExpertTensors]
 

@@ -1,42 +1,56 @@
 /// Qwen2-MoE: per-expert SwiGLU under mlp plus one shared expert with a sigmoid gate; MoE layers chosen by
 /// decoder_sparse_step and mlp_only_layers.
-struct Qwen2MoeFamily: ModelFamily {
+struct Qwen2MoeFamily: EngineFamily {
     static let modelTypes = ["qwen2_moe"]
+
+    static let names = TensorNames([.sharedExperts: "shared_expert.", .sharedExpertGate: "shared_expert_gate."])
+    static let configBounds = QwenSparseLayers.bounds
 
     typealias Config = QwenMoEConfig
 
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
-        var layout = FamilyLayout(
+        return FamilyLayout(
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.sparse.normTopkProb ?? false),
             moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
-            moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
-        layout.sharedPaths = ["shared_expert.", "shared_expert_gate."]
-        return layout
+            names: names)
     }
 
     /// transformers 5 fuses `mlp.experts.<e>.gate_proj|up_proj` into gate_up_proj and down_proj into one stack.
     /// conversion_mapping.py applies this same pattern to most MoE families, which reuse this map.
     static let adapterNames = AdapterNameMap(fusedExperts: [
-        .init(training: "experts.gate_up_proj", parts: ["gate_proj.weight", "up_proj.weight"]),
-        .init(training: "experts.down_proj", parts: ["down_proj.weight"]),
+        .init(training: "experts.gate_up_proj", parts: [names[.gate], names[.up]]),
+        .init(training: "experts.down_proj", parts: [names[.down]]),
     ])
 }
 
-/// The config both Qwen MoE families read.
-struct QwenMoEConfig: Decodable {
+/// The config both Qwen MoE families read (qwen3_moe has no shared expert and ignores its width).
+struct QwenMoEConfig: Decodable, EngineConfigured {
     var dims: TransformerDims
     var experts: ExpertKeys
+    var engine: EngineDims
     var sparse: QwenSparseLayers
+    var sharedExpertIntermediateSize: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
+    }
 
     init(from decoder: Decoder) throws {
         dims = try TransformerDims(from: decoder)
         experts = try ExpertKeys(from: decoder)
+        engine = try EngineDims(from: decoder)
         sparse = try QwenSparseLayers(from: decoder)
+        sharedExpertIntermediateSize = try decoder.container(keyedBy: CodingKeys.self)
+            .decodeIfPresent(Int.self, forKey: .sharedExpertIntermediateSize)
     }
 }
 
 /// The Qwen MoE families' rule for which layers are sparse.
 struct QwenSparseLayers: Decodable {
+    static let bounds = ConfigBounds(
+        dimensionKeys: ["decoder_sparse_step", "shared_expert_intermediate_size"], layerListKeys: ["mlp_only_layers"],
+        positiveKeys: ["shared_expert_intermediate_size"])
+
     var decoderSparseStep: Int?
     var mlpOnlyLayers: [Int]?
     var normTopkProb: Bool?
@@ -54,34 +68,16 @@ struct QwenSparseLayers: Decodable {
     }
 }
 
-extension Qwen2MoeFamily: EngineFamily {
-    struct EngineConfig: Decodable {
-        var dims: EngineDims
-        var sharedExpertIntermediateSize: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
-        }
-
-        init(from decoder: Decoder) throws {
-            dims = try EngineDims(from: decoder)
-            sharedExpertIntermediateSize = try decoder.container(keyedBy: CodingKeys.self)
-                .decodeIfPresent(Int.self, forKey: .sharedExpertIntermediateSize)
-        }
-    }
-
-    static func engineSpec(_ config: EngineConfig) throws(MoESlimError) -> EngineSpec {
-        let c = config.dims
+extension Qwen2MoeFamily {
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        let c = config.engine
         try c.requireSiLU()
         let sliding = c.useSlidingWindow == true
         let (attention, rope) = try c.groupedAttention(
             windows: sliding ? c.windowsFromLayerTypes { $0 % 2 == 0 && $0 < (c.maxWindowLayers ?? 28) } : [:])
         var spec = EngineSpec(
-            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
-        spec.sharedExpert = SharedExpertSpec(
-            mlp: GatedMLPNames(prefix: "shared_expert.", gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"),
-            gate: "shared_expert_gate.weight")
+            normEps: c.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = IntermediateSizes(
             experts: c.moeIntermediateSize, shared: config.sharedExpertIntermediateSize, dense: c.intermediateSize)
         return spec

@@ -1,6 +1,9 @@
 /// Qwen3-MoE: Qwen2-MoE's layout without the shared expert, with per-head q/k norms.
-struct Qwen3MoeFamily: ModelFamily {
+struct Qwen3MoeFamily: EngineFamily {
     static let modelTypes = ["qwen3_moe"]
+
+    static let names = TensorNames()
+    static let configBounds = QwenSparseLayers.bounds
 
     typealias Config = QwenMoEConfig
 
@@ -8,21 +11,22 @@ struct Qwen3MoeFamily: ModelFamily {
         FamilyLayout(
             dims: c.dims, experts: c.experts, routing: .softmax(normalize: c.sparse.normTopkProb ?? false),
             moeLayers: c.sparse.moeLayers(c.dims, experts: c.experts.count),
-            moePrefix: { "model.layers.\($0).mlp." }, router: [("gate.weight", 0, true)])
+            names: names)
     }
 
     /// Experts fused on loading as Qwen2-MoE's.
     static let adapterNames = Qwen2MoeFamily.adapterNames
 }
 
-extension Qwen3MoeFamily: EngineFamily {
-    static func engineSpec(_ c: EngineDims) throws(MoESlimError) -> EngineSpec {
+extension Qwen3MoeFamily {
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        let c = config.engine
         try c.requireSiLU()
         var (attention, rope) = try c.groupedAttention(windows: c.useSlidingWindow == true ? c.windowOnEveryLayer : [:])
         attention.qkNorm = .perHead
         var spec = EngineSpec(
-            normEps: c.eps, rope: rope, attention: attention, moePath: "mlp.", router: RouterNames(weight: "gate.weight"),
-            experts: .perExpert(gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight"))
+            normEps: c.eps, rope: rope, attention: attention, names: names,
+            experts: .perExpert(names))
         spec.intermediate = IntermediateSizes(experts: c.moeIntermediateSize, dense: c.intermediateSize)
         return spec
     }

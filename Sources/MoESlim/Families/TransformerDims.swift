@@ -36,18 +36,20 @@ public struct TransformerDims: Decodable, Sendable {
     /// Layers whose `layer_types` entry marks a windowed attention.
     var windowedLayers: Set<Int> {
         guard let layerTypes, let w = slidingWindow, w > 0 else { return [] }
-        return Set(layerTypes.indices.filter { layerTypes[$0] == "sliding_attention" })
+        return Set(layerTypes.indices.filter { layerTypes[$0].sameBytes(as: "sliding_attention") })
     }
 }
 
-/// The whole config of families whose layout needs nothing beyond the shared keys.
-struct PlainMoEConfig: Decodable {
+/// The whole config of families that need nothing beyond the shared keys.
+struct PlainMoEConfig: Decodable, EngineConfigured {
     var dims: TransformerDims
     var experts: ExpertKeys
+    var engine: EngineDims
 
     init(from decoder: Decoder) throws {
         dims = try TransformerDims(from: decoder)
         experts = try ExpertKeys(from: decoder)
+        engine = try EngineDims(from: decoder)
     }
 }
 
@@ -85,15 +87,15 @@ struct ExpertKeys: Decodable {
 extension FamilyLayout {
     init(
         dims: TransformerDims, experts: ExpertKeys, attention: AttentionShape? = nil, tiedByDefault: Bool = false,
-        routing: RoutingRule, moeLayers: [Int], moePrefix: @escaping (Int) -> String,
-        router: [(name: String, axis: Int, required: Bool)]
+        routing: RoutingRule, moeLayers: [Int], names: TensorNames,
+        router: [(name: String, axis: Int, required: Bool)]? = nil
     ) {
         self.init(
             numLayers: dims.numHiddenLayers, hiddenSize: dims.hiddenSize, vocabSize: dims.vocabSize,
             attention: attention ?? dims.groupedAttention(slidingLayers: dims.windowedLayers),
             tiedEmbeddings: dims.tieWordEmbeddings ?? tiedByDefault,
             expertCountKey: experts.countKey, topKKey: experts.topKKey, numExperts: experts.count, topK: experts.topK,
-            routing: routing, moeLayers: moeLayers, moePrefix: moePrefix, router: router)
+            routing: routing, moeLayers: moeLayers, names: names, router: router ?? [(names[.router], 0, true)])
     }
 }
 

@@ -18,10 +18,10 @@ struct ModelShapes {
     static func problems(_ outline: ModelOutline, in checkpoint: Checkpoint) -> [MoESlimError] {
         var check = ModelShapes(checkpoint, outline.model)
         check.vocabulary()
-        let spec = EngineFamilies.layoutSpec(for: checkpoint, model: outline.model)
+        let spec = outline.model.forwardPass?.shapeSpec()
         let moe = Dictionary(uniqueKeysWithValues: zip(outline.model.moeLayers, outline.experts).map { ($0.0.layer, $0) })
         for layer in 0..<outline.model.numLayers {
-            let prefix = "model.layers.\(layer)."
+            let prefix = spec?.names.layer(layer) ?? ""
             if let spec { check.decoderLayer(prefix, spec: spec) }
             if let (described, experts) = moe[layer] {
                 check.router(described)
@@ -56,7 +56,7 @@ struct ModelShapes {
 
     private mutating func decoderLayer(_ prefix: String, spec: EngineSpec) {
         norm(prefix + spec.inputNorm, spec: spec)
-        attention(prefix + "self_attn.", spec.attention)
+        attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
         norm(prefix + spec.postAttentionNorm, spec: spec)
     }
 
@@ -71,38 +71,38 @@ struct ModelShapes {
         expect(module + ".bias", ExpectedShape(.size(out)))
     }
 
-    private mutating func attention(_ p: String, _ a: AttentionSpec) {
+    private mutating func attention(_ p: String, _ a: AttentionSpec, names: TensorNames) {
         switch a.kind {
         case .grouped:
             let (q, kv) = (a.numHeads * a.headDim, a.numKeyValueHeads * a.headDim)
-            linear(p + "q_proj", out: q, in: hidden)
-            linear(p + "k_proj", out: kv, in: hidden)
-            linear(p + "v_proj", out: kv, in: hidden)
-            linear(p + "o_proj", out: hidden, in: q)
+            linear(p + names[.query], out: q, in: hidden)
+            linear(p + names[.key], out: kv, in: hidden)
+            linear(p + names[.value], out: kv, in: hidden)
+            linear(p + names[.output], out: hidden, in: q)
             switch a.qkNorm {
             case .perHead:
-                expect(p + "q_norm.weight", ExpectedShape(.size(a.headDim)))
-                expect(p + "k_norm.weight", ExpectedShape(.size(a.headDim)))
+                expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(a.headDim)))
+                expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(a.headDim)))
             case .whole:
-                expect(p + "q_norm.weight", ExpectedShape(.size(q)))
-                expect(p + "k_norm.weight", ExpectedShape(.size(kv)))
+                expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(q)))
+                expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(kv)))
             case .none, .unweightedAfterRope:
                 break
             }
-            expect(p + "sinks", ExpectedShape(.size(a.numHeads)))
+            expect(p + names[.sinks], ExpectedShape(.size(a.numHeads)))
         case .multiLatent(let mla):
             let heads = a.numHeads, qk = mla.nopeDim + mla.ropeDim
             if let rank = mla.qLoraRank {
-                linear(p + "q_a_proj", out: rank, in: hidden)
-                expect(p + "q_a_layernorm.weight", ExpectedShape(.size(rank)))
-                linear(p + "q_b_proj", out: heads * qk, in: rank)
+                linear(p + names[.queryDown], out: rank, in: hidden)
+                expect(p + names[.queryDownNorm] + ".weight", ExpectedShape(.size(rank)))
+                linear(p + names[.queryUp], out: heads * qk, in: rank)
             } else {
-                linear(p + "q_proj", out: heads * qk, in: hidden)
+                linear(p + names[.query], out: heads * qk, in: hidden)
             }
-            linear(p + "kv_a_proj_with_mqa", out: mla.kvLoraRank + mla.ropeDim, in: hidden)
-            expect(p + "kv_a_layernorm.weight", ExpectedShape(.size(mla.kvLoraRank)))
-            linear(p + "kv_b_proj", out: heads * (mla.nopeDim + mla.valueDim), in: mla.kvLoraRank)
-            linear(p + "o_proj", out: hidden, in: heads * mla.valueDim)
+            linear(p + names[.keyValueDown], out: mla.kvLoraRank + mla.ropeDim, in: hidden)
+            expect(p + names[.keyValueDownNorm] + ".weight", ExpectedShape(.size(mla.kvLoraRank)))
+            linear(p + names[.keyValueUp], out: heads * (mla.nopeDim + mla.valueDim), in: mla.kvLoraRank)
+            linear(p + names[.output], out: hidden, in: heads * mla.valueDim)
         }
     }
 
