@@ -12,16 +12,15 @@ mkdir -p "$out/corpus" "$out/findings"
 
 # The whole library goes in (a snapshot, so edits during the build do not spoil it), so the target follows
 # whatever the readers call. The C targets (CShims, CKernels) have no module maps of their own (SwiftPM makes
-# them), so the script writes one beside each target's objects.
+# them), so the script writes one beside each target's objects, its include folder as the umbrella.
 objects=()
 for target in CShims CKernels; do
     mkdir -p "$out/$target"
-    header=$(ls "$PWD/Sources/$target/include/"*.h)
     for c in Sources/$target/*.c; do
         clang -O1 -g -fsanitize=fuzzer-no-link,address -I "Sources/$target/include" -c "$c" -o "$out/$target/$(basename "$c" .c).o"
         objects+=("$out/$target/$(basename "$c" .c).o")
     done
-    printf 'module %s {\n    header "%s"\n    export *\n}\n' "$target" "$header" > "$out/$target/module.modulemap"
+    printf 'module %s {\n    umbrella "%s"\n    export *\n}\n' "$target" "$PWD/Sources/$target/include" > "$out/$target/module.modulemap"
 done
 rm -rf "$out/src" && cp -R Sources/MoESlim "$out/src"
 mapfile -t sources < <(find "$out/src" -name '*.swift' | sort)
