@@ -30,7 +30,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "With --counts: comma-separated fractions of experts to remove, each 0 < S < 1 (default \(defaultSparsity.map { String($0) }.joined(separator: ","))).")
     var sparsity: CommaSeparated<Double>?
 
-    @Option(help: "With --counts: comma-separated strategies (default layer).")
+    @Option(help: "With --counts: comma-separated strategies: layer, global (default layer).")
     var strategy: CommaSeparated<ExpertSelection.Strategy>?
 
     @Option(help: "With --counts: comma-separated criteria: hard, soft, soft-softmax, saliency (default hard).")

@@ -65,6 +65,17 @@ final class OptionValueTests: XCTestCase {
         }
     }
 
+    func testAdapterWeightsAreParsedOnce() throws {
+        let merge = try MergeLoraCommand.parse(["b", "o", "--adapter", "a:0.5", "--adapter", "c"])
+        XCTAssertEqual(merge.adapters.map(\.path), ["a", "c"])
+        XCTAssertEqual(merge.adapters.map(\.weight), [0.5, 1])
+        let colon = try Fixtures.scratch() + "/run:2"
+        try FileManager.default.createDirectory(atPath: colon, withIntermediateDirectories: true)
+        let existing = try MergeLoraCommand.parse(["b", "o", "--adapter", colon])
+        XCTAssertEqual(existing.adapters.map(\.path), [colon], "a folder whose name has a colon is taken whole")
+        XCTAssertEqual(existing.adapters.map(\.weight), [1])
+    }
+
     /// The parser's own usage error, exit 64 as our ValidationErrors, naming the values when there are few.
     func testOtherValuesAreRefusedBeforeTheCommandRuns() throws {
         let model = Fixtures.model("mixtral")
@@ -81,6 +92,8 @@ final class OptionValueTests: XCTestCase {
              "Error: The value 'csv' is invalid for '--format <format>'. Please provide one of 'auto', 'text' or 'jsonl'."),
             (["merge-lora", "b", "a", "o", "--dtype", "int8"],
              "Error: The value 'int8' is invalid for '--dtype <dtype>'. Please provide one of 'keep', 'bf16', 'f16' or 'f32'."),
+            (["merge-lora", "b", "o", "--adapter", "x:heavy"],
+             "Error: The value 'x:heavy' is invalid for '--adapter <dir[:weight]>': the weight after ':' is not a number"),
             (["eval", model, "--data", "d", "--memory", "8XB"], "Error: The value '8XB' is invalid for '--memory <size>'"),
             (["calibrate", model, "--data", "d", "-o", "c", "--memory", "0"], "Error: The value '0' is invalid for '--memory <size>'"),
             (["prune", model, "out", "--plan", "p", "--max-shard-size", "lots"], "Error: The value 'lots' is invalid for '--max-shard-size <size>'"),
