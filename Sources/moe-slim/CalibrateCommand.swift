@@ -29,8 +29,8 @@ struct CalibrateCommand: ParsableCommand {
 
     @OptionGroup var engine: ComputeOptions
 
-    @Option(help: "Memory budget for one layer's weights and activations (e.g. 8GB); sets the chunk size.")
-    var memory: String = "4GB"
+    @Option(help: ArgumentHelp("Memory budget for one layer's weights and activations (e.g. 8GB or 8GiB); sets the chunk size.", valueName: "size"))
+    var memory = ComputeOptions.defaultMemory
 
     @Option(help: "Also write the layers × experts heatmap of hard-count shares as SVG.")
     var heatmap: String?
@@ -40,7 +40,6 @@ struct CalibrateCommand: ParsableCommand {
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data FILE") }
-        guard Sharding.parseSize(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size such as 8GB") }
     }
 
     func run() throws {
@@ -50,7 +49,7 @@ struct CalibrateCommand: ParsableCommand {
             try OutputTarget.check(outputs, inputs: checkpoint.inputPaths + data + [tokenizerPath(checkpoint)].compactMap { $0 }, force: force)
             engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
-            let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: Sharding.parseSize(memory) ?? 0, compute: engine.compute)
+            let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
             let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
             let progress = ProgressLine(total: reader.maxTokens)
             let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
@@ -100,7 +99,7 @@ struct CalibrateCommand: ParsableCommand {
         var s: [ByteName: String] = [
             "data": data.joined(separator: ","), "model": model, "chunk_tokens": String(planner.chunkTokens),
             "compute": engine.compute.rawValue, "data_id": CountsSettings.dataIdentity(data),
-            "format": reader.format, "text_field": reader.textField,
+            "format": reader.format.rawValue, "text_field": reader.textField,
         ]
         if reader.wholeFile { s["whole_file"] = "true" }
         if reader.skipBad { s["skip_bad"] = "true" }

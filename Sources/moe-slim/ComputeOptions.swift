@@ -1,11 +1,13 @@
 import ArgumentParser
 import MoESlim
 
-extension ComputePrecision: ExpressibleByArgument {}
-
 /// The arithmetic and the cores of the forward pass, shared by every command that runs the model so that
 /// counts, perplexity and sweeps of one model are computed alike.
 struct ComputeOptions: ParsableArguments {
+    /// The default --memory of calibrate, eval and sweep: one layer of a Mixtral-sized bf16 model plus a chunk of
+    /// a few thousand tokens.
+    static let defaultMemory = ByteSize(4 * ByteSize.gibibyte)
+
     @Option(help: """
         Products with bf16-stored weights: bf16 (inputs rounded to bf16, f32 sums, as torch runs a bf16 model; \
         twice as fast) or f32 (as transformers run in float32). Other weights always use f32.

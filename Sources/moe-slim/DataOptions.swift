@@ -5,7 +5,7 @@ import MoESlim
 /// `tokenize` shows exactly the ids `calibrate` and `eval` will use.
 struct DataOptions: ParsableArguments {
     @Option(help: "Input format: auto (.jsonl/.ndjson/.json are JSON Lines, anything else text), text or jsonl.")
-    var format: String = "auto"
+    var format: DataReaderOptions.Format = .auto
 
     @Flag(help: "Plain text: each file is one record instead of one record per line.")
     var wholeFile = false
@@ -31,25 +31,21 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Only records i, i+n, i+2n, … of the input (i/n, counting from 0).")
     var shard: String?
 
-    @Option(help: "Longest record (line, or file with --whole-file) read into memory; a longer one is malformed.")
-    var maxRecordBytes: Int = InputLimits.defaultRecordBytes
+    @Option(help: ArgumentHelp("Longest record (line, or file with --whole-file) read into memory, in bytes or e.g. 64MiB; a longer one is malformed.", valueName: "size"))
+    var maxRecordBytes = ByteSize(InputLimits.defaultRecordBytes)
 
     @Flag(help: "Skip and count malformed lines instead of stopping at the first one.")
     var skipBad = false
 
     func validate() throws {
-        guard DataReaderOptions.Format(rawValue: format) != nil else {
-            throw ValidationError("--format must be auto, text or jsonl")
-        }
         if let seqLen, seqLen < 1 { throw ValidationError("--seq-len must be at least 1") }
         if let maxRecords, maxRecords < 0 { throw ValidationError("--max-records must not be negative") }
         if let maxTokens, maxTokens < 0 { throw ValidationError("--max-tokens must not be negative") }
-        if maxRecordBytes < 1 { throw ValidationError("--max-record-bytes must be at least 1") }
     }
 
     func readerOptions() throws(MoESlimError) -> DataReaderOptions {
         var options = DataReaderOptions()
-        options.format = DataReaderOptions.Format(rawValue: format) ?? .auto
+        options.format = format
         options.wholeFile = wholeFile
         options.textField = textField
         options.template = template
@@ -57,7 +53,7 @@ struct DataOptions: ParsableArguments {
         options.maxRecords = maxRecords
         options.maxTokens = maxTokens
         options.seqLen = seqLen
-        options.maxRecordBytes = maxRecordBytes
+        options.maxRecordBytes = maxRecordBytes.bytes
         options.skipBad = skipBad
         if let shard { try options.setShard(shard) }
         return options

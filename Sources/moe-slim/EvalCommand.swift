@@ -48,7 +48,7 @@ struct EvalCommand: ParsableCommand {
     private func json(_ results: EvalResults) -> String {
         var members: [(key: String, value: JSONValue)] = [("model", .string(model))]
         if let against { members.append(("against", .string(against))) }
-        members.append(("task", .string(eval.task)))
+        members.append(("task", .string(eval.task.rawValue)))
         switch results {
         case .perplexity(let r):
             members += EvalOutput.grouped(r[0], r.count > 1 ? r[1] : nil) { EvalOutput.members($0, compared: $1) }

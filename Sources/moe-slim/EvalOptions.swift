@@ -5,7 +5,7 @@ import MoESlim
 /// What `eval` and `sweep` share: the data, the task and its record fields, the tokenizer, the budget and the
 /// arithmetic.
 struct EvalOptions: ParsableArguments {
-    enum Task: String, CaseIterable {
+    enum Task: String, CaseIterable, ExpressibleByArgument {
         case perplexity, choice
     }
 
@@ -13,7 +13,7 @@ struct EvalOptions: ParsableArguments {
     var data: [String] = []
 
     @Option(help: "perplexity: next-token perplexity of the records; choice: multiple-choice accuracy (JSON Lines).")
-    var task: String = "perplexity"
+    var task: Task = .perplexity
 
     @Option(help: "--task choice: field with the question text (or build it with --template).")
     var promptField: String = "question"
@@ -27,24 +27,20 @@ struct EvalOptions: ParsableArguments {
     @Option(help: "tokenizer.json to use instead of the model folder's.")
     var tokenizer: String?
 
-    @Option(help: "Memory budget for one layer's weights, activations and logits (e.g. 8GB); sets the chunk size.")
-    var memory: String = "4GB"
+    @Option(help: ArgumentHelp("Memory budget for one layer's weights, activations and logits (e.g. 8GB or 8GiB); sets the chunk size.", valueName: "size"))
+    var memory = ComputeOptions.defaultMemory
 
     @Flag(help: "Print the results as JSON (formats/eval.md).")
     var json = false
 
     @OptionGroup var engine: ComputeOptions
 
-    var chosenTask: Task { Task(rawValue: task) ?? .perplexity }
-
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data FILE") }
-        guard Task(rawValue: task) != nil else { throw ValidationError("--task must be perplexity or choice") }
-        guard Sharding.parseSize(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size such as 8GB") }
     }
 
     func planner(_ checkpoint: Checkpoint, model: ModelDescription) throws(MoESlimError) -> ChunkPlanner {
-        try ChunkPlanner(checkpoint: checkpoint, model: model, budget: Sharding.parseSize(memory) ?? 0, logitCopies: 2, compute: engine.compute)
+        try ChunkPlanner(checkpoint: checkpoint, model: model, budget: memory.bytes, logitCopies: 2, compute: engine.compute)
     }
 
     /// Runs the task over the data with every model; results come back in the models' order.
@@ -53,10 +49,10 @@ struct EvalOptions: ParsableArguments {
     ) throws(MoESlimError) -> EvalResults {
         let options = try reader.readerOptions()
         let tokenizer = try loadTokenizer(checkpoint)
-        let progress = ProgressLine(total: chosenTask == .perplexity ? reader.maxTokens : nil, label: label)
+        let progress = ProgressLine(total: task == .perplexity ? reader.maxTokens : nil, label: label)
         defer { progress.finish() }
         let vocabulary = models[0].pass.model.vocabSize
-        switch chosenTask {
+        switch task {
         case .perplexity:
             let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
             let results = try PerplexityEvaluation(models: models, chunkTokens: chunkTokens).run(

@@ -48,17 +48,6 @@ enum EvalOutput {
     /// "1 question", "4 questions".
     static func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)" + (n == 1 ? "" : "s") }
 
-    static func bytes(_ v: Int) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var value = Double(v)
-        var unit = 0
-        while value >= 1000 && unit < units.count - 1 {
-            value /= 1000
-            unit += 1
-        }
-        return unit == 0 ? "\(v) B" : String(format: "%.2f ", value) + units[unit]
-    }
-
     static func count(_ v: Double) -> String {
         let units = ["", "K", "M", "G", "T"]
         var value = v

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MoESlim
 
 /// Runs a command body and turns our typed error into one line on stderr and its exit code, so no command
@@ -7,9 +8,16 @@ func failing(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as MoESlimError {
-        printError("moe-slim: error: \(error)")
+        printError("moe-slim: error: \(shown(error))")
         throw ExitCode(error.code.exitCode)
     }
+}
+
+/// The error as users read it; with MOE_SLIM_DEBUG set (to anything but "" or "0"), also the source location
+/// that raised it, for bug reports. The plain line stays the default because scripts and tests match it.
+func shown(_ error: MoESlimError) -> String {
+    let debug = ProcessInfo.processInfo.environment["MOE_SLIM_DEBUG"].map { !$0.isEmpty && $0 != "0" } ?? false
+    return debug ? String(reflecting: error) : String(describing: error)
 }
 
 func printError(_ text: String) {

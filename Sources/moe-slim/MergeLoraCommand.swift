@@ -15,14 +15,16 @@ struct MergeLoraCommand: ParsableCommand {
     @Argument(help: "BASE [ADAPTER] OUT: the checkpoint, optionally one adapter folder, and the output.")
     var paths: [String]
 
-    @Option(name: .customLong("adapter"), help: "An adapter folder, optionally :WEIGHT to scale its delta; repeatable, merged in order.")
-    var adapters: [String] = []
+    @Option(name: .customLong("adapter"),
+            help: ArgumentHelp("An adapter folder, optionally :WEIGHT to scale its delta; repeatable, merged in order.", valueName: "dir[:weight]"),
+            completion: .directory, transform: parseAdapter)
+    var adapters: [MergePlan.AdapterSource] = []
 
     @Option(name: .customLong("adapter-name"), help: "The adapter name inside the files when it is not PEFT's default.")
     var adapterName: String?
 
-    @Option(help: "Output dtype: keep, bf16, f16 or f32.")
-    var dtype: String = "keep"
+    @Option(help: "Output dtype: keep, bf16, f16 or f32 (also spelled bfloat16, fp16, float16, fp32, float32).")
+    var dtype: OutputDType = .keep
 
     @Option(help: "once: add in f32 and round once (default); peft: round where PEFT rounds, for bit-identical results.")
     var rounding: MergeRounding = .once
@@ -32,14 +34,10 @@ struct MergeLoraCommand: ParsableCommand {
     func validate() throws {
         guard paths.count == 2 || paths.count == 3 else { throw ValidationError("expected BASE [ADAPTER] OUT") }
         guard paths.count == 3 || !adapters.isEmpty else { throw ValidationError("no adapter: give BASE ADAPTER OUT or --adapter DIR") }
-        _ = try outputDType()
-        for spec in adapters { _ = try Self.parseAdapter(spec) }
     }
 
     func run() throws {
-        let sources = try (paths.count == 3 ? [paths[1]] : []).map { MergePlan.AdapterSource(path: $0) } + adapters.map(Self.parseAdapter)
-        let sharding = try outputOptions.sharding()
-        let outputType = try outputDType()
+        let sources = (paths.count == 3 ? [MergePlan.AdapterSource(path: paths[1])] : []) + adapters
         try failing {
             let base = try Checkpoint(path: paths[0])
             let output = paths[paths.count - 1]
@@ -47,8 +45,8 @@ struct MergeLoraCommand: ParsableCommand {
             try OutputTarget.check([OutputTarget(output, option: "the output", kind: .checkpoint(companionsFrom: base.isFolder ? base.folder : nil))],
                                    inputs: base.inputPaths + adapterFolders, force: outputOptions.force)
             let plan = try MergePlan(checkpoint: base, adapters: sources, adapterName: adapterName)
-            try LoraMergeWriter(base: base, plan: plan, destination: output, dtype: outputType, rounding: rounding,
-                                sharding: sharding, force: outputOptions.force, otherInputs: adapterFolders).write()
+            try LoraMergeWriter(base: base, plan: plan, destination: output, dtype: dtype.storage, rounding: rounding,
+                                sharding: outputOptions.sharding, force: outputOptions.force, otherInputs: adapterFolders).write()
             for (summary, source) in zip(plan.summaries, sources) {
                 let weight = source.weight == 1 ? "" : " (weight \(source.weight))"
                 print("\(summary.path)\(weight): \(summary.modules.count) modules merged into \(summary.tensors.count) tensors")
@@ -56,16 +54,6 @@ struct MergeLoraCommand: ParsableCommand {
                 for replaced in summary.replaced { print("  \(EscapedText.of(replaced)) (replaced)") }
             }
             print("wrote \(paths[paths.count - 1]): \(plan.changedTensors.count) of \(base.tensorCount) tensors changed")
-        }
-    }
-
-    private func outputDType() throws -> DType? {
-        switch dtype.lowercased() {
-        case "keep": return nil
-        case "bf16", "bfloat16": return .BF16
-        case "f16", "fp16", "float16": return .F16
-        case "f32", "fp32", "float32": return .F32
-        default: throw ValidationError("--dtype must be keep, bf16, f16 or f32")
         }
     }
 
@@ -82,17 +70,15 @@ struct MergeLoraCommand: ParsableCommand {
         return order.map { ($0, counts[ByteName($0)]!) }
     }
 
-    /// DIR:WEIGHT, unless DIR itself contains a colon and exists as given.
+    /// DIR:WEIGHT, unless DIR itself contains a colon and exists as given; parsed once, by the parser.
     static func parseAdapter(_ spec: String) throws -> MergePlan.AdapterSource {
         if let colon = spec.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: spec) {
             let text = spec[spec.index(after: colon)...]
             guard let weight = Double(text), weight.isFinite else {
-                throw ValidationError("--adapter '\(spec)': the weight after ':' is not a number")
+                throw ValidationError("the weight after ':' is not a number")
             }
             return MergePlan.AdapterSource(path: String(spec[..<colon]), weight: weight)
         }
         return MergePlan.AdapterSource(path: spec)
     }
 }
-
-extension MergeRounding: ExpressibleByArgument {}

@@ -31,7 +31,7 @@ struct PruneCommand: ParsableCommand {
     var criterion: String = "hard"
 
     @Option(help: "layer: the best N of every layer; global: one ranking over all layers (non-uniform).")
-    var strategy: String = "layer"
+    var strategy: ExpertSelection.Strategy = .layer
 
     @Option(help: "Explicit plan: {\"layers\": {\"<layer>\": [kept expert ids]}}.")
     var plan: String?
@@ -64,7 +64,6 @@ struct PruneCommand: ParsableCommand {
         guard ExpertSelection.Criterion(rawValue: criterion) != nil else {
             throw ValidationError("--criterion must be one of \(ExpertSelection.Criterion.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard ExpertSelection.Strategy(rawValue: strategy) != nil else { throw ValidationError("--strategy must be layer or global") }
         if output == nil && !dryRun { throw ValidationError("give an output path, or --dry-run") }
     }
 
@@ -79,7 +78,7 @@ struct PruneCommand: ParsableCommand {
             } else {
                 let selection = ExpertSelection(
                     criterion: ExpertSelection.Criterion(rawValue: criterion)!,
-                    strategy: ExpertSelection.Strategy(rawValue: strategy)!,
+                    strategy: strategy,
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
                 chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)
             }
@@ -94,7 +93,7 @@ struct PruneCommand: ParsableCommand {
                 print(SizeReport.table(before, compared: after))
                 return
             }
-            let skipped = try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding(), force: outputOptions.force).write()
+            let skipped = try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding, force: outputOptions.force).write()
             if !skipped.isEmpty {
                 printError("moe-slim: note: not copied, they hold the unpruned weights in another format: \(skipped.joined(separator: ", "))")
             }

@@ -16,7 +16,7 @@ struct SweepCommand: ParsableCommand {
             table is followed by the same metrics per group.
             """)
 
-    static let defaultSparsity = "0.125,0.25,0.375,0.5"
+    static let defaultSparsity = [0.125, 0.25, 0.375, 0.5]
 
     @Argument(help: "A .safetensors file or a model folder (with config.json).")
     var model: String
@@ -27,11 +27,11 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("plan"), help: ArgumentHelp("A plan file (formats/plan.md) to evaluate as one more row; repeatable.", valueName: "file"))
     var planFiles: [String] = []
 
-    @Option(help: "With --counts: comma-separated fractions of experts to remove, each 0 < S < 1 (default \(defaultSparsity)).")
-    var sparsity: String?
+    @Option(help: "With --counts: comma-separated fractions of experts to remove, each 0 < S < 1 (default \(defaultSparsity.map { String($0) }.joined(separator: ","))).")
+    var sparsity: CommaSeparated<Double>?
 
     @Option(help: "With --counts: comma-separated strategies: layer, global (default layer).")
-    var strategy: String?
+    var strategy: CommaSeparated<ExpertSelection.Strategy>?
 
     @Option(help: "With --counts: comma-separated criteria: hard, soft, soft-softmax, saliency (default hard).")
     var criterion: String?
@@ -46,8 +46,8 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var reader: DataOptions
 
-    private var sparsities: [Double] { list(sparsity ?? Self.defaultSparsity).compactMap { Double($0) } }
-    private var strategies: [ExpertSelection.Strategy] { list(strategy ?? "layer").compactMap(ExpertSelection.Strategy.init(rawValue:)) }
+    private var sparsities: [Double] { sparsity?.values ?? Self.defaultSparsity }
+    private var strategies: [ExpertSelection.Strategy] { strategy?.values ?? [.layer] }
     private var criteria: [ExpertSelection.Criterion] { list(criterion ?? "hard").compactMap(ExpertSelection.Criterion.init(rawValue:)) }
 
     private func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -57,10 +57,9 @@ struct SweepCommand: ParsableCommand {
         if counts == nil && (sparsity != nil || strategy != nil || criterion != nil) {
             throw ValidationError("--sparsity, --strategy and --criterion choose experts from counts; give --counts")
         }
-        guard sparsities.count == list(sparsity ?? Self.defaultSparsity).count, !sparsities.isEmpty, sparsities.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+        guard sparsities.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--sparsity must list fractions between 0 and 1, e.g. 0.125,0.25")
         }
-        guard strategies.count == list(strategy ?? "layer").count, !strategies.isEmpty else { throw ValidationError("--strategy must list layer and/or global") }
         guard criteria.count == list(criterion ?? "hard").count, !criteria.isEmpty else {
             throw ValidationError("--criterion must list some of \(ExpertSelection.Criterion.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -80,7 +79,7 @@ struct SweepCommand: ParsableCommand {
             let models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
                 + sweep.plans.map { LogitsSource(pass: pass, plan: $0, vocabSlice: planner.vocabSlice) }
             let results = try eval.evaluate(models, checkpoint: checkpoint, reader: reader, chunkTokens: planner.chunkTokens, label: "sweep")
-            let output = SweepOutput(model: model, counts: counts, planFiles: planFiles, task: eval.task, context: context, rows: sweep.rows)
+            let output = SweepOutput(model: model, counts: counts, planFiles: planFiles, task: eval.task.rawValue, context: context, rows: sweep.rows)
             switch results {
             case .perplexity(let r): print(eval.json ? output.json(r) : output.table(r))
             case .choice(let r): print(eval.json ? output.json(r) : output.table(r))
@@ -101,7 +100,7 @@ struct SweepCommand: ParsableCommand {
                         plan = try ExpertSelection(criterion: c, strategy: st, amount: .sparsity(s), topK: topK)
                             .plan(model: sweep.model, counts: expertCounts, countsPath: counts)
                     } catch {
-                        printError("moe-slim: skipping sparsity \(s), \(st.rawValue), \(c.rawValue): \(error)")
+                        printError("moe-slim: skipping sparsity \(s), \(st.rawValue), \(c.rawValue): \(shown(error))")
                         continue
                     }
                     try sweep.add(plan, sparsity: s, strategy: st.rawValue, criterion: c.rawValue)

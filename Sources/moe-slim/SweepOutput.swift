@@ -30,7 +30,7 @@ struct SweepOutput {
         let labels = ["sparsity", "strategy", "criterion"] + (withPlanFile ? ["plan"] : [])
         var lines = [title(results[0].total.extent)]
         lines += aligned(labels + ["bytes", "FLOPs/token"] + M.columns, labelColumns: labels.count, rows.map { row in
-            row.labels(withPlanFile: withPlanFile) + [EvalOutput.bytes(row.size.bytes), EvalOutput.count(row.size.flopsPerToken)]
+            row.labels(withPlanFile: withPlanFile) + [ByteSize(row.size.bytes).description, EvalOutput.count(row.size.flopsPerToken)]
                 + results[row.model].total.cells(versusBase: !row.isBase)
         })
         for group in results[0].groups {

@@ -25,8 +25,8 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let report = Verifier.check(model, scan: scan)
         print(json ? report.json.serialized() : report.text)
-        for warning in report.warnings { printError("moe-slim: warning: \(warning)") }
-        for problem in report.problems { printError("moe-slim: error: \(problem)") }
+        for warning in report.warnings { printError("moe-slim: warning: \(shown(warning))") }
+        for problem in report.problems { printError("moe-slim: error: \(shown(problem))") }
         if let first = report.problems.first { throw ExitCode(first.code.exitCode) }
     }
 }

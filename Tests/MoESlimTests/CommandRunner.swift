@@ -20,14 +20,18 @@ enum CommandRunner {
         return folder.appendingPathComponent("moe-slim")
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
-        try run(program: executable, arguments)
+    /// `environment` adds to (or overrides) this process's environment for the child.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(program: executable, arguments, environment: environment)
     }
 
-    static func run(program: URL, _ arguments: [String]) throws -> Result {
+    static func run(program: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = program
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -100,7 +100,7 @@ final class ByteStream {
 
     private func zstdFailure(_ result: Int) -> MoESlimError {
         if ZSTD_getErrorCode(result) == ZSTD_error_frameParameter_windowTooLarge {
-            let limit = InputLimits.spelled(1 << Int(InputLimits.zstdWindowLog))
+            let limit = ByteSize(1 << Int(InputLimits.zstdWindowLog))
             return MoESlimError(code, "zstd frame asks for a window larger than \(limit), the limit", path: path)
         }
         return MoESlimError(code, "zstd: \(String(cString: ZSTD_getErrorName(result)))", path: path)

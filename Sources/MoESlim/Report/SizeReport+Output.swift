@@ -47,17 +47,17 @@ extension SizeReport {
             let a = base.rows.first { $0.component == component }
             let b = other?.rows.first { $0.component == component }
             if a == nil && b == nil { continue }
-            var row = [component.title, human(a?.params ?? 0), bytesText(a?.bytes ?? 0), human(a?.flopsPerToken ?? 0)]
+            var row = [component.title, human(a?.params ?? 0), ByteSize(a?.bytes ?? 0).description, human(a?.flopsPerToken ?? 0)]
             if other != nil {
-                row += [human(b?.params ?? 0), bytesText(b?.bytes ?? 0), human(b?.flopsPerToken ?? 0),
+                row += [human(b?.params ?? 0), ByteSize(b?.bytes ?? 0).description, human(b?.flopsPerToken ?? 0),
                         percent(reduction(a?.params ?? 0, b?.params ?? 0))]
             }
             table.append(row)
         }
-        var totals = ["total", human(base.totalParams), bytesText(base.bytes), human(base.flopsPerToken)]
+        var totals = ["total", human(base.totalParams), ByteSize(base.bytes).description, human(base.flopsPerToken)]
         var activeRow = ["active per token", human(base.activeParams), "", ""]
         if let other {
-            totals += [human(other.totalParams), bytesText(other.bytes), human(other.flopsPerToken), percent(reduction(base.totalParams, other.totalParams))]
+            totals += [human(other.totalParams), ByteSize(other.bytes).description, human(other.flopsPerToken), percent(reduction(base.totalParams, other.totalParams))]
             activeRow += [human(other.activeParams), "", "", percent(reduction(base.activeParams, other.activeParams))]
         }
         table.append(totals)
@@ -95,9 +95,4 @@ extension SizeReport {
         return String(format: "%.0f", v)
     }
 
-    static func bytesText(_ v: Int) -> String {
-        let units: [(Double, String)] = [(1_099_511_627_776, "TiB"), (1_073_741_824, "GiB"), (1_048_576, "MiB"), (1024, "KiB")]
-        for (scale, suffix) in units where Double(v) >= scale { return String(format: "%.2f %@", Double(v) / scale, suffix) }
-        return "\(v) B"
-    }
 }

@@ -5,21 +5,6 @@ public enum Sharding: Sendable, Equatable {
     /// Greedy fill up to a byte budget, as transformers' save_pretrained does; a larger tensor sits alone.
     case maxBytes(Int)
 
-    /// Parses sizes the way transformers reads `max_shard_size`: decimal units (5GB = 5e9), binary with "iB".
-    public static func parseSize(_ text: String) -> Int? {
-        let units: [(String, Double)] = [
-            ("KIB", 1024), ("MIB", 1_048_576), ("GIB", 1_073_741_824), ("TIB", 1_099_511_627_776),
-            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
-        ]
-        let upper = text.uppercased().trimmingCharacters(in: .whitespaces)
-        for (suffix, factor) in units where upper.hasSuffix(suffix) {
-            guard let value = Double(upper.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value > 0 else { return nil }
-            let bytes = value * factor
-            return bytes < 9e18 ? Int(bytes) : nil
-        }
-        return Int(upper).flatMap { $0 > 0 ? $0 : nil }
-    }
-
     /// Groups tensor indices into shards, in order.
     func assign(_ tensors: [OutputTensor]) -> [[Int]] {
         switch self {

@@ -30,7 +30,7 @@ enum InputFile {
         let size = Int(st.st_size)
         if let limit = kind.sizeLimit, size > limit {
             close(fd)
-            throw MoESlimError(kind.code, "is \(size) bytes, over the \(InputLimits.spelled(limit)) limit for a \(kind.noun)", path: path)
+            throw MoESlimError(kind.code, "is \(size) bytes, over the \(ByteSize(limit)) limit for a \(kind.noun)", path: path)
         }
         return (fd, size)
     }
@@ -48,7 +48,7 @@ enum InputFile {
         while true {
             if count == bytes.count {
                 guard bytes.count <= limit else {
-                    throw MoESlimError(kind.code, "grew past the \(InputLimits.spelled(limit)) limit for a \(kind.noun) while it was read", path: path)
+                    throw MoESlimError(kind.code, "grew past the \(ByteSize(limit)) limit for a \(kind.noun) while it was read", path: path)
                 }
                 bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit + 1 - bytes.count)))
             }

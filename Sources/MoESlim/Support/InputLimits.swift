@@ -2,7 +2,7 @@
 /// strangers: without a bound, a symlink to /dev/zero posing as config.json, a 50 GB "tokenizer" or a zstd file
 /// that expands to terabytes without a newline would fill memory before anything could look at the bytes.
 public enum InputLimits {
-    static let mebibyte = 1 << 20
+    static let mebibyte = ByteSize.mebibyte
 
     /// config.json: the largest real ones (with long rope or quantization tables) are well under 1 MiB.
     public static let configBytes = 16 * mebibyte
@@ -22,9 +22,4 @@ public enum InputLimits {
     /// The largest zstd window a `.zst` input may ask for (2^27 = 128 MiB, what `zstd --long` writes and
     /// libzstd's own default), so a 20-byte frame header cannot make the decoder allocate gigabytes.
     public static let zstdWindowLog: Int32 = 27
-
-    /// "16 MiB" for limits, exact bytes for anything else.
-    static func spelled(_ bytes: Int) -> String {
-        bytes % mebibyte == 0 ? "\(bytes / mebibyte) MiB" : "\(bytes) bytes"
-    }
 }

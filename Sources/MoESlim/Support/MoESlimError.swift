@@ -1,8 +1,9 @@
 /// One error type for the whole tool, shaped after swift-nio's FileSystemError: a stable code that scripts and
 /// tests can match, a message for people, the path and tensor it concerns, an optional underlying cause, and the
-/// source location that raised it so bug reports point at the right check. The description escapes control and
-/// bidirectional characters (EscapedText): messages echo names and values from hostile files.
-public struct MoESlimError: Error, CustomStringConvertible, Sendable {
+/// source location that raised it so bug reports point at the right check. The description is what users read
+/// and tests match; the debug description adds the source location (printed with MOE_SLIM_DEBUG=1). Both escape
+/// control and bidirectional characters (EscapedText): messages echo names and values from hostile files.
+public struct MoESlimError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     public enum Code: String, Sendable, CaseIterable {
         case io
         case invalidHeader
@@ -59,5 +60,11 @@ public struct MoESlimError: Error, CustomStringConvertible, Sendable {
         var text = prefix + message
         if let cause { text += " (\(cause))" }
         return EscapedText.of(text)
+    }
+
+    /// The description followed by where the error was raised, as swift-nio's FileSystemError adds its source
+    /// location to the detailed form: "path: message [raised at MoESlim/SafeTensors/Checkpoint.swift:42]".
+    public var debugDescription: String {
+        description + " [raised at \(location)]"
     }
 }

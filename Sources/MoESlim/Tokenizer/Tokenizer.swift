@@ -14,7 +14,7 @@ public final class Tokenizer {
     public convenience init(path: String) throws(MoESlimError) {
         let limit = InputLimits.tokenizerBytes
         guard let bytes = try ByteStream.readAll(path, kind: .tokenizer, limit: limit) else {
-            throw MoESlimError(.invalidTokenizer, "decompresses to more than the \(InputLimits.spelled(limit)) limit for a tokenizer", path: path)
+            throw MoESlimError(.invalidTokenizer, "decompresses to more than the \(ByteSize(limit)) limit for a tokenizer", path: path)
         }
         try self.init(bytes: bytes, path: path)
     }
