@@ -87,4 +87,29 @@ final class ExpertSelectionTests: XCTestCase {
             XCTAssertEqual("\(error)", dir + "/p.json: layer 0 lists an expert twice")
         }
     }
+
+    /// A ranking derived from two statistics (REAP's mean saliency per routed token is saliency ÷ hard) keeps
+    /// other experts than either statistic alone; an expert never routed scores 0, not NaN.
+    func testNormalisedCriterionRanksByTheRatio() throws {
+        let m = try model("mixtral")
+        var c = counts(m, [0: [8, 2, 4, 0], 1: [1, 2, 3, 4]])
+        for i in c.layers.indices { c.layers[i].saliency = [8, 6, 8, 0] }
+        let mean = ExpertSelection.Criterion(name: "mean-saliency", statistic: .saliency, normalisedBy: .hard, summary: "mean")
+        let plan = try ExpertSelection(criterion: mean, strategy: .layer, amount: .keep(2), topK: nil)
+            .plan(model: m, counts: c, countsPath: "c")
+        XCTAssertEqual(plan.kept, [0: [1, 2], 1: [0, 1]])
+        let lowest = ExpertSelection.Criterion(name: "least-hard", statistic: .hard, direction: .keepLowest, summary: "least")
+        let rare = try ExpertSelection(criterion: lowest, strategy: .layer, amount: .keep(2), topK: nil)
+            .plan(model: m, counts: c, countsPath: "c")
+        XCTAssertEqual(rare.kept, [0: [1, 3], 1: [0, 1]])
+    }
+
+    /// The choices `--criterion` offers are the statistics' criteria, each named once and parsed back by name.
+    func testCriteriaComeFromTheStatistics() {
+        XCTAssertEqual(ExpertSelection.Criterion.allCases.map(\.name), ["hard", "soft", "soft-softmax", "saliency"])
+        for criterion in ExpertSelection.Criterion.allCases {
+            XCTAssertEqual(ExpertSelection.Criterion(rawValue: criterion.name), criterion)
+        }
+        XCTAssertNil(ExpertSelection.Criterion(rawValue: "entropy_sum"))
+    }
 }

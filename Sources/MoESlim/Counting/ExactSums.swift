@@ -4,7 +4,7 @@
 /// resolution of router probabilities, and Int128 leaves room for 10¹⁸ tokens.
 public struct ExactSums: Sendable, Equatable {
     /// Empty for statistics that are whole counts: their Doubles are exact already.
-    public var units: PerStatistic<Int128>
+    public internal(set) var units: PerStatistic<Int128>
 
     static let scale = 18_446_744_073_709_551_616.0
 

@@ -11,7 +11,7 @@ public struct ExpertCounts: Sendable, Equatable {
         /// Tokens routed through this layer.
         public var tokens: Int
         /// Each statistic's sums over the layer's tokens (ExpertStatistic), as the file shows them.
-        public var sums: PerStatistic<Double>
+        public internal(set) var sums: PerStatistic<Double>
         /// The fixed-point statistics in exact integer units, which add up exactly in any order: merged shard
         /// counts then equal one run's counts bit for bit. Their Doubles in `sums` are derived from these.
         public var exact: ExactSums?
