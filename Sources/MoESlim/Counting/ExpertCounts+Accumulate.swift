@@ -7,6 +7,7 @@ extension ExpertCounts.Layer {
     mutating func add(_ record: RoutingRecord) {
         let e = record.experts
         tokens += record.tokens
+        let statistics = ExpertStatistic.allCases
         var chunk = PerStatistic<Int128> { Array(repeating: 0, count: $0.width(experts: e)) }
         var probabilities = [Double](repeating: 0, count: e)
         for t in 0..<record.tokens {
@@ -24,10 +25,10 @@ extension ExpertCounts.Layer {
                 if p > 0 { entropy -= p * log(p) }
             }
             let token = RoutedToken(record: record, row: t, probabilities: probabilities, entropy: entropy)
-            for statistic in ExpertStatistic.allCases { statistic.accumulate(token, into: &chunk[statistic]) }
+            for statistic in statistics { statistic.accumulate(token, into: &chunk[statistic]) }
         }
         var exactSums = exact ?? ExactSums(approximating: self)
-        for statistic in ExpertStatistic.allCases {
+        for statistic in statistics {
             for j in chunk[statistic].indices {
                 switch statistic.representation {
                 case .wholeCount: sums[statistic][j] += Double(chunk[statistic][j])
