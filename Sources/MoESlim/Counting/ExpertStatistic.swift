@@ -61,7 +61,7 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         case .hard: "top-k hits"
         case .soft: "router probability"
         case .softSoftmax: "softmax of the raw router logits"
-        case .saliency: "REAP: gate weight × expert output norm"
+        case .saliency: "REAP: gate weight times the norm of the expert output"
         case .entropy: "router entropy in nats"
         }
     }
