@@ -4,7 +4,17 @@
 /// the counts rules and the help text all iterate `allCases`, so a new statistic is one case here plus its
 /// accumulation. The order of the cases is the order in which a reader checks a layer's keys.
 public enum ExpertStatistic: Int, CaseIterable, Sendable {
-    case hard, soft, softSoftmax, saliency, entropy
+    /// Tokens whose selected top-k includes the expert.
+    case hard
+    /// The router's own per-expert probability (softmax or sigmoid scores; gate weights for routers that
+    /// select before normalising).
+    case soft
+    /// Softmax of the raw router logits, the paper's literal soft count, for every family.
+    case softSoftmax
+    /// For the selected experts: gate weight × L2 norm of the expert's output on the token (REAP).
+    case saliency
+    /// The router distribution's entropy in nats, one sum per layer; mean = sum / tokens.
+    case entropy
 
     /// One number per expert, or one number for the whole layer.
     public enum Scope: Sendable { case expert, layer }
