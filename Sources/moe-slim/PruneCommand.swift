@@ -27,8 +27,8 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Fraction of experts to remove, 0 < S < 1.")
     var sparsity: Double?
 
-    @Option(help: "Ranking: hard (top-k hits), soft (router probability), soft-softmax, saliency.")
-    var criterion: String = "hard"
+    @Option(help: ArgumentHelp("Ranking: \(ExpertSelection.Criterion.explained).", valueName: "criterion"))
+    var criterion = ExpertSelection.Criterion(.hard)
 
     @Option(help: "layer: the best N of every layer; global: one ranking over all layers (non-uniform).")
     var strategy: ExpertSelection.Strategy = .layer
@@ -61,9 +61,6 @@ struct PruneCommand: ParsableCommand {
         if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be between 0 and 1") }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        guard ExpertSelection.Criterion(rawValue: criterion) != nil else {
-            throw ValidationError("--criterion must be one of \(ExpertSelection.Criterion.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if output == nil && !dryRun { throw ValidationError("give an output path, or --dry-run") }
     }
 
@@ -77,7 +74,7 @@ struct PruneCommand: ParsableCommand {
                 chosen = try PruningPlan.load(plan, for: model, topK: topK)
             } else {
                 let selection = ExpertSelection(
-                    criterion: ExpertSelection.Criterion(rawValue: criterion)!,
+                    criterion: criterion,
                     strategy: strategy,
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
                 chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)

@@ -33,7 +33,8 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "With --counts: comma-separated strategies: layer, global (default layer).")
     var strategy: CommaSeparated<ExpertSelection.Strategy>?
 
-    @Option(help: "With --counts: comma-separated criteria: hard, soft, soft-softmax, saliency (default hard).")
+    @Option(help: ArgumentHelp("With --counts: comma-separated criteria: \(ExpertSelection.Criterion.explained) (default hard).", valueName: "criteria"),
+            completion: .list(ExpertSelection.Criterion.allValueStrings))
     var criterion: String?
 
     @Option(name: .customLong("top-k"), help: "New experts per token for every plan (overrides a plan file's top_k).")
@@ -61,7 +62,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--sparsity must list fractions between 0 and 1, e.g. 0.125,0.25")
         }
         guard criteria.count == list(criterion ?? "hard").count, !criteria.isEmpty else {
-            throw ValidationError("--criterion must list some of \(ExpertSelection.Criterion.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("--criterion must list some of \(ExpertSelection.Criterion.allValueStrings.joined(separator: ", "))")
         }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
     }

@@ -41,10 +41,12 @@ enum CountsRules {
         for (i, l) in layers.enumerated() {
             let at = "\(key)[\(i)]"
             let n = l.hard.count
-            guard l.soft.count == n, l.softSoftmax.count == n, l.saliency.count == n else {
-                throw fail("\(at) has lists of different lengths (hard \(n), soft \(l.soft.count), soft_softmax \(l.softSoftmax.count), saliency \(l.saliency.count))")
+            let lists = ExpertStatistic.allCases.filter { $0.scope == .expert }
+            guard lists.allSatisfy({ l.sums[$0].count == n }) else {
+                let lengths = lists.map { "\($0.key) \(l.sums[$0].count)" }.joined(separator: ", ")
+                throw fail("\(at) has lists of different lengths (\(lengths))")
             }
-            if let exact = l.exact, exact.soft.count != n || exact.softSoftmax.count != n || exact.saliency.count != n {
+            if let exact = l.exact, !ExactSums.statistics.allSatisfy({ exact.units[$0].count == $0.width(experts: n) }) {
                 throw fail("\(at).exact has lists of another length than hard (\(n))")
             }
             if exactTokens ? l.tokens != tokens : l.tokens > tokens {

@@ -1,12 +1,14 @@
 import Foundation
 
 extension ExpertCounts.Layer {
-    /// Adds one chunk's routing of this layer. Every per-token term goes into the exact fixed-point sums, so
-    /// shard runs merged later equal one run exactly; the Double fields are derived from them at the end.
+    /// Adds one chunk's routing of this layer. Every statistic sums its per-token terms as integers (whole tokens,
+    /// or the exact fixed-point units), so shard runs merged later equal one run exactly; the Doubles of the
+    /// fixed-point statistics are derived from the exact sums at the end.
     mutating func add(_ record: RoutingRecord) {
-        let e = record.experts, k = record.topK
+        let e = record.experts
         tokens += record.tokens
-        var sums = exact ?? ExactSums(approximating: self)
+        let statistics = ExpertStatistic.allCases
+        var chunk = PerStatistic<Int128> { Array(repeating: 0, count: $0.width(experts: e)) }
         var probabilities = [Double](repeating: 0, count: e)
         for t in 0..<record.tokens {
             var maxLogit = -Double.infinity
@@ -19,18 +21,22 @@ extension ExpertCounts.Layer {
             var entropy = 0.0
             for j in 0..<e {
                 let p = probabilities[j] / total
-                sums.softSoftmax[j] += ExactSums.units(p)
-                sums.soft[j] += ExactSums.units(Double(record.scores[t * e + j]))
+                probabilities[j] = p
                 if p > 0 { entropy -= p * log(p) }
             }
-            sums.entropy += ExactSums.units(entropy)
-            for s in 0..<k {
-                let j = Int(record.selected[t * k + s])
-                hard[j] += 1
-                sums.saliency[j] += ExactSums.units(Double(record.weights[t * k + s]) * Double(record.outputNorms[t * k + s]))
+            let token = RoutedToken(record: record, row: t, probabilities: probabilities, entropy: entropy)
+            for statistic in statistics { statistic.accumulate(token, into: &chunk[statistic]) }
+        }
+        var exactSums = exact ?? ExactSums(approximating: self)
+        for statistic in statistics {
+            for j in chunk[statistic].indices {
+                switch statistic.representation {
+                case .wholeCount: sums[statistic][j] += Double(chunk[statistic][j])
+                case .fixedPoint: exactSums.units[statistic][j] += chunk[statistic][j]
+                }
             }
         }
-        exact = sums
+        exact = exactSums
         refreshFromExact()
     }
 }
@@ -42,7 +48,7 @@ extension ExpertCounts {
         layers[index].add(record)
         if let group {
             var perGroup = groups ?? [:]
-            var entries = perGroup[ByteName(group)] ?? layers.map { Layer(layer: $0.layer, experts: $0.hard.count) }
+            var entries = perGroup[ByteName(group)] ?? layers.map { Layer(layer: $0.layer, experts: $0.experts) }
             entries[index].add(record)
             perGroup[ByteName(group)] = entries
             groups = perGroup

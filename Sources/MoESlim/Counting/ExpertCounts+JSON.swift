@@ -56,23 +56,23 @@ extension ExpertCounts.Layer {
         let at = `where` + "."
         layer = try reader.count(fields, "layer", at: at)
         tokens = try reader.count(fields, "tokens", at: at)
-        hard = try reader.numbers(fields, "hard", at: at)
-        soft = try reader.numbers(fields, "soft", at: at)
-        softSoftmax = try reader.numbers(fields, "soft_softmax", at: at)
-        saliency = try reader.numbers(fields, "saliency", at: at)
-        entropySum = try reader.number(fields, "entropy_sum", at: at)
+        sums = try PerStatistic { (statistic) throws(MoESlimError) in
+            switch statistic.scope {
+            case .expert: try reader.numbers(fields, statistic.key, at: at)
+            case .layer: [try reader.number(fields, statistic.key, at: at)]
+            }
+        }
         exact = try fields.first { $0.key.sameBytes(as: "exact") }.map { (_, value) throws(MoESlimError) in
             try ExactSums(json: value, at: at + "exact", reader: reader)
         }
     }
 
     var json: JSONValue {
-        var members: [(key: String, value: JSONValue)] = [
-            ("entropy_sum", CountsJSON.number(entropySum)), ("hard", .array(hard.map(CountsJSON.number))),
-            ("layer", .int(layer)), ("saliency", .array(saliency.map(CountsJSON.number))),
-            ("soft", .array(soft.map(CountsJSON.number))), ("soft_softmax", .array(softSoftmax.map(CountsJSON.number))),
-            ("tokens", .int(tokens)),
-        ]
+        var members: [(key: String, value: JSONValue)] = [("layer", .int(layer)), ("tokens", .int(tokens))]
+        for statistic in ExpertStatistic.allCases {
+            let values = sums[statistic].map(CountsJSON.number)
+            members.append((statistic.key, statistic.scope == .expert ? .array(values) : values[0]))
+        }
         if let exact { members.append(("exact", exact.json)) }
         return .object(members)
     }
@@ -82,22 +82,26 @@ extension ExactSums {
     init(json: JSONValue, at where: String, reader: CountsJSON) throws(MoESlimError) {
         let fields = try reader.object(json, at: `where`)
         let at = `where` + "."
-        soft = try reader.units(fields, "soft", at: at)
-        softSoftmax = try reader.units(fields, "soft_softmax", at: at)
-        saliency = try reader.units(fields, "saliency", at: at)
-        guard let text = fields.first(where: { $0.key.sameBytes(as: "entropy") })?.value.stringValue,
-              let units = Self.decimal(text) else {
-            throw reader.fail("\(at)entropy is not a non-negative integer in a string")
+        units = try PerStatistic { (statistic) throws(MoESlimError) in
+            guard statistic.representation == .fixedPoint else { return [] }
+            switch statistic.scope {
+            case .expert: return try reader.units(fields, statistic.exactKey, at: at)
+            case .layer:
+                guard let text = fields.first(where: { $0.key.sameBytes(as: statistic.exactKey) })?.value.stringValue,
+                      let units = Self.decimal(text) else {
+                    throw reader.fail("\(at)\(statistic.exactKey) is not a non-negative integer in a string")
+                }
+                return [units]
+            }
         }
-        entropy = units
     }
 
     /// Stored as decimal strings: JSON numbers lose integers beyond 2⁵³ in most readers.
     var json: JSONValue {
-        .object([
-            ("entropy", .string(String(entropy))), ("saliency", .array(saliency.map { .string(String($0)) })),
-            ("soft", .array(soft.map { .string(String($0)) })), ("soft_softmax", .array(softSoftmax.map { .string(String($0)) })),
-        ])
+        .object(Self.statistics.map { statistic in
+            let values = units[statistic].map { JSONValue.string(String($0)) }
+            return (statistic.exactKey, statistic.scope == .expert ? .array(values) : values[0])
+        })
     }
 
     /// Digits only: `Int128(_:)` would also take a sign.

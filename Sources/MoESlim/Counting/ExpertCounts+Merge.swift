@@ -3,13 +3,11 @@ extension ExpertCounts.Layer {
     /// by hand, or from elsewhere) still add up, to floating-point rounding.
     mutating func absorb(_ other: ExpertCounts.Layer) {
         tokens += other.tokens
-        for j in hard.indices {
-            hard[j] += other.hard[j]
-            soft[j] += other.soft[j]
-            softSoftmax[j] += other.softSoftmax[j]
-            saliency[j] += other.saliency[j]
+        for statistic in ExpertStatistic.allCases {
+            for j in sums[statistic].indices {
+                sums[statistic][j] = statistic.merged(sums[statistic][j], other.sums[statistic][j])
+            }
         }
-        entropySum += other.entropySum
         if var mine = exact, let theirs = other.exact {
             mine.absorb(theirs)
             exact = mine
@@ -42,7 +40,7 @@ extension ExpertCounts {
                 throw MoESlimError(.invalidCounts, "counts were made on another model (fingerprint \(counts.fingerprint), the first file's is \(total.fingerprint))", path: path)
             }
             guard counts.layers.map(\.layer) == total.layers.map(\.layer),
-                  zip(counts.layers, total.layers).allSatisfy({ $0.hard.count == $1.hard.count })
+                  zip(counts.layers, total.layers).allSatisfy({ $0.experts == $1.experts })
             else {
                 throw MoESlimError(.invalidCounts, "counts cover other layers or expert counts than the first file", path: path)
             }

@@ -6,39 +6,47 @@ public struct ExpertCounts: Sendable, Equatable {
     public static let formatName = "moe-slim.counts"
     public static let currentVersion = 1
 
-    public struct Layer: Codable, Sendable, Equatable {
+    public struct Layer: Sendable, Equatable {
         public var layer: Int
         /// Tokens routed through this layer.
         public var tokens: Int
-        /// Tokens whose selected top-k includes the expert.
-        public var hard: [Double]
-        /// Sum of the router's own per-expert probability (softmax or sigmoid scores).
-        public var soft: [Double]
-        /// Sum of softmax of the raw router logits, the paper's literal soft count, for every family.
-        public var softSoftmax: [Double]
-        /// Sum over routed tokens of gate weight × L2 norm of the expert's output (REAP).
-        public var saliency: [Double]
-        /// Sum over tokens of the router distribution's entropy (nats); mean = entropySum / tokens.
-        public var entropySum: Double
-        /// The same sums in fixed point, which add up exactly in any order: merged shard counts then equal
-        /// one run's counts bit for bit. The Double fields above are derived from these.
+        /// Each statistic's sums over the layer's tokens (ExpertStatistic), as the file shows them.
+        public internal(set) var sums: PerStatistic<Double>
+        /// The fixed-point statistics in exact integer units, which add up exactly in any order: merged shard
+        /// counts then equal one run's counts bit for bit. Their Doubles in `sums` are derived from these.
         public var exact: ExactSums?
-
-        enum CodingKeys: String, CodingKey {
-            case layer, tokens, hard, soft, saliency, exact
-            case softSoftmax = "soft_softmax"
-            case entropySum = "entropy_sum"
-        }
 
         public init(layer: Int, experts: Int) {
             self.layer = layer
             tokens = 0
-            hard = Array(repeating: 0, count: experts)
-            soft = hard
-            softSoftmax = hard
-            saliency = hard
-            entropySum = 0
+            sums = PerStatistic { Array(repeating: 0, count: $0.width(experts: experts)) }
             exact = nil
+        }
+
+        /// The layer's expert count, which every per-expert list has.
+        public var experts: Int { sums[.hard].count }
+
+        /// Named views for readers that want one statistic; a new statistic needs none.
+        public var hard: [Double] {
+            get { sums[.hard] }
+            set { sums[.hard] = newValue }
+        }
+        public var soft: [Double] {
+            get { sums[.soft] }
+            set { sums[.soft] = newValue }
+        }
+        public var softSoftmax: [Double] {
+            get { sums[.softSoftmax] }
+            set { sums[.softSoftmax] = newValue }
+        }
+        public var saliency: [Double] {
+            get { sums[.saliency] }
+            set { sums[.saliency] = newValue }
+        }
+        /// Sum over tokens of the router distribution's entropy (nats); mean = entropySum / tokens.
+        public var entropySum: Double {
+            get { sums[.entropy][0] }
+            set { sums[.entropy][0] = newValue }
         }
     }
 

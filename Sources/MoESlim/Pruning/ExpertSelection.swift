@@ -1,10 +1,6 @@
 /// The SEER-MoE heavy-hitters choice (paper §3.2): keep the experts the router uses most, per layer or in one
-/// global ranking. Ties go to the lower expert id (then the lower layer), so plans are reproducible.
+/// global ranking, by a `Criterion`. Ties go to the lower expert id (then the lower layer), so plans are reproducible.
 public struct ExpertSelection: Sendable {
-    public enum Criterion: String, CaseIterable, Sendable {
-        case hard, soft, softSoftmax = "soft-softmax", saliency
-    }
-
     public enum Strategy: String, CaseIterable, Sendable {
         case layer, global
     }
@@ -26,15 +22,6 @@ public struct ExpertSelection: Sendable {
         self.topK = topK
     }
 
-    func scores(_ layer: ExpertCounts.Layer) -> [Double] {
-        switch criterion {
-        case .hard: return layer.hard
-        case .soft: return layer.soft
-        case .softSoftmax: return layer.softSoftmax
-        case .saliency: return layer.saliency
-        }
-    }
-
     func keepCount(experts: Int) -> Int {
         switch amount {
         case .keep(let n): return n
@@ -46,10 +33,10 @@ public struct ExpertSelection: Sendable {
         try counts.check(against: model, path: countsPath)
         var scoreTable: [Int: [Double]] = [:]
         for layer in model.moeLayers {
-            guard let c = counts.layer(layer.layer), scores(c).count == layer.numExperts else {
+            guard let c = counts.layer(layer.layer), c.experts == layer.numExperts else {
                 throw MoESlimError(.invalidCounts, "no counts for MoE layer \(layer.layer) with \(layer.numExperts) experts", path: countsPath)
             }
-            scoreTable[layer.layer] = scores(c)
+            scoreTable[layer.layer] = criterion.scores(c)
         }
         let groups = max(model.routing.groups ?? 1, 1)
         let plan: PruningPlan

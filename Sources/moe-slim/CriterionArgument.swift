@@ -1,0 +1,5 @@
+import ArgumentParser
+import MoESlim
+
+/// `--criterion` parses to the criteria the statistics declare; help and shell completion list the same values.
+extension ExpertSelection.Criterion: ExpressibleByArgument {}
