@@ -36,7 +36,11 @@ struct AddedTokens {
         var normalizedTrie = TokenTrie()
         for (index, token) in tokens.enumerated() {
             if token.normalized {
-                normalizedTrie.insert(normalizer?.apply(token.content) ?? token.content, index)
+                do throws(RegexLimitExceeded) {
+                    normalizedTrie.insert(try normalizer?.apply(token.content) ?? token.content, index)
+                } catch {
+                    throw TokenizerLoadError("added token \(quoted(String(decoding: token.content, as: UTF8.self))): \(error)")
+                }
             } else {
                 raw.insert(token.content, index)
             }

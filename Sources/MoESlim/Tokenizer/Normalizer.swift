@@ -39,16 +39,16 @@ indirect enum Normalizer {
         }
     }
 
-    func apply(_ bytes: [UInt8]) -> [UInt8] {
+    func apply(_ bytes: [UInt8]) throws(RegexLimitExceeded) -> [UInt8] {
         switch self {
         case .sequence(let items):
             var out = bytes
-            for item in items { out = item.apply(out) }
+            for item in items { out = try item.apply(out) }
             return out
         case .prepend(let text):
             return bytes.isEmpty ? bytes : text + bytes
         case .replace(let pattern, let content):
-            let matches = pattern.matches(in: bytes)
+            let matches = try pattern.matches(in: bytes)
             if matches.isEmpty { return bytes }
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count)
