@@ -133,6 +133,22 @@ final class HostileAuditTests: XCTestCase {
                    "\(shards[1]): adding its counts to the earlier files' overflows the sums; the counts are not real")
     }
 
+    // MARK: - LoRA adapters
+
+    /// lora_alpha 1e308 makes a scaling no Float32 holds: merge-lora published a checkpoint of ±Inf weights with
+    /// exit 0 (PEFT does the same; verify --scan then refuses the output).
+    func testLoraScalingBeyondFloat32IsRefused() throws {
+        let adapter = scratch + "/adapter"
+        try FileManager.default.copyItem(atPath: FixturePaths.fixture("lora/layers/adapter"), toPath: adapter)
+        var config = try Fixtures.json(adapter + "/adapter_config.json")
+        config["lora_alpha"] = 1e308
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: adapter + "/adapter_config.json"))
+        let out = scratch + "/merged"
+        try expect(["merge-lora", FixturePaths.fixture("lora/bases/mixtral-f32"), out, "--adapter", adapter], 65,
+                   "\(adapter): tensor 'base_model.model.model.layers.1.self_attn.o_proj.lora_A.weight': 'model.layers.1.self_attn.o_proj' has scaling 2.5e+307 (lora_alpha, alpha_pattern over r), beyond Float32: every merged weight would be infinite")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     // MARK: - Output paths
 
     /// An output path through a folder that does not exist and back out with `..` made the search for the
@@ -143,6 +159,17 @@ final class HostileAuditTests: XCTestCase {
         let out = model + "/sub/../../m1"
         try expect(["prune", model, out, "--plan", FixturePaths.fixture("hostile/configs/plan.json"), "--force"], 64,
                    "\(out): the output would write over or inside the input \(model)")
+    }
+
+    /// `-o /dev/stdout --force` with stdout redirected to a file replaced the /dev/stdout link with the counts
+    /// (stat saw the regular file at the end of /proc/self/fd/1). A link made here stands in for /dev/stdout.
+    func testOutputLinkIntoProcIsNotReplaced() throws {
+        let link = scratch + "/stdout"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/proc/self/fd/1")
+        try expect(["calibrate", FixturePaths.fixture("hostile/configs/control"), "--data",
+                    FixturePaths.fixture("hostile/configs/tokens.jsonl"), "-o", link, "--force"], 73,
+                   "\(link): is a link to a process's open file, not a regular file; refusing to replace it even with --force")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), "/proc/self/fd/1")
     }
 
     // MARK: - Helpers
