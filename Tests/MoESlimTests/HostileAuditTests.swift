@@ -109,6 +109,18 @@ final class HostileAuditTests: XCTestCase {
         XCTAssertEqual(SplitPattern.literalMatches(of: Array("abab".utf8), in: Array("abaabab".utf8)), [3..<7])
     }
 
+    /// A Replace normalizer of "a" by 10,000 "a"s turned a 100 kB record into 1 GB before the pre-tokenizer
+    /// saw it, and chained Replaces without end: killed after 30 s. Normalizing may grow a record to 4 times its
+    /// size plus 16 MiB.
+    func testNormalizerThatMultipliesTheTextIsStopped() throws {
+        let tokenizer = try tokenizerWith(normalizer: [
+            "type": "Replace", "pattern": ["String": "a"], "content": String(repeating: "a", count: 10_000),
+        ])
+        let text = try data(String(repeating: "a", count: 100_000) + "\n")
+        try expect(["tokenize", "--tokenizer", tokenizer, text], 65,
+                   "\(text): line 1: the tokenizer's normalizers would make this text larger than 17177216 bytes (4 times the record plus 16 MiB)")
+    }
+
     // MARK: - Counts files
 
     /// Two shards claiming 2^62 tokens each pass every rule on their own; adding them trapped (exit 132).
@@ -205,10 +217,11 @@ final class HostileAuditTests: XCTestCase {
         ])
     }
 
-    /// The tiny model's tokenizer with another pre_tokenizer.
-    private func tokenizerWith(preTokenizer: [String: Any]) throws -> String {
+    /// The tiny model's tokenizer with another pre_tokenizer or normalizer.
+    private func tokenizerWith(preTokenizer: [String: Any]? = nil, normalizer: [String: Any]? = nil) throws -> String {
         var json = try Fixtures.json(FixturePaths.fixture("tiny-mixtral/tokenizer.json"))
-        json["pre_tokenizer"] = preTokenizer
+        if let preTokenizer { json["pre_tokenizer"] = preTokenizer }
+        if let normalizer { json["normalizer"] = normalizer }
         let path = scratch + "/tokenizer-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
         return path

@@ -37,7 +37,7 @@ indirect enum PreTokenizer {
         }
     }
 
-    func apply(_ pieces: [TextPiece]) throws(RegexLimitExceeded) -> [TextPiece] {
+    func apply(_ pieces: [TextPiece]) throws(TokenizerLimitExceeded) -> [TextPiece] {
         if case .sequence(let items) = self {
             var out = pieces
             for item in items { out = try item.apply(out) }

@@ -27,7 +27,7 @@ struct ByteLevelPreTokenizer {
         useRegex = node["use_regex"]?.bool ?? true
     }
 
-    func apply(_ piece: TextPiece, into out: inout [TextPiece]) throws(RegexLimitExceeded) {
+    func apply(_ piece: TextPiece, into out: inout [TextPiece]) throws(TokenizerLimitExceeded) {
         var piece = piece
         if addPrefixSpace && piece.bytes.first != 0x20 { piece.bytes.insert(0x20, at: 0) }
         var split: [TextPiece] = []
@@ -52,7 +52,7 @@ struct ByteLevelPreTokenizer {
 }
 
 extension TokenizerRegex {
-    func matchesCovering(_ bytes: [UInt8]) throws(RegexLimitExceeded) -> [(Range<Int>, Bool)] {
+    func matchesCovering(_ bytes: [UInt8]) throws(TokenizerLimitExceeded) -> [(Range<Int>, Bool)] {
         SplitBehavior.covering(try SplitPattern.regex(self).matches(in: bytes), count: bytes.count)
     }
 }

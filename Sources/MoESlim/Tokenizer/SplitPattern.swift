@@ -17,13 +17,13 @@ enum SplitPattern {
     }
 
     /// Byte ranges of the matches, non-overlapping, left to right.
-    func matches(in bytes: [UInt8]) throws(RegexLimitExceeded) -> [Range<Int>] {
+    func matches(in bytes: [UInt8]) throws(TokenizerLimitExceeded) -> [Range<Int>] {
         switch self {
         case .literal(let needle):
             return Self.literalMatches(of: needle, in: bytes)
         case .regex(let regex):
             let decoded = DecodedScalars(bytes)
-            let found = try decoded.scalars.withUnsafeBufferPointer { (text) throws(RegexLimitExceeded) in try regex.matches(in: text) }
+            let found = try decoded.scalars.withUnsafeBufferPointer { (text) throws(TokenizerLimitExceeded) in try regex.matches(in: text) }
             return found.map { decoded.offsets[$0.lowerBound]..<decoded.offsets[$0.upperBound] }
         }
     }

@@ -49,24 +49,26 @@ public final class Tokenizer {
     /// `bytes` must be valid UTF-8 (readers validate it). lm-evaluation-harness encodes choices without
     /// special tokens, hence `addSpecialTokens`.
     public func encode(bytes: [UInt8], addSpecialTokens: Bool = true) throws(TokenizerEncodeError) -> [Int32] {
-        do throws(RegexLimitExceeded) {
+        do throws(TokenizerLimitExceeded) {
             return try encodeOrGiveUp(bytes: bytes, addSpecialTokens: addSpecialTokens)
         } catch {
             throw TokenizerEncodeError(description: error.description)
         }
     }
 
-    private func encodeOrGiveUp(bytes: [UInt8], addSpecialTokens: Bool) throws(RegexLimitExceeded) -> [Int32] {
+    private func encodeOrGiveUp(bytes: [UInt8], addSpecialTokens: Bool) throws(TokenizerLimitExceeded) -> [Int32] {
         var raw: [TextPiece] = []
         addedTokens.split(TextPiece(bytes: bytes, token: nil, atOrigin: true), normalized: false, into: &raw)
         var pieces: [TextPiece] = []
         pieces.reserveCapacity(raw.count)
+        let growthLimit = Normalizer.growthLimit(record: bytes.count)
+        var normalizedBudget = growthLimit
         for var piece in raw {
             if piece.token != nil {
                 pieces.append(piece)
                 continue
             }
-            if let normalizer { piece.bytes = try normalizer.apply(piece.bytes) }
+            if let normalizer { piece.bytes = try normalizer.apply(piece.bytes, budget: &normalizedBudget, limit: growthLimit) }
             addedTokens.split(piece, normalized: true, into: &pieces)
         }
         if let preTokenizer { pieces = try preTokenizer.apply(pieces) }

@@ -14,7 +14,7 @@ struct TokenizerRegex: Sendable {
     /// search moves one scalar on, and an empty match right where the previous match ended is skipped.
     /// A pattern that backtracks without end, or deeper than the stack holds, on this text is refused
     /// (RegexLimits) instead of hanging or overflowing the stack.
-    func matches(in text: UnsafeBufferPointer<UInt32>) throws(RegexLimitExceeded) -> [Range<Int>] {
+    func matches(in text: UnsafeBufferPointer<UInt32>) throws(TokenizerLimitExceeded) -> [Range<Int>] {
         let run = RegexRun(text: text)
         var result: [Range<Int>] = []
         var start = 0
@@ -22,7 +22,7 @@ struct TokenizerRegex: Sendable {
         while start <= text.count {
             var end = -1
             let matched = run.match(root, start, { e in end = e; return true })
-            if let exceeded = run.budget.exceeded { throw RegexLimitExceeded(pattern: pattern, limit: exceeded) }
+            if let exceeded = run.budget.exceeded { throw TokenizerLimitExceeded(pattern: pattern, limit: exceeded) }
             if matched {
                 if end == start && start == lastEnd {
                     start += 1
@@ -50,14 +50,17 @@ enum RegexLimits {
     static let depth = 1_000
 }
 
-/// Why a search was given up; names the pattern (it comes from tokenizer.json).
-struct RegexLimitExceeded: Error, CustomStringConvertible {
-    enum Limit { case steps, depth }
-    let pattern: String
+/// Why a text was given up: a search that passed RegexLimits (naming the pattern, which comes from
+/// tokenizer.json), or normalizers that would grow the text past `bytes`.
+struct TokenizerLimitExceeded: Error, CustomStringConvertible {
+    enum Limit { case steps, depth, growth(bytes: Int) }
+    var pattern = ""
     let limit: Limit
 
     var description: String {
         switch limit {
+        case .growth(let bytes):
+            return "the tokenizer's normalizers would make this text larger than \(bytes) bytes (4 times the record plus 16 MiB)"
         case .steps:
             return "tokenizer regex \(quoted(pattern)) backtracks more than \(RegexLimits.baseSteps) + \(RegexLimits.stepsPerScalar) steps per character on this text"
         case .depth:
@@ -71,7 +74,7 @@ private struct RegexRun {
     final class Budget {
         var steps: Int
         var depth = 0
-        var exceeded: RegexLimitExceeded.Limit?
+        var exceeded: TokenizerLimitExceeded.Limit?
         init(steps: Int) { self.steps = steps }
     }
 
