@@ -27,6 +27,15 @@ public struct ExactSums: Sendable, Equatable {
 
     static func value(_ units: Int128) -> Double { Double(units) / scale }
 
+    /// Whether every sum of the two stays within Int128: a counts file is read as any non-negative integers,
+    /// so two near the top would trap when added.
+    func canAbsorb(_ other: ExactSums) -> Bool {
+        func fits(_ a: Int128, _ b: Int128) -> Bool { !a.addingReportingOverflow(b).overflow }
+        return fits(entropy, other.entropy) && soft.indices.allSatisfy {
+            fits(soft[$0], other.soft[$0]) && fits(softSoftmax[$0], other.softSoftmax[$0]) && fits(saliency[$0], other.saliency[$0])
+        }
+    }
+
     mutating func absorb(_ other: ExactSums) {
         for statistic in Self.statistics {
             for j in units[statistic].indices {

@@ -1,4 +1,11 @@
 extension ExpertCounts.Layer {
+    /// Whether absorbing `other` keeps every integer sum in range (tokens, exact sums).
+    func canAbsorb(_ other: ExpertCounts.Layer) -> Bool {
+        guard !tokens.addingReportingOverflow(other.tokens).overflow else { return false }
+        guard let mine = exact, let theirs = other.exact else { return true }
+        return mine.canAbsorb(theirs)
+    }
+
     /// Exact when both sides carry fixed-point sums (every file calibrate writes); files without them (edited
     /// by hand, or from elsewhere) still add up, to floating-point rounding.
     mutating func absorb(_ other: ExpertCounts.Layer) {
@@ -43,6 +50,15 @@ extension ExpertCounts {
                   zip(counts.layers, total.layers).allSatisfy({ $0.experts == $1.experts })
             else {
                 throw MoESlimError(.invalidCounts, "counts cover other layers or expert counts than the first file", path: path)
+            }
+            let overflowing = total.tokens.addingReportingOverflow(counts.tokens).overflow
+                || total.sequences.addingReportingOverflow(counts.sequences).overflow
+                || !zip(total.layers, counts.layers).allSatisfy({ $0.canAbsorb($1) })
+                || (counts.groups ?? [:]).contains { name, layers in
+                    total.groups?[name].map { zip($0, layers).contains { !$0.canAbsorb($1) } } ?? false
+                }
+            guard !overflowing else {
+                throw MoESlimError(.invalidCounts, "adding its counts to the earlier files' overflows the sums; the counts are not real", path: path)
             }
             total.tokens += counts.tokens
             total.sequences += counts.sequences

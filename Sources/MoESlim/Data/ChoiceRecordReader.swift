@@ -123,7 +123,14 @@ public final class ChoiceRecordReader {
             }
             group = value
         }
-        let encoded = choices.map { ChoiceScoring.encode(prompt: prompt, choice: $0, tokenizer: tokenizer) }
+        var encoded: [(tokens: [Int32], continuationStart: Int)] = []
+        for choice in choices {
+            do {
+                encoded.append(try ChoiceScoring.encode(prompt: prompt, choice: choice, tokenizer: tokenizer))
+            } catch {
+                return .failure(RecordFailure(error.description))
+            }
+        }
         guard encoded.allSatisfy({ $0.tokens.count > $0.continuationStart }) else {
             return .failure(RecordFailure("a choice encodes to no tokens of its own"))
         }

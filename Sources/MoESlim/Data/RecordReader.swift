@@ -184,7 +184,11 @@ public final class RecordReader {
         guard let tokenizer else {
             return .failure(RecordFailure("text record needs a tokenizer (--tokenizer)"))
         }
-        return .success(tokenizer.encode(bytes: text))
+        do {
+            return .success(try tokenizer.encode(bytes: text))
+        } catch {
+            return .failure(RecordFailure(error.description))
+        }
     }
 
     /// Strings as they are, integers as decimal text; other JSON types are not substituted.

@@ -23,10 +23,10 @@ public struct ChoiceScoring: Sendable, Equatable {
 
     /// The harness's token sequence for one choice: the context's own encoding, then what the whole text
     /// encodes to past that many tokens. Special tokens are not added (the harness's default for causal LMs).
-    public static func encode(prompt: String, choice: String, tokenizer: Tokenizer) -> (tokens: [Int32], continuationStart: Int) {
+    public static func encode(prompt: String, choice: String, tokenizer: Tokenizer) throws(TokenizerEncodeError) -> (tokens: [Int32], continuationStart: Int) {
         let (context, continuation) = split(prompt: prompt, choice: choice)
-        let whole = tokenizer.encode(bytes: Array((context + continuation).utf8), addSpecialTokens: false)
-        let contextTokens = tokenizer.encode(bytes: Array(context.utf8), addSpecialTokens: false)
+        let whole = try tokenizer.encode(bytes: Array((context + continuation).utf8), addSpecialTokens: false)
+        let contextTokens = try tokenizer.encode(bytes: Array(context.utf8), addSpecialTokens: false)
         return (contextTokens + whole.dropFirst(contextTokens.count), contextTokens.count)
     }
 

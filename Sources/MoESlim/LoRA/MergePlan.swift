@@ -169,6 +169,11 @@ private struct Builder {
             let expected = experts == 1 ? "\(rank)" : "\(rank) × \(experts) experts"
             throw fail(adapter, "'\(key)' has rank \(rank) by adapter_config.json (r, rank_pattern) but lora_A has \(a.shape[0]) rows, not \(expected)", tensor: a.key)
         }
+        // PEFT multiplies by the same overflowing scale and saves infinities; a published checkpoint of them is
+        // never what was meant.
+        guard Float(scale * weight).isFinite else {
+            throw fail(adapter, "'\(key)' has scaling \(scale * weight) (lora_alpha, alpha_pattern over r), beyond Float32: every merged weight would be infinite", tensor: a.key)
+        }
         return Float(scale * weight)
     }
 

@@ -30,9 +30,16 @@ enum OutputOverlap {
     /// The folders a path sits in, from its own folder up to the root, as they really are: the deepest one that
     /// exists is resolved (links followed), so what is above it holds no links. The path itself is not among
     /// them: a link at the output's place is replaced by the output, not written through.
+    /// The deepest existing folder is found walking down from the root, up to the first component that does not
+    /// exist: walking up with `parent` never reached the root from `missing/../..` (removing a `..` adds one).
     static func folders(holding path: String) -> Set<FileIdentity> {
-        var folder = FileSystem.parent(absolute(path))
-        while realpath(folder, nil) == nil && folder != "/" { folder = FileSystem.parent(folder) }
+        var folder = "/"
+        for component in absolute(path).split(separator: "/").dropLast() {
+            let next = (folder == "/" ? "" : folder) + "/" + component
+            guard let exists = realpath(next, nil) else { break }
+            free(exists)
+            folder = next
+        }
         guard let resolved = realpath(folder, nil) else { return [] }
         var current = String(cString: resolved)
         free(resolved)

@@ -50,6 +50,19 @@ public struct OutputTarget: Sendable {
         }
     }
 
+    /// `/dev/stdout` and its kin are links into /proc (`/proc/self/fd/1`). stat sees the file they lead to, a
+    /// regular file when stdout is redirected to one, and the output would then replace the link in /dev.
+    private var isLinkToAnOpenFile: Bool {
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX))
+        let length = readlink(path, &target, target.count - 1)
+        guard length > 0 else { return false }
+        let text = String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard !text.hasPrefix("/proc/") else { return true }
+        guard let folder = realpath(FileSystem.parent(path), nil) else { return false }
+        defer { free(folder) }
+        return String(cString: folder) == "/dev"
+    }
+
     private func checkExisting(force: Bool) throws(MoESlimError) {
         var st = stat()
         guard stat(path, &st) == 0 else { return }
@@ -57,6 +70,9 @@ public struct OutputTarget: Sendable {
             throw MoESlimError(.outputExists, "\(option) already exists (use --force to replace it)", path: path)
         }
         let kind = st.st_mode & S_IFMT
+        if isLinkToAnOpenFile {
+            throw MoESlimError(.outputExists, "is a link to a process's open file, not a regular file; refusing to replace it even with --force", path: path)
+        }
         switch self.kind {
         case .file:
             guard kind == S_IFREG else {

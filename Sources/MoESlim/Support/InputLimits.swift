@@ -17,7 +17,8 @@ public enum InputLimits {
     /// A counts file: about 3 MiB for DeepSeek-V3, and once more per `--group-by` group.
     public static let countsBytes = 256 * mebibyte
     /// One data record (a line, or a whole file with --whole-file) unless --max-record-bytes says otherwise.
-    /// Reading and tokenizing a record costs about 32 times its length, so 16 MiB stays near half a GiB.
+    /// Reading and tokenizing a record costs 32 to 140 times its length (formats/inputs.md), so 16 MiB can reach
+    /// 1 to 2 GiB.
     public static let defaultRecordBytes = 16 * mebibyte
     /// The largest zstd window a `.zst` input may ask for (2^27 = 128 MiB, what `zstd --long` writes and
     /// libzstd's own default), so a 20-byte frame header cannot make the decoder allocate gigabytes.

@@ -36,7 +36,13 @@ struct AddedTokens {
         var normalizedTrie = TokenTrie()
         for (index, token) in tokens.enumerated() {
             if token.normalized {
-                normalizedTrie.insert(normalizer?.apply(token.content) ?? token.content, index)
+                do throws(TokenizerLimitExceeded) {
+                    var budget = Normalizer.growthLimit(record: token.content.count)
+                    let limit = budget
+                    normalizedTrie.insert(try normalizer?.apply(token.content, budget: &budget, limit: limit) ?? token.content, index)
+                } catch {
+                    throw TokenizerLoadError("added token \(quoted(String(decoding: token.content, as: UTF8.self))): \(error)")
+                }
             } else {
                 raw.insert(token.content, index)
             }

@@ -39,17 +39,38 @@ indirect enum Normalizer {
         }
     }
 
-    func apply(_ bytes: [UInt8]) -> [UInt8] {
+    /// How much larger than the record normalizing may make it, all pieces together: Replace and Prepend
+    /// multiply a text (a Replace of "a" by a long content, chained) without end otherwise.
+    static func growthLimit(record: Int) -> Int {
+        let (times4, overflow) = record.multipliedReportingOverflow(by: 4)
+        return overflow ? Int.max : times4 &+ min(16 << 20, Int.max - times4)
+    }
+
+    /// `budget` is what the record's normalized pieces may still add up to; each output is taken from it.
+    func apply(_ bytes: [UInt8], budget: inout Int, limit: Int) throws(TokenizerLimitExceeded) -> [UInt8] {
+        let out = try applyWithin(bytes, budget: budget, limit: limit)
+        budget -= out.count
+        return out
+    }
+
+    /// Sizes are checked before a growing output is built, so a bomb is refused without being made.
+    private func applyWithin(_ bytes: [UInt8], budget: Int, limit: Int) throws(TokenizerLimitExceeded) -> [UInt8] {
+        func check(_ size: Int) throws(TokenizerLimitExceeded) {
+            if size > budget { throw TokenizerLimitExceeded(limit: .growth(bytes: limit)) }
+        }
         switch self {
         case .sequence(let items):
             var out = bytes
-            for item in items { out = item.apply(out) }
+            for item in items { out = try item.applyWithin(out, budget: budget, limit: limit) }
             return out
         case .prepend(let text):
+            try check(bytes.count + text.count)
             return bytes.isEmpty ? bytes : text + bytes
         case .replace(let pattern, let content):
-            let matches = pattern.matches(in: bytes)
+            let matches = try pattern.matches(in: bytes)
             if matches.isEmpty { return bytes }
+            let (grown, overflow) = matches.count.multipliedReportingOverflow(by: content.count)
+            try check(overflow ? Int.max : bytes.count + grown)
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count)
             var last = 0

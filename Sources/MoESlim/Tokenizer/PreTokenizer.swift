@@ -37,10 +37,10 @@ indirect enum PreTokenizer {
         }
     }
 
-    func apply(_ pieces: [TextPiece]) -> [TextPiece] {
+    func apply(_ pieces: [TextPiece]) throws(TokenizerLimitExceeded) -> [TextPiece] {
         if case .sequence(let items) = self {
             var out = pieces
-            for item in items { out = item.apply(out) }
+            for item in items { out = try item.apply(out) }
             return out
         }
         var out: [TextPiece] = []
@@ -53,13 +53,13 @@ indirect enum PreTokenizer {
             switch self {
             case .sequence: break
             case .split(let pattern, let behavior, let invert):
-                let matches = SplitBehavior.covering(pattern.matches(in: piece.bytes), count: piece.bytes.count)
+                let matches = SplitBehavior.covering(try pattern.matches(in: piece.bytes), count: piece.bytes.count)
                 behavior.split(piece, invert ? matches.map { ($0.0, !$0.1) } : matches, into: &out)
             case .digits(let individual):
                 SplitBehavior.split(piece, where: { UnicodeScalarClass.isIn($0, UnicodeScalarClass.numbers) },
                                     behavior: individual ? .isolated : .contiguous, into: &out)
             case .byteLevel(let byteLevel):
-                byteLevel.apply(piece, into: &out)
+                try byteLevel.apply(piece, into: &out)
             case .metaspace(let metaspace):
                 metaspace.apply(piece, into: &out)
             case .whitespaceSplit:

@@ -27,12 +27,12 @@ struct ByteLevelPreTokenizer {
         useRegex = node["use_regex"]?.bool ?? true
     }
 
-    func apply(_ piece: TextPiece, into out: inout [TextPiece]) {
+    func apply(_ piece: TextPiece, into out: inout [TextPiece]) throws(TokenizerLimitExceeded) {
         var piece = piece
         if addPrefixSpace && piece.bytes.first != 0x20 { piece.bytes.insert(0x20, at: 0) }
         var split: [TextPiece] = []
         if useRegex {
-            let matches = Self.gpt2Pattern.matchesCovering(piece.bytes)
+            let matches = try Self.gpt2Pattern.matchesCovering(piece.bytes)
             SplitBehavior.isolated.split(piece, matches, into: &split)
         } else if !piece.bytes.isEmpty {
             split = [piece]
@@ -52,7 +52,7 @@ struct ByteLevelPreTokenizer {
 }
 
 extension TokenizerRegex {
-    func matchesCovering(_ bytes: [UInt8]) -> [(Range<Int>, Bool)] {
-        SplitBehavior.covering(SplitPattern.regex(self).matches(in: bytes), count: bytes.count)
+    func matchesCovering(_ bytes: [UInt8]) throws(TokenizerLimitExceeded) -> [(Range<Int>, Bool)] {
+        SplitBehavior.covering(try SplitPattern.regex(self).matches(in: bytes), count: bytes.count)
     }
 }

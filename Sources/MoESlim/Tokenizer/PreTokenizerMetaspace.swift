@@ -39,7 +39,7 @@ struct MetaspacePreTokenizer {
         }
         let replaced = TextPiece(bytes: bytes, token: nil, atOrigin: piece.atOrigin)
         if split {
-            let matches = SplitPattern.literal(replacement).matches(in: bytes)
+            let matches = SplitPattern.literalMatches(of: replacement, in: bytes)
             SplitBehavior.mergedWithNext.split(replaced, SplitBehavior.covering(matches, count: bytes.count), into: &out)
         } else if !bytes.isEmpty {
             out.append(replaced)

@@ -17,27 +17,39 @@ enum SplitPattern {
     }
 
     /// Byte ranges of the matches, non-overlapping, left to right.
-    func matches(in bytes: [UInt8]) -> [Range<Int>] {
+    func matches(in bytes: [UInt8]) throws(TokenizerLimitExceeded) -> [Range<Int>] {
         switch self {
         case .literal(let needle):
-            guard !needle.isEmpty, bytes.count >= needle.count else { return [] }
-            var result: [Range<Int>] = []
-            var i = 0
-            let first = needle[0]
-            while i + needle.count <= bytes.count {
-                if bytes[i] == first && bytes[i..<i + needle.count].elementsEqual(needle) {
-                    result.append(i..<i + needle.count)
-                    i += needle.count
-                } else {
-                    i += 1
-                }
-            }
-            return result
+            return Self.literalMatches(of: needle, in: bytes)
         case .regex(let regex):
             let decoded = DecodedScalars(bytes)
-            return decoded.scalars.withUnsafeBufferPointer { regex.matches(in: $0) }
-                .map { decoded.offsets[$0.lowerBound]..<decoded.offsets[$0.upperBound] }
+            let found = try decoded.scalars.withUnsafeBufferPointer { (text) throws(TokenizerLimitExceeded) in try regex.matches(in: text) }
+            return found.map { decoded.offsets[$0.lowerBound]..<decoded.offsets[$0.upperBound] }
         }
+    }
+
+    /// Non-overlapping occurrences, left to right, by Knuth-Morris-Pratt: linear in the text whatever the
+    /// needle (a long needle of repeated bytes made a byte-by-byte compare quadratic).
+    static func literalMatches(of needle: [UInt8], in bytes: [UInt8]) -> [Range<Int>] {
+        guard !needle.isEmpty, bytes.count >= needle.count else { return [] }
+        var border = [Int](repeating: 0, count: needle.count)
+        var k = 0
+        for i in 1..<needle.count {
+            while k > 0 && needle[i] != needle[k] { k = border[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            border[i] = k
+        }
+        var result: [Range<Int>] = []
+        var matched = 0
+        for (i, b) in bytes.enumerated() {
+            while matched > 0 && b != needle[matched] { matched = border[matched - 1] }
+            if b == needle[matched] { matched += 1 }
+            if matched == needle.count {
+                result.append(i + 1 - needle.count..<i + 1)
+                matched = 0
+            }
+        }
+        return result
     }
 }
 

@@ -42,26 +42,36 @@ public final class Tokenizer {
         }
     }
 
-    public func encode(_ text: String) -> [Int32] {
-        encode(bytes: Array(text.utf8))
+    public func encode(_ text: String) throws(TokenizerEncodeError) -> [Int32] {
+        try encode(bytes: Array(text.utf8))
     }
 
     /// `bytes` must be valid UTF-8 (readers validate it). lm-evaluation-harness encodes choices without
     /// special tokens, hence `addSpecialTokens`.
-    public func encode(bytes: [UInt8], addSpecialTokens: Bool = true) -> [Int32] {
+    public func encode(bytes: [UInt8], addSpecialTokens: Bool = true) throws(TokenizerEncodeError) -> [Int32] {
+        do throws(TokenizerLimitExceeded) {
+            return try encodeOrGiveUp(bytes: bytes, addSpecialTokens: addSpecialTokens)
+        } catch {
+            throw TokenizerEncodeError(description: error.description)
+        }
+    }
+
+    private func encodeOrGiveUp(bytes: [UInt8], addSpecialTokens: Bool) throws(TokenizerLimitExceeded) -> [Int32] {
         var raw: [TextPiece] = []
         addedTokens.split(TextPiece(bytes: bytes, token: nil, atOrigin: true), normalized: false, into: &raw)
         var pieces: [TextPiece] = []
         pieces.reserveCapacity(raw.count)
+        let growthLimit = Normalizer.growthLimit(record: bytes.count)
+        var normalizedBudget = growthLimit
         for var piece in raw {
             if piece.token != nil {
                 pieces.append(piece)
                 continue
             }
-            if let normalizer { piece.bytes = normalizer.apply(piece.bytes) }
+            if let normalizer { piece.bytes = try normalizer.apply(piece.bytes, budget: &normalizedBudget, limit: growthLimit) }
             addedTokens.split(piece, normalized: true, into: &pieces)
         }
-        if let preTokenizer { pieces = preTokenizer.apply(pieces) }
+        if let preTokenizer { pieces = try preTokenizer.apply(pieces) }
         var ids: [Int32] = []
         ids.reserveCapacity(bytes.count / 3 + 4)
         for piece in pieces {
@@ -70,6 +80,11 @@ public final class Tokenizer {
         guard addSpecialTokens, let postProcessor else { return ids }
         return postProcessor.apply(ids)
     }
+}
+
+/// A text the tokenizer gave up on: one of its regexes backtracks without end on it (RegexLimits).
+public struct TokenizerEncodeError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// A load problem inside tokenizer.json; turned into a MoESlimError naming the file.

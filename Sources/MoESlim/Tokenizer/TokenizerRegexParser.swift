@@ -6,8 +6,14 @@ struct RegexSyntaxError: Error, CustomStringConvertible {
 /// (backreferences, lookbehind, word boundaries, inline flags without a group, POSIX brackets) are refused by
 /// name rather than approximated, since an approximation would silently change token ids.
 struct RegexParser {
+    /// Oniguruma's ONIG_MAX_REPEAT_NUM; and a bound on nested groups far below Oniguruma's 4096, since this
+    /// parser and the matcher recurse per level (real patterns nest two or three deep).
+    static let maxRepeat = 100_000
+    static let maxGroupDepth = 256
+
     private let scalars: [UInt32]
     private var pos = 0
+    private var groupDepth = 0
 
     static func parse(_ pattern: String) throws(RegexSyntaxError) -> RegexNode {
         var parser = RegexParser(scalars: pattern.unicodeScalars.map(\.value))
@@ -54,6 +60,10 @@ struct RegexParser {
         case 0x3F: pos += 1; hi = 1
         case 0x7B:
             guard let (a, b, length) = interval(at: pos) else { return atom }
+            guard a <= Self.maxRepeat, b == Int.max || b <= Self.maxRepeat else {
+                throw fail("too big number for repeat range (the limit is \(Self.maxRepeat))")
+            }
+            guard a <= b else { throw fail("upper bound smaller than lower bound in repeat range") }
             pos += length
             lo = a
             hi = b
@@ -71,7 +81,8 @@ struct RegexParser {
         func number() -> Int? {
             var value: Int?
             while i < scalars.count, scalars[i] >= 0x30, scalars[i] <= 0x39 {
-                value = (value ?? 0) * 10 + Int(scalars[i] - 0x30)
+                // Saturates past the repeat limit, which the caller refuses, instead of overflowing.
+                value = min((value ?? 0) * 10 + Int(scalars[i] - 0x30), RegexParser.maxRepeat + 1)
                 i += 1
             }
             return value
@@ -108,6 +119,9 @@ struct RegexParser {
     }
 
     private mutating func parseGroup(caseInsensitive: Bool) throws(RegexSyntaxError) -> RegexNode {
+        groupDepth += 1
+        defer { groupDepth -= 1 }
+        guard groupDepth <= Self.maxGroupDepth else { throw fail("groups nested deeper than \(Self.maxGroupDepth)") }
         var insensitive = caseInsensitive
         var lookahead: Bool?
         if eat("?") {
@@ -226,6 +240,7 @@ struct RegexParser {
             value = value * 16 + UInt32(d)
             count += 1
             pos += 1
+            guard value <= 0x10FFFF else { throw fail("too big code point in hex escape") }
         }
         if braced { guard eat("}") else { throw fail("unterminated \\x{") } }
         guard count > 0, Unicode.Scalar(value) != nil else { throw fail("invalid hex escape") }
