@@ -30,9 +30,8 @@ public struct ExactSums: Sendable, Equatable {
     /// Whether every sum of the two stays within Int128: a counts file is read as any non-negative integers,
     /// so two near the top would trap when added.
     func canAbsorb(_ other: ExactSums) -> Bool {
-        func fits(_ a: Int128, _ b: Int128) -> Bool { !a.addingReportingOverflow(b).overflow }
-        return fits(entropy, other.entropy) && soft.indices.allSatisfy {
-            fits(soft[$0], other.soft[$0]) && fits(softSoftmax[$0], other.softSoftmax[$0]) && fits(saliency[$0], other.saliency[$0])
+        Self.statistics.allSatisfy { statistic in
+            zip(units[statistic], other.units[statistic]).allSatisfy { !$0.addingReportingOverflow($1).overflow }
         }
     }
 
