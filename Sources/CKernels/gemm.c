@@ -13,7 +13,7 @@
  *
  * Register tile: 6 rows × 16 columns, twelve ymm accumulators. Blocks: KC k-values of an NC-column slab of w
  * (384 KB packed as f32, for the 512 KB to 2 MB L2 of server cores) stay in L2 while every 6-row strip of a
- * streams past them; a strip is packed once per slab. */
+ * streams past them; a strip is packed once per slab and k-block. */
 #define MR 6
 #define NR 16
 #define KC 256

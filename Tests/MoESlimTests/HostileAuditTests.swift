@@ -145,6 +145,69 @@ final class HostileAuditTests: XCTestCase {
                    "\(shards[1]): adding its counts to the earlier files' overflows the sums; the counts are not real")
     }
 
+    /// A sum stated without its exact units is converted to them; one past 2^62 trapped the conversion.
+    func testCountsSumBeyondExactRangeIsRefused() throws {
+        let shards = try countsShards { _, layer in
+            layer["exact"] = nil
+            var saliency = layer["saliency"] as! [Double]
+            saliency[0] = 1e30
+            layer["saliency"] = saliency
+        }
+        try expect(["counts", "show", shards[0]], 65,
+                   "\(shards[0]): layers[0].saliency[0] is 1e+30, beyond the 2^62 that exact sums can hold")
+    }
+
+    /// Expert weights at f16's largest value: each token's saliency term (gate weight × output norm) is far past
+    /// what the exact sums hold; converting it trapped calibrate. Now the layer is named and nothing is written.
+    func testExpertOutputsTooLargeToCountAreRefused() throws {
+        let model = scratch + "/huge-experts"
+        try FileManager.default.copyItem(atPath: FixturePaths.fixture("hostile/configs/control"), toPath: model)
+        try Self.fillTensors(in: model + "/model.safetensors", containing: "block_sparse_moe.experts.", with: [0xFF, 0x7B])
+        let counts = scratch + "/huge.json"
+        let run = try MeasuredRun.run(["calibrate", model, "--data", FixturePaths.fixture("hostile/configs/tokens.jsonl"), "-o", counts], deadline: 30)
+        XCTAssertEqual(run.status, 65, run.stderr)
+        XCTAssertTrue(run.stderr.hasPrefix("moe-slim: error: \(model): MoE layer 0: an expert's output has norm "), run.stderr)
+        XCTAssertTrue(run.stderr.hasSuffix("not finite or beyond 2^40; the expert weights are broken\n"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: counts))
+    }
+
+    /// --force never takes an entry it cannot examine for part of a checkpoint: a file whose name is not UTF-8
+    /// survives, and the command refuses.
+    func testForceKeepsAFileWhoseNameIsNotUTF8() throws {
+        let output = scratch + "/out"
+        let first = try MeasuredRun.run(["prune", FixturePaths.fixture("hostile/configs/control"), output, "--plan", try keepPlan()])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let odd = Array((output + "/notes-").utf8) + [0xFF, 0x00]
+        let fd = odd.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        close(fd)
+        let again = try MeasuredRun.run(["prune", FixturePaths.fixture("hostile/configs/control"), output, "--plan", try keepPlan(), "--force"])
+        XCTAssertEqual(again.status, 73, again.stderr)
+        XCTAssertTrue(again.stderr.contains("which is not part of a checkpoint; refusing to replace the folder even with --force"), again.stderr)
+        let survived = odd.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { access($0.baseAddress!, F_OK) } }
+        XCTAssertEqual(survived, 0)
+    }
+
+    private func keepPlan() throws -> String {
+        let path = scratch + "/keep.json"
+        try #"{"layers": {"0": [0, 1]}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Overwrites every element of the tensors whose names contain `part` with one element's bytes.
+    private static func fillTensors(in path: String, containing part: String, with element: [UInt8]) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as! [String: Any]
+        for (name, info) in header where name.contains(part) {
+            let offsets = (info as! [String: Any])["data_offsets"] as! [Int]
+            for i in stride(from: 8 + length + offsets[0], to: 8 + length + offsets[1], by: element.count) {
+                bytes.replaceSubrange(i..<(i + element.count), with: element)
+            }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     // MARK: - LoRA adapters
 
     /// lora_alpha 1e308 makes a scaling no Float32 holds: merge-lora published a checkpoint of ±Inf weights with

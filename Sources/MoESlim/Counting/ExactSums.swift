@@ -8,6 +8,12 @@ public struct ExactSums: Sendable, Equatable {
 
     static let scale = 18_446_744_073_709_551_616.0
 
+    /// The largest real sum a file may state (2⁶², that is 2¹²⁶ units, within Int128), and the largest term one
+    /// token may add (2⁴⁰: router probabilities are at most 1; a gate weight times an expert output's norm
+    /// beyond it is a broken model, refused by the forward pass). Both keep `units` and the sums from trapping.
+    static let largestSum = 0x1p62
+    static let largestTerm: Float = 0x1p40
+
     /// The statistics this table holds, in file order.
     static var statistics: [ExpertStatistic] { ExpertStatistic.allCases.filter { $0.representation == .fixedPoint } }
 

@@ -7,7 +7,7 @@ extension ExpertCounts {
         let top = try reader.object(json, at: "the file")
         format = try reader.string(top, "format", at: "")
         version = try reader.integer(top, "version", at: "")
-        guard format == Self.formatName, version == Self.currentVersion else {
+        guard format.sameBytes(as: Self.formatName), version == Self.currentVersion else {
             throw reader.fail("format '\(format)' version \(version) is not \(Self.formatName) version \(Self.currentVersion)")
         }
         modelType = try reader.string(top, "model_type", at: "")
@@ -163,6 +163,9 @@ struct CountsJSON {
         guard let d = value.doubleValue else { throw fail("\(`where`) is not a number") }
         guard d.isFinite else { throw fail("\(`where`) is \(value.serialized(indent: nil)), not finite") }
         guard d >= 0 else { throw fail("\(`where`) is \(value.serialized(indent: nil)), negative") }
+        guard d < ExactSums.largestSum else {
+            throw fail("\(`where`) is \(value.serialized(indent: nil)), beyond the 2^62 that exact sums can hold")
+        }
         return d
     }
 

@@ -3,7 +3,7 @@ import COpenBLAS
 import Foundation
 
 /// The engine's numeric building blocks on row-major f32 activations. A chunk of tokens is one large
-/// multiplication per weight: the bf16 kernel for bf16 weights under bf16 compute, OpenBLAS sgemm otherwise.
+/// multiplication per weight: BF16GEMM for bf16 weights under bf16 compute, moe_gemm otherwise.
 enum Kernels {
     /// y[rows, out] = x[rows, in] · Wᵀ (+ bias) for a Linear weight W stored [out, in].
     static func linear(_ x: [Float], rows: Int, weight: [Float], out: Int, bias: [Float]? = nil) -> [Float] {

@@ -39,6 +39,7 @@ struct MoEBlock {
             let y = try experts.run(expert, gathered, rows: tokens.count)
             combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, norms: &norms)
         }
+        try requireCountable(norms, gateWeights: routed.weights, weights: weights)
         if let shared = spec.sharedExpert {
             try addShared(shared, x, rows: rows, weights: weights, prefix: p, into: &output)
         }
@@ -129,6 +130,17 @@ struct MoEBlock {
             throw MoESlimError(
                 .invalidData,
                 "MoE layer \(layer.layer): the router's logits are NaN or infinite; a weight or a config value (such as rope_theta 0) makes the activations non-finite",
+                path: weights.checkpoint.path)
+        }
+    }
+
+    /// Each token's saliency term (gate weight × ‖expert output‖) is summed exactly in Int128 units; a term that
+    /// is not finite or beyond ExactSums.largestTerm comes only from broken weights and would trap or lie there.
+    private func requireCountable(_ norms: [Float], gateWeights: [Float], weights: WeightReader) throws(MoESlimError) {
+        for (norm, gate) in zip(norms, gateWeights) where !(abs(gate * norm) < ExactSums.largestTerm) {
+            throw MoESlimError(
+                .invalidData,
+                "MoE layer \(layer.layer): an expert's output has norm \(norm) under gate weight \(gate), not finite or beyond 2^40; the expert weights are broken",
                 path: weights.checkpoint.path)
         }
     }

@@ -90,7 +90,7 @@ enum RopeValues {
             guard let type = typeValue?.stringValue ?? (key == "rope_parameters" ? "default" : nil) else {
                 throw fail("\(key) has no rope_type")
             }
-            guard let needed = required[type] else {
+            guard let needed = required.first(where: { $0.key.sameBytes(as: type) })?.value else {
                 throw fail("\(key).rope_type is \(JSONValue.quote(type)), which transformers does not know (\(required.keys.sorted().joined(separator: ", ")))")
             }
             for field in needed where section[field] == nil || section[field] == .null {

@@ -21,7 +21,7 @@ struct PruneHistory {
 
     /// The layer a key names, written as prune writes it: plain decimal digits, no sign or leading zero.
     private static func layer(_ key: String, in layers: Set<Int>) -> Int? {
-        guard let n = Int(key), String(n).utf8.elementsEqual(key.utf8), layers.contains(n) else { return nil }
+        guard let n = key.plainIndex, layers.contains(n) else { return nil }
         return n
     }
 

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// Writes BASE with the plan's edits: every untouched tensor is copied byte for byte (or only converted, with a
@@ -29,16 +28,11 @@ public struct LoraMergeWriter {
         self.force = force
     }
 
-    /// The products are small (rank × features) and one tensor is computed at a time, so OpenBLAS's threads
-    /// would only spin against the writer; one thread is faster on a shared machine.
     public func write() throws(MoESlimError) {
         if let dtype, !TensorElements.supports(dtype) {
             throw MoESlimError(.invalidArgument, "--dtype must be F32, BF16 or F16")
         }
         let tensors = try outputTensors()
-        let threads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(threads) }
         let config = rewrittenConfig()
         var metadata = (base.shards.first?.header.metadata ?? []).filter { !$0.key.hasBytePrefix("moe_slim.") }
         metadata.append(("moe_slim.version", MoESlimVersion.string))

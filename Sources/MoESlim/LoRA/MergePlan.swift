@@ -30,7 +30,7 @@ public struct MergePlan: Sendable {
     /// before any delta is computed; other architectures are merged by name and shape alone.
     public init(checkpoint: Checkpoint, adapters: [AdapterSource], adapterName: String? = nil) throws(MoESlimError) {
         let modelType = checkpoint.config?["model_type"]?.stringValue
-        if let modelType, ModelFamilies.knownModelTypes.contains(modelType) { _ = try ModelFamilies.outline(checkpoint) }
+        if let modelType, ModelFamilies.knownModelTypes.contains(where: { $0.sameBytes(as: modelType) }) { _ = try ModelFamilies.outline(checkpoint) }
         let names = ModelFamilies.adapterNames(forModelType: modelType)
         var builder = Builder(checkpoint: checkpoint, names: names)
         for source in adapters {

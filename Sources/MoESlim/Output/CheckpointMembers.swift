@@ -24,7 +24,8 @@ enum CheckpointMembers {
         let companions = input.map(companionNames) ?? []
         for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             var st = stat()
-            guard lstat(FileSystem.join(folder, name), &st) == 0 else { continue }
+            // An entry that cannot be examined (a name Foundation could not spell back) is never taken for a member.
+            guard lstat(FileSystem.join(folder, name), &st) == 0 else { return name }
             let kind = st.st_mode & S_IFMT
             let bytes = Array(name.utf8)
             let member = (kind == S_IFREG || kind == S_IFLNK)
