@@ -128,7 +128,8 @@ final class HostileAuditTests: XCTestCase {
         let shards = try countsShards { counts, layer in
             counts["tokens"] = 1 << 62
             layer["tokens"] = 1 << 62
-            layer["hard"] = [1 << 62, 1 << 62, 0, 0]
+            // Each below the 2^62 a stated sum may reach, together tokens × top-2.
+            layer["hard"] = [1 << 61, 1 << 61, 1 << 61, 1 << 61]
         }
         try expect(["counts", "merge", shards[0], shards[1], "-o", scratch + "/merged.json"], 65,
                    "\(shards[1]): adding its counts to the earlier files' overflows the sums; the counts are not real")
