@@ -42,18 +42,10 @@ enum BF16GEMM {
                         min(n, part.upperBound * tile), target.base, ldc, 0)
                 }
             } else {
-                emulated(ap.baseAddress!, lda: a.stride, rows: rows, w, into: y, ldc: ldc)
+                Kernels.orderedProduct(
+                    moe_operand(base: ap.baseAddress, stride: a.stride, bf16: 1, input_major: 0), rows: rows, inner: k,
+                    moe_operand(base: w.base, stride: w.stride, bf16: 1, input_major: w.inputMajor ? 1 : 0), columns: n, into: y, ldc: ldc)
             }
-        }
-    }
-
-    private static func emulated(_ a: UnsafePointer<UInt16>, lda: Int, rows: Int, _ w: BF16Matrix, into y: UnsafeMutablePointer<Float>, ldc: Int) {
-        let k = w.columns, n = w.rows
-        let source = SharedReadPointer(base: a), target = SharedPointer(base: y), weight = w
-        Parallel.ranges(n, minimum: max(16, 4_194_304 / max(1, rows * k))) { part in
-            var x = moe_operand(base: source.base, stride: lda, bf16: 1, input_major: 0)
-            var stored = moe_operand(base: weight.base, stride: weight.stride, bf16: 1, input_major: weight.inputMajor ? 1 : 0)
-            moe_gemm(&x, rows, k, &stored, part.lowerBound, part.upperBound, target.base, ldc, 0)
         }
     }
 }

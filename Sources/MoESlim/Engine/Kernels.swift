@@ -48,18 +48,27 @@ enum Kernels {
     }
 
     /// y = x · W for W stored [in, out] when `weightTransposed` (gpt_oss experts), else x · Wᵀ for [out, in].
-    /// Each output is summed in one fixed order (moe_gemm's), so a token's result does not depend on which other
-    /// tokens share its chunk, on the core count, or on the CPU.
     static func gemm(
         _ x: UnsafePointer<Float>, rows: Int, inDim: Int, _ w: UnsafePointer<Float>, out: Int,
         weightTransposed: Bool, _ y: UnsafeMutablePointer<Float>, ldc: Int? = nil, accumulate: Bool = false
     ) {
-        let x = SharedReadPointer(base: x), w = SharedReadPointer(base: w), y = SharedPointer(base: y)
-        let ldc = ldc ?? out
-        Parallel.ranges(out, minimum: max(16, 4_194_304 / max(1, rows * inDim))) { part in
-            var a = moe_operand(base: x.base, stride: inDim, bf16: 0, input_major: 0)
-            var weight = moe_operand(base: w.base, stride: weightTransposed ? out : inDim, bf16: 0, input_major: weightTransposed ? 1 : 0)
-            moe_gemm(&a, rows, inDim, &weight, part.lowerBound, part.upperBound, y.base, ldc, accumulate ? 1 : 0)
+        orderedProduct(
+            moe_operand(base: x, stride: inDim, bf16: 0, input_major: 0), rows: rows, inner: inDim,
+            moe_operand(base: w, stride: weightTransposed ? out : inDim, bf16: 0, input_major: weightTransposed ? 1 : 0),
+            columns: out, into: y, ldc: ldc ?? out, accumulate: accumulate)
+    }
+
+    /// y[r, 0..<columns] (+)= a[r, :] · Wᵀ by moe_gemm, the columns split across the cores. Each output is summed in
+    /// moe_gemm's one order, so a token's result does not depend on which other tokens share its chunk, on the core
+    /// count, or on the CPU.
+    static func orderedProduct(
+        _ a: moe_operand, rows: Int, inner k: Int, _ w: moe_operand, columns n: Int, into y: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool = false
+    ) {
+        let operands = SharedOperands(a: a, w: w), target = SharedPointer(base: y)
+        Parallel.ranges(n, minimum: max(16, 4_194_304 / max(1, rows * k))) { part in
+            var a = operands.a, w = operands.w
+            moe_gemm(&a, rows, k, &w, part.lowerBound, part.upperBound, target.base, ldc, accumulate ? 1 : 0)
         }
     }
 

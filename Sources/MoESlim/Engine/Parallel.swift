@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The engine's only threads: every matrix product (split by columns), every attention head and the
@@ -31,6 +32,12 @@ struct SharedPointer<T>: @unchecked Sendable {
 
 struct SharedReadPointer<T>: @unchecked Sendable {
     let base: UnsafePointer<T>
+}
+
+/// moe_gemm's operands, read by every worker, each of which writes its own columns.
+struct SharedOperands: @unchecked Sendable {
+    let a: moe_operand
+    let w: moe_operand
 }
 
 struct SharedRawPointer: @unchecked Sendable {

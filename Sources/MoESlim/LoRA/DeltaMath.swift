@@ -98,9 +98,11 @@ enum DeltaMath {
         b.withUnsafeBufferPointer { bp in
             a.withUnsafeBufferPointer { ap in
                 out.withUnsafeMutableBufferPointer { op in
-                    var left = moe_operand(base: bp.baseAddress, stride: inner, bf16: 0, input_major: 0)
-                    var right = moe_operand(base: ap.baseAddress, stride: columns, bf16: 0, input_major: 1)
-                    moe_gemm(&left, rows, inner, &right, 0, columns, op.baseAddress, columns, 0)
+                    guard let target = op.baseAddress else { return }
+                    Kernels.orderedProduct(
+                        moe_operand(base: bp.baseAddress, stride: inner, bf16: 0, input_major: 0), rows: rows, inner: inner,
+                        moe_operand(base: ap.baseAddress, stride: columns, bf16: 0, input_major: 1), columns: columns,
+                        into: target, ldc: columns)
                 }
             }
         }
