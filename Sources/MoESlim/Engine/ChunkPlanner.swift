@@ -46,7 +46,7 @@ public struct ChunkPlanner: Sendable {
             }
         }
         for name in checkpoint.names where !oneAtATime.contains(ByteName(name)) {
-            guard let layer = name.indexAfter(prefix: TensorNames.layersPrefix) else { continue }
+            guard let layer = name.indexAfter(prefix: model.layersPrefix) else { continue }
             perLayer[layer, default: 0] += widened(name)
         }
         return perLayer.map { $0.value + (largestExpert[$0.key] ?? 0) }.max() ?? 0

@@ -21,13 +21,13 @@ public struct ForwardPass {
         self.spec = spec
         self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
         self.lastMoELayer = last
-        self.layerTensors = Self.tensorsByLayer(checkpoint.names, layers: model.numLayers)
+        self.layerTensors = Self.tensorsByLayer(checkpoint.names, prefix: model.layersPrefix, layers: model.numLayers)
     }
 
-    private static func tensorsByLayer(_ names: [String], layers: Int) -> [[String]] {
+    private static func tensorsByLayer(_ names: [String], prefix: String, layers: Int) -> [[String]] {
         var byLayer = [[String]](repeating: [], count: layers)
         for name in names {
-            if let layer = name.indexAfter(prefix: TensorNames.layersPrefix), byLayer.indices.contains(layer) {
+            if let layer = name.indexAfter(prefix: prefix), byLayer.indices.contains(layer) {
                 byLayer[layer].append(name)
             }
         }

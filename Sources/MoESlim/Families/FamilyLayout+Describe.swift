@@ -36,7 +36,8 @@ extension FamilyLayout {
             attention: attention, tiedEmbeddings: tiedEmbeddings || lmHead == nil, moeLayers: layers,
             expertCountKey: expertCountKey, topKKey: topKKey, routing: routing,
             embedTensor: embedTensor, lmHeadTensor: lmHead,
-            buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }))
+            buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }),
+            layersPrefix: names.layersPrefix)
         return ModelOutline(model: model, experts: expertTensors)
     }
 

@@ -14,6 +14,8 @@ enum FamilyRegistry {
         PhimoeFamily.self,
         Llama4TextFamily.self,
         Ernie45MoeFamily.self,
+        Qwen3NextFamily.self,
+        Qwen35MoeFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

@@ -18,6 +18,11 @@ public struct ModelDescription: Sendable {
     public var buffers: Set<ByteName>
     /// The family's forward pass built from the same decoded config; nil when the family has none yet.
     public var forwardPass: ForwardPassRecipe?
+    /// Decoder layer L's tensors are under "<layersPrefix><L>.".
+    public var layersPrefix: String = TensorNames.standardLayersPrefix
+    /// The config.json object that holds the language model's keys (a wrapper's "text_config"), or nil for the
+    /// top level: prune rewrites the expert count there.
+    public var configSection: String?
 
     public func moeLayer(_ index: Int) -> MoELayer? { moeLayers.first { $0.layer == index } }
 
@@ -36,6 +41,17 @@ public struct AttentionShape: Sendable, Equatable {
     /// Sliding-window layers attend to at most this many positions.
     public var slidingWindow: Int?
     public var slidingLayers: Set<Int>
+    /// Hybrid models' linear-attention layers, which keep a fixed-size state instead of attending to the context.
+    public var linear: LinearAttentionShape? = nil
+}
+
+/// Gated DeltaNet layers (Qwen3-Next, Qwen3.5): per token each value head reads its d_k × d_v state twice (the
+/// delta and the query) and writes it once, whatever the context length.
+public struct LinearAttentionShape: Sendable, Equatable {
+    public var layers: Set<Int>
+    public var valueHeads: Int
+    public var keyHeadDim: Int
+    public var valueHeadDim: Int
 }
 
 /// How a router turns logits into the chosen experts: the knowledge counting and group-aware pruning need.

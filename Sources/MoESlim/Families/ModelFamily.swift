@@ -14,6 +14,9 @@ public protocol ModelFamily: Sendable {
     static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe?
     /// The integer keys this family reads beyond the shared ones, bounded before it decodes them.
     static var configBounds: ConfigBounds { get }
+    /// The config.json object the family's `Config` is decoded from when the config has it (a vision-language
+    /// wrapper's "text_config"); nil for the top level.
+    static var configSection: String? { get }
 }
 
 extension ModelFamily {
@@ -21,6 +24,8 @@ extension ModelFamily {
     static func forwardPass(_ config: Config, path: String) -> ForwardPassRecipe? { nil }
 
     static var configBounds: ConfigBounds { ConfigBounds() }
+
+    static var configSection: String? { nil }
 }
 
 /// The family's answers, still in the family's terms (prefixes and relative names).
@@ -70,7 +75,12 @@ public enum ModelFamilies {
     }()
 
     private static func builder<F: ModelFamily>(_ family: F.Type, modelType: String) -> Builder {
-        { json, checkpoint in
+        { whole, checkpoint in
+            let section = F.configSection.flatMap { key in whole[key].map { (key, $0) } }
+            if let (key, value) = section, value.objectMembers == nil {
+                throw MoESlimError(.invalidConfig, "\(key) is not an object", path: checkpoint.configPath)
+            }
+            let json = section?.1 ?? whole
             try ConfigLimits.check(json, path: checkpoint.configPath, family: F.configBounds)
             try ConfigValues.check(json, path: checkpoint.configPath, family: F.configBounds)
             let config: F.Config
@@ -87,8 +97,9 @@ public enum ModelFamilies {
                 located.path = located.path ?? checkpoint.configPath
                 throw located
             }
-            var outline = try layout.outline(modelType: modelType, config: json, checkpoint: checkpoint)
+            var outline = try layout.outline(modelType: modelType, config: whole, checkpoint: checkpoint)
             outline.model.forwardPass = F.forwardPass(config, path: checkpoint.configPath)
+            outline.model.configSection = section?.0
             return outline
         }
     }

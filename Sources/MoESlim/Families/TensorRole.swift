@@ -27,6 +27,14 @@ enum TensorRole: Sendable, Hashable, CaseIterable {
     case fusedGateUp, fusedGateUpBias, fusedDown, fusedDownBias
     /// Shared experts' folder and their sigmoid gate's folder, relative to the MoE block.
     case sharedExperts, sharedExpertGate
+    /// Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5): the module relative to a layer's prefix, and its
+    /// tensors relative to it. Qwen3-Next stores the input projections as two per-key-head interleaved Linears
+    /// (qkvz, ba); Qwen3.5 as four plain ones (qkv, z, b, a).
+    case linearAttention
+    case linearQKVZ, linearBA, linearQKV, linearZ, linearB, linearA
+    case linearConv, linearTimeStepBias, linearDecayLog, linearNorm, linearOutput
+    /// Multi-token-prediction tensors (`mtp.`): a prefix of whole-model names.
+    case multiTokenPrediction
 
     /// transformers' Llama-style name; nil for roles most families do not have.
     var standardName: String? {
@@ -62,6 +70,9 @@ enum TensorRole: Sendable, Hashable, CaseIterable {
         case .fusedDown: return "experts.down_proj"
         case .fusedDownBias: return "experts.down_proj_bias"
         case .routerBias, .routerCorrectionBias, .sharedExperts, .sharedExpertGate: return nil
+        case .linearAttention, .linearQKVZ, .linearBA, .linearQKV, .linearZ, .linearB, .linearA, .linearConv,
+             .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction:
+            return nil
         }
     }
 }
@@ -71,13 +82,18 @@ struct TensorNames: Sendable {
     private var own: [TensorRole: String]
     /// Roles the family has none of even though they have a standard name.
     private var absent: Set<TensorRole>
+    /// Where decoder layer L's tensors are: "<layersPrefix><L>.".
+    let layersPrefix: String
 
-    /// Every decoder layer's tensors are under "model.layers.<L>.".
-    static let layersPrefix = "model.layers."
+    /// Most families keep every decoder layer under "model.layers.<L>.".
+    static let standardLayersPrefix = "model.layers."
 
-    init(_ own: [TensorRole: String] = [:], absent: Set<TensorRole> = []) {
+    /// Vision-language wrappers (qwen3_5_moe) keep the language model under another prefix, which `layersPrefix`
+    /// and the whole-model roles then spell.
+    init(_ own: [TensorRole: String] = [:], absent: Set<TensorRole> = [], layersPrefix: String = standardLayersPrefix) {
         self.own = own
         self.absent = absent
+        self.layersPrefix = layersPrefix
     }
 
     /// The role's name, or nil when this family has no such tensor.
@@ -88,7 +104,7 @@ struct TensorNames: Sendable {
     /// A role every family has (`standardName` is not nil and it is not absent).
     subscript(role: TensorRole) -> String { name(role) ?? "" }
 
-    func layer(_ index: Int) -> String { "\(Self.layersPrefix)\(index)." }
+    func layer(_ index: Int) -> String { "\(layersPrefix)\(index)." }
 
     /// "model.layers.3.mlp." for layer 3.
     func moeBlock(_ layer: Int) -> String { self.layer(layer) + self[.moeBlock] }

@@ -93,16 +93,20 @@ public struct PruneTransform {
         _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool
     ) throws(MoESlimError) -> JSONValue {
         var out = config
+        // The expert keys live in the language model's section of a wrapper's config (text_config).
+        let keys = model.configSection.flatMap { config[$0] } ?? config
+        var rewritten = keys
         // Every spelling present is rewritten (gpt-oss configs carry both experts_per_token and
         // num_experts_per_tok), so no stale alias contradicts the new value.
-        for key in [model.expertCountKey] + ExpertKeys.countKeys where key == model.expertCountKey || config[key] != nil {
-            out.set(key, .int(counts.values.max() ?? 0))
+        for key in [model.expertCountKey] + ExpertKeys.countKeys where key == model.expertCountKey || keys[key] != nil {
+            rewritten.set(key, .int(counts.values.max() ?? 0))
         }
         if let topK = plan.topK {
-            for key in [model.topKKey] + ExpertKeys.topKKeys where key == model.topKKey || config[key] != nil {
-                out.set(key, .int(topK))
+            for key in [model.topKKey] + ExpertKeys.topKKeys where key == model.topKKey || keys[key] != nil {
+                rewritten.set(key, .int(topK))
             }
         }
+        if let section = model.configSection { out.set(section, rewritten) } else { out = rewritten }
         var section: [(key: String, value: JSONValue)] = []
         if case .object(let existing)? = config["moe_slim"] {
             section = existing.filter { !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") }

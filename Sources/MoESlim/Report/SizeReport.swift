@@ -76,11 +76,16 @@ public struct SizeReport: Sendable {
         self.topKPerLayer = topKs
     }
 
-    /// Kaplan's 2 · n_layer · n_ctx · d_attn, with n_ctx capped by the window on sliding-window layers.
+    /// Kaplan's 2 · n_layer · n_ctx · d_attn, with n_ctx capped by the window on sliding-window layers; a
+    /// linear-attention layer instead reads its state twice and writes it once: 6 · value heads · d_k · d_v.
     static func maskFlops(_ model: ModelDescription, context: Int) -> Double {
         let dAttn = Double(model.attention.numHeads * model.attention.queryKeyHeadDim)
         var total = 0.0
         for layer in 0..<model.numLayers {
+            if let linear = model.attention.linear, linear.layers.contains(layer) {
+                total += 6 * Double(linear.valueHeads) * Double(linear.keyHeadDim) * Double(linear.valueHeadDim)
+                continue
+            }
             var ctx = context
             if model.attention.slidingLayers.contains(layer), let w = model.attention.slidingWindow { ctx = min(ctx, w) }
             total += 2 * Double(ctx) * dAttn

@@ -37,6 +37,7 @@ extension TensorClassifier {
         for name in model.buffers { assign(name.string, .leftOut, .other) }
         if model.tiedEmbeddings, let head = model.lmHeadTensor { assign(head, .leftOut, .other) }
         let special = named.keys.sorted()
+        let root = languageModelRoot(model)
         var next = 0
         checkpoint.forEachTensor { position, table, row in
             var role = next < special.count && special[next] == position ? named[position] : nil
@@ -45,7 +46,7 @@ extension TensorClassifier {
             if role.map({ $0.rank <= .expert }) ?? true, expertOf[position] > 0 {
                 role = (.expert, .moeFeedForward, model.moeLayers[Int(expertOf[position]) - 1].layer)
             }
-            body(table, row, role?.component ?? byName(table.nameBytes(at: row)), role?.layer)
+            body(table, row, role?.component ?? byName(table.nameBytes(at: row), root: root), role?.layer)
         }
     }
 }
