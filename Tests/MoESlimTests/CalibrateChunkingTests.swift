@@ -10,6 +10,14 @@ final class CalibrateChunkingTests: XCTestCase {
         }
     }
 
+    /// Gated DeltaNet's convolution window and recurrent state start afresh at each sequence's first token and
+    /// carry through its tokens, so sequences chunked alone or side by side route every token the same.
+    func testLinearAttentionStateStaysWithinItsSequence() throws {
+        try KernelPaths.each { path in
+            for name in ["qwen3_next", "qwen3_5_moe"] { try checkChunking(name, path) }
+        }
+    }
+
     private func checkChunking(_ name: String, _ path: String) throws {
         let golden = try EngineGolden.load(name)
         let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)))

@@ -10,6 +10,10 @@ struct AttentionBlock {
     let normEps: Float
 
     func callAsFunction(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, prefix: String) throws(MoESlimError) -> [Float] {
+        if let linear = spec.linear, linear.layers.contains(layer) {
+            let net = GatedDeltaNet(spec: linear, names: names, hidden: hidden, normEps: normEps)
+            return try net(x, batch: batch, weights: weights, prefix: prefix + names[.linearAttention])
+        }
         let p = prefix + names[.attention]
         let attended: [Float]
         switch spec.kind {
@@ -30,18 +34,23 @@ struct AttentionBlock {
     private func grouped(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, p: String) throws(MoESlimError) -> [Float] {
         let d = spec.headDim
         let rows = batch.count
-        var q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d)
+        var q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d * (spec.outputGate ? 2 : 1))
+        var gate: [Float]?
+        if spec.outputGate { (q, gate) = Self.splitQueryAndGate(q, rows: rows, heads: spec.numHeads, headDim: d) }
         var k = try project(x, rows: rows, weights: weights, name: p + names[.key], out: spec.numKeyValueHeads * d)
         let v = try project(x, rows: rows, weights: weights, name: p + names[.value], out: spec.numKeyValueHeads * d)
+        func normWeight(_ role: TensorRole, _ count: Int) throws(MoESlimError) -> [Float] {
+            try weights.load(p + names[role] + ".weight", count: count).map { $0 + spec.normWeightOffset }
+        }
         switch spec.qkNorm {
         case .none, .unweightedAfterRope: break
         case .perHead:
-            Kernels.rmsNorm(&q, width: d, weight: try weights.load(p + names[.queryNorm] + ".weight", count: d), eps: normEps)
-            Kernels.rmsNorm(&k, width: d, weight: try weights.load(p + names[.keyNorm] + ".weight", count: d), eps: normEps)
+            Kernels.rmsNorm(&q, width: d, weight: try normWeight(.queryNorm, d), eps: normEps)
+            Kernels.rmsNorm(&k, width: d, weight: try normWeight(.keyNorm, d), eps: normEps)
         case .whole:
             let qw = spec.numHeads * d, kw = spec.numKeyValueHeads * d
-            Kernels.rmsNorm(&q, width: qw, weight: try weights.load(p + names[.queryNorm] + ".weight", count: qw), eps: normEps)
-            Kernels.rmsNorm(&k, width: kw, weight: try weights.load(p + names[.keyNorm] + ".weight", count: kw), eps: normEps)
+            Kernels.rmsNorm(&q, width: qw, weight: try normWeight(.queryNorm, qw), eps: normEps)
+            Kernels.rmsNorm(&k, width: kw, weight: try normWeight(.keyNorm, kw), eps: normEps)
         }
         if spec.noRopeLayers.contains(layer) {
             if let tuning = spec.temperatureTuning { Self.tuneTemperature(&q, tuning, width: spec.numHeads * d, batch: batch) }
@@ -58,7 +67,27 @@ struct AttentionBlock {
             scaling: spec.scaling, window: spec.slidingWindows[layer],
             sinks: try weights.loadIfPresent(p + names[.sinks], count: spec.numHeads))
         attention.chunk = spec.chunks[layer]
-        return attention(q: q, k: k, v: v, batch: batch)
+        var out = attention(q: q, k: k, v: v, batch: batch)
+        if let gate {
+            for i in out.indices { out[i] *= Kernels.sigmoid(gate[i]) }
+        }
+        return out
+    }
+
+    /// q_proj's rows per head are the head's query then its output gate (transformers' view(..., head_dim * 2)
+    /// and chunk(2)): [rows, heads·2d] → queries and gates, each [rows, heads·d].
+    private static func splitQueryAndGate(_ qg: [Float], rows: Int, heads: Int, headDim d: Int) -> ([Float], [Float]) {
+        var q = [Float](repeating: 0, count: rows * heads * d), gate = q
+        for r in 0..<rows {
+            for h in 0..<heads {
+                let src = (r * heads + h) * 2 * d, dst = (r * heads + h) * d
+                for c in 0..<d {
+                    q[dst + c] = qg[src + c]
+                    gate[dst + c] = qg[src + d + c]
+                }
+            }
+        }
+        return (q, gate)
     }
 
     private static func tuneTemperature(_ q: inout [Float], _ tuning: (floorScale: Float, scale: Float), width: Int, batch: TokenBatch) {

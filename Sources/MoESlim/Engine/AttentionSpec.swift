@@ -29,6 +29,13 @@ public struct AttentionSpec: Sendable {
     public var noRopeLayers: Set<Int> = []
     /// Llama-4 scales NoPE layers' queries by 1 + scale·log1p(floor((position + 1) / floorScale)).
     public var temperatureTuning: (floorScale: Float, scale: Float)?
+    /// Qwen3-Next: q_proj is twice as wide, each head's query followed by its output gate, and the attention
+    /// output is multiplied by sigmoid(gate) before o_proj.
+    public var outputGate = false
+    /// Qwen3-Next's q/k norms are zero-centred: they multiply by 1 + weight.
+    public var normWeightOffset: Float = 0
+    /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
+    public var linear: LinearAttentionSpec?
 
     public init(kind: Kind, numHeads: Int, numKeyValueHeads: Int, headDim: Int, scaling: Float) {
         self.kind = kind
@@ -48,4 +55,26 @@ public struct MultiLatentSpec: Sendable {
     public var valueDim: Int
     /// transformers builds q_a_layernorm and kv_a_layernorm without passing rms_norm_eps.
     public var latentNormEps: Float = 1e-6
+}
+
+/// Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5) on `layers`: widths, the short convolution's kernel, and
+/// how the input projections are stored.
+public struct LinearAttentionSpec: Sendable {
+    public enum Projections: Sendable {
+        /// Qwen3-Next: in_proj_qkvz and in_proj_ba, each key head's q, k, v, z (and b, a) rows side by side.
+        case interleaved
+        /// Qwen3.5: in_proj_qkv (all q rows, all k rows, all v rows), in_proj_z, in_proj_b, in_proj_a.
+        case separate
+    }
+
+    public var layers: Set<Int>
+    public var keyHeads: Int
+    public var valueHeads: Int
+    public var keyDim: Int
+    public var valueDim: Int
+    public var convKernel: Int
+    public var projections: Projections
+
+    /// q, k and v side by side: the channels of the short convolution.
+    var convChannels: Int { 2 * keyHeads * keyDim + valueHeads * valueDim }
 }

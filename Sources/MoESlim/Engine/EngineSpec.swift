@@ -72,6 +72,8 @@ public struct RouterNames: Sendable {
 
 public enum NormKind: Sendable {
     case rms
+    /// Qwen3-Next's zero-centred RMSNorm: the normalised value times 1 + weight.
+    case zeroCenteredRMS
     /// LayerNorm with weight and bias (phimoe), eps from rms_norm_eps as transformers passes it.
     case layer
 }

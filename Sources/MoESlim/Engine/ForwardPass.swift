@@ -107,6 +107,7 @@ public struct ForwardPass {
         let weight = try weights.load(name + ".weight", count: hidden)
         switch spec.norm {
         case .rms: Kernels.rmsNorm(&x, width: hidden, weight: weight, eps: spec.normEps)
+        case .zeroCenteredRMS: Kernels.rmsNorm(&x, width: hidden, weight: weight.map { 1 + $0 }, eps: spec.normEps)
         case .layer: Kernels.layerNorm(&x, width: hidden, weight: weight, bias: try weights.load(name + ".bias", count: hidden), eps: spec.normEps)
         }
     }

@@ -2,7 +2,7 @@
 /// Linears (in_proj_qkv, in_proj_z, in_proj_b, in_proj_a), every layer MoE and the top-k always renormalised.
 /// Releases are the vision-language wrapper: config.json nests the language model's keys in text_config and the
 /// tensors live under model.language_model. (the vision tower under model.visual. is copied untouched).
-struct Qwen35MoeFamily: ModelFamily {
+struct Qwen35MoeFamily: EngineFamily {
     static let modelTypes = ["qwen3_5_moe"]
 
     static let names = TensorNames(
@@ -28,4 +28,9 @@ struct Qwen35MoeFamily: ModelFamily {
     /// transformers 5 fuses the experts on loading as Qwen2-MoE's (qwen3_5_moe_text's mapping adds qwen2_moe's);
     /// releases that store them fused already keep those names.
     static let adapterNames = Qwen2MoeFamily.adapterNames
+
+    /// For text, Qwen3.5's multimodal rotary gives every section the same position, which is plain RoPE.
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        try config.engineSpec(names: names, projections: .separate)
+    }
 }

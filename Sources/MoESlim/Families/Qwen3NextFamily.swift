@@ -2,7 +2,7 @@
 /// (q_proj twice as wide, its second half a sigmoid output gate; partial rotary; zero-centred RMSNorm) on the
 /// fourth; per-expert SwiGLU experts with one shared expert behind a sigmoid gate; softmax top-k, renormalised
 /// by default. The `mtp.` block beyond the decoder layers has its own experts (see `HybridQwen.mtp`).
-struct Qwen3NextFamily: ModelFamily {
+struct Qwen3NextFamily: EngineFamily {
     static let modelTypes = ["qwen3_next"]
 
     static let names = TensorNames([
@@ -22,6 +22,10 @@ struct Qwen3NextFamily: ModelFamily {
 
     /// Experts fused on loading as Qwen2-MoE's (conversion_mapping.py maps qwen3_next to qwen2_moe).
     static let adapterNames = Qwen2MoeFamily.adapterNames
+
+    static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
+        try config.engineSpec(names: names, projections: .interleaved)
+    }
 }
 
 /// The config Qwen3-Next and Qwen3.5-MoE read (Qwen3.5 nests it in text_config), with transformers' defaults.
@@ -99,5 +103,28 @@ struct HybridQwenConfig: Decodable, EngineConfigured {
         attention.linear = LinearAttentionShape(
             layers: try linearLayers(), valueHeads: valueHeads, keyHeadDim: keyHeadDim, valueHeadDim: valueHeadDim)
         return FamilyLayout(dims: dims, experts: experts, attention: attention, routing: routing, moeLayers: moeLayers, names: names)
+    }
+}
+
+extension HybridQwenConfig {
+    /// The forward pass both hybrid families run: zero-centred RMSNorms (the layers', the final one and the
+    /// per-head q/k norms), gated full attention with the config's partial rotary (0.25 unless stated), Gated
+    /// DeltaNet on the linear layers, and the MoE block's shared expert behind its sigmoid gate.
+    func engineSpec(names: TensorNames, projections: LinearAttentionSpec.Projections) throws(MoESlimError) -> EngineSpec {
+        var c = engine
+        try c.requireSiLU()
+        if c.rope.partialRotaryFactor == nil { c.rope.partialRotaryFactor = 0.25 }
+        var (attention, rope) = try c.groupedAttention()
+        attention.qkNorm = .perHead
+        attention.outputGate = true
+        attention.normWeightOffset = 1
+        attention.linear = LinearAttentionSpec(
+            layers: try linearLayers(), keyHeads: keyHeads, valueHeads: valueHeads, keyDim: keyHeadDim,
+            valueDim: valueHeadDim, convKernel: convKernel, projections: projections)
+        var spec = EngineSpec(normEps: c.eps, rope: rope, attention: attention, names: names, experts: .perExpert(names))
+        spec.norm = .zeroCenteredRMS
+        spec.intermediate = IntermediateSizes(
+            experts: c.moeIntermediateSize, shared: sharedExpertIntermediateSize, dense: c.intermediateSize)
+        return spec
     }
 }

@@ -22,7 +22,7 @@ struct ModelShapes {
         let moe = Dictionary(uniqueKeysWithValues: zip(outline.model.moeLayers, outline.experts).map { ($0.0.layer, $0) })
         for layer in 0..<outline.model.numLayers {
             let prefix = spec?.names.layer(layer) ?? ""
-            if let spec { check.decoderLayer(prefix, spec: spec) }
+            if let spec { check.decoderLayer(prefix, layer: layer, spec: spec) }
             if let (described, experts) = moe[layer] {
                 check.router(described)
                 if let spec { check.experts(described, spec: spec, moePrefix: prefix + spec.moePath) }
@@ -54,10 +54,35 @@ struct ModelShapes {
         }
     }
 
-    private mutating func decoderLayer(_ prefix: String, spec: EngineSpec) {
+    private mutating func decoderLayer(_ prefix: String, layer: Int, spec: EngineSpec) {
         norm(prefix + spec.inputNorm, spec: spec)
-        attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
+        if let linear = spec.attention.linear, linear.layers.contains(layer) {
+            linearAttention(prefix + spec.names[.linearAttention], linear, names: spec.names)
+        } else {
+            attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
+        }
         norm(prefix + spec.postAttentionNorm, spec: spec)
+    }
+
+    /// Gated DeltaNet's projections, depthwise convolution [channels, 1, K], per-value-head parameters, the
+    /// gated norm over one value head and out_proj.
+    private mutating func linearAttention(_ p: String, _ a: LinearAttentionSpec, names: TensorNames) {
+        let keys = a.keyHeads * a.keyDim, values = a.valueHeads * a.valueDim
+        switch a.projections {
+        case .interleaved:
+            linear(p + names[.linearQKVZ], out: 2 * keys + 2 * values, in: hidden)
+            linear(p + names[.linearBA], out: 2 * a.valueHeads, in: hidden)
+        case .separate:
+            linear(p + names[.linearQKV], out: 2 * keys + values, in: hidden)
+            linear(p + names[.linearZ], out: values, in: hidden)
+            linear(p + names[.linearB], out: a.valueHeads, in: hidden)
+            linear(p + names[.linearA], out: a.valueHeads, in: hidden)
+        }
+        expect(p + names[.linearConv], ExpectedShape(.size(a.convChannels), .size(1), .size(a.convKernel)))
+        expect(p + names[.linearTimeStepBias], ExpectedShape(.size(a.valueHeads)))
+        expect(p + names[.linearDecayLog], ExpectedShape(.size(a.valueHeads)))
+        expect(p + names[.linearNorm] + ".weight", ExpectedShape(.size(a.valueDim)))
+        linear(p + names[.linearOutput], out: hidden, in: values)
     }
 
     private mutating func norm(_ module: String, spec: EngineSpec) {
@@ -75,7 +100,7 @@ struct ModelShapes {
         switch a.kind {
         case .grouped:
             let (q, kv) = (a.numHeads * a.headDim, a.numKeyValueHeads * a.headDim)
-            linear(p + names[.query], out: q, in: hidden)
+            linear(p + names[.query], out: a.outputGate ? 2 * q : q, in: hidden)
             linear(p + names[.key], out: kv, in: hidden)
             linear(p + names[.value], out: kv, in: hidden)
             linear(p + names[.output], out: hidden, in: q)
