@@ -35,8 +35,24 @@ public enum ExpertFormat: Sendable {
     /// gpt_oss: [E, H, 2I] with gate and up interleaved, [E, I, H] down, biases, clamped SwiGLU.
     case clampedSwiGLU(gateUp: String, gateUpBias: String, down: String, downBias: String, alpha: Float, limit: Float)
 
+    /// Qwen3.5: per-expert Linears as transformers 5 saves them, or the [E, 2I, H] / [E, H, I] stacks (gate rows
+    /// then up rows) the releases ship; each layer's storage decides (`resolved(for:)`).
+    indirect case perExpertOrFused(perExpert: ExpertFormat, fused: ExpertFormat)
+
     /// Per-expert SiLU-gated MLPs under the family's gate, up and down names.
     static func perExpert(_ names: TensorNames) -> ExpertFormat {
         .perExpert(gate: names[.gate], up: names[.up], down: names[.down])
+    }
+
+    /// Per-expert tensors under the family's names, or its fused gate_up / down stacks.
+    static func perExpertOrFused(_ names: TensorNames) -> ExpertFormat {
+        .perExpertOrFused(perExpert: perExpert(names), fused: .fusedGateUp(gateUp: names[.fusedGateUp], down: names[.fusedDown]))
+    }
+
+    /// The format of a layer stored as `storage`.
+    func resolved(for storage: MoELayer.ExpertStorage) -> ExpertFormat {
+        guard case .perExpertOrFused(let perExpert, let fused) = self else { return self }
+        if case .fused = storage { return fused }
+        return perExpert
     }
 }

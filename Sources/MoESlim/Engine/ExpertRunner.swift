@@ -18,7 +18,9 @@ struct ExpertRunner {
         self.weights = weights
         self.hidden = hidden
         let e = layer.numExperts
-        switch format {
+        switch format.resolved(for: layer.experts) {
+        case .perExpertOrFused:
+            throw MoESlimError(.unsupportedModel, "MoE layer \(layer.layer): the expert format has no storage to resolve to", path: weights.checkpoint.path)
         case .perExpert(let gate, let up, let down):
             stored = .perExpert(prefix: prefix + "experts.", gate: gate, up: up, down: down)
         case .fusedGateUp(let gateUpName, let downName):

@@ -31,13 +31,17 @@ extension FamilyLayout {
         guard checkpoint.contains(embedTensor) else {
             throw MoESlimError(.invalidTensor, "the embedding tensor is missing", path: checkpoint.path, tensor: embedTensor)
         }
-        let model = ModelDescription(
+        var model = ModelDescription(
             modelType: modelType, numLayers: numLayers, hiddenSize: hiddenSize, vocabSize: vocabSize,
             attention: attention, tiedEmbeddings: tiedEmbeddings || lmHead == nil, moeLayers: layers,
             expertCountKey: expertCountKey, topKKey: topKKey, routing: routing,
             embedTensor: embedTensor, lmHeadTensor: lmHead,
             buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }),
             layersPrefix: names.layersPrefix)
+        if let mtp = multiTokenPrediction {
+            let tensors = checkpoint.names.reduce(0) { $0 + ($1.hasBytePrefix(mtp.prefix) ? 1 : 0) }
+            if tensors > 0 { model.multiTokenPrediction = MultiTokenPrediction(prefix: mtp.prefix, configKey: mtp.configKey, tensors: tensors) }
+        }
         return ModelOutline(model: model, experts: expertTensors)
     }
 

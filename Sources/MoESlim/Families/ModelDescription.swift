@@ -23,6 +23,8 @@ public struct ModelDescription: Sendable {
     /// The config.json object that holds the language model's keys (a wrapper's "text_config"), or nil for the
     /// top level: prune rewrites the expert count there.
     public var configSection: String?
+    /// A multi-token-prediction block the checkpoint stores, with experts of its own that no plan covers.
+    public var multiTokenPrediction: MultiTokenPrediction?
 
     public func moeLayer(_ index: Int) -> MoELayer? { moeLayers.first { $0.layer == index } }
 
@@ -43,6 +45,15 @@ public struct AttentionShape: Sendable, Equatable {
     public var slidingLayers: Set<Int>
     /// Hybrid models' linear-attention layers, which keep a fixed-size state instead of attending to the context.
     public var linear: LinearAttentionShape? = nil
+}
+
+/// Qwen3-Next's and Qwen3.5's `mtp.` block: a decoder layer with its own routed experts beyond
+/// `num_hidden_layers`, used for speculative decoding and ignored by transformers.
+public struct MultiTokenPrediction: Sendable, Equatable {
+    public var prefix: String
+    /// The config key that counts the block's layers (`mtp_num_hidden_layers`), set to 0 when it is dropped.
+    public var configKey: String
+    public var tensors: Int
 }
 
 /// Gated DeltaNet layers (Qwen3-Next, Qwen3.5): per token each value head reads its d_k × d_v state twice (the

@@ -51,6 +51,8 @@ public struct FamilyLayout {
     /// Tensors relative to the MoE prefix that are registered buffers, not parameters (transformers does not
     /// count them), such as DeepSeek-V3's e_score_correction_bias.
     public var buffers: [String] = []
+    /// The multi-token-prediction block: the prefix of its tensors and the config key that counts its layers.
+    public var multiTokenPrediction: (prefix: String, configKey: String)?
 
     /// "model.layers.3.mlp." for layer 3.
     func moePrefix(_ layer: Int) -> String { names.moeBlock(layer) }

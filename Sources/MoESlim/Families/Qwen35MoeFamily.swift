@@ -29,8 +29,10 @@ struct Qwen35MoeFamily: EngineFamily {
     /// releases that store them fused already keep those names.
     static let adapterNames = Qwen2MoeFamily.adapterNames
 
-    /// For text, Qwen3.5's multimodal rotary gives every section the same position, which is plain RoPE.
+    /// For text, Qwen3.5's multimodal rotary gives every section the same position, which is plain RoPE. Experts
+    /// as transformers 5 saves them (per expert) or as the releases ship them (fused gate_up_proj [E, 2I, H],
+    /// gate rows first, and down_proj [E, H, I]).
     static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
-        try config.engineSpec(names: names, projections: .separate)
+        try config.engineSpec(names: names, projections: .separate, experts: .perExpertOrFused(names))
     }
 }

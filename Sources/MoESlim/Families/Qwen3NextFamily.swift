@@ -24,7 +24,7 @@ struct Qwen3NextFamily: EngineFamily {
     static let adapterNames = Qwen2MoeFamily.adapterNames
 
     static func engineSpec(_ config: Config) throws(MoESlimError) -> EngineSpec {
-        try config.engineSpec(names: names, projections: .interleaved)
+        try config.engineSpec(names: names, projections: .interleaved, experts: .perExpert(names))
     }
 }
 
@@ -102,7 +102,9 @@ struct HybridQwenConfig: Decodable, EngineConfigured {
         var attention = dims.groupedAttention()
         attention.linear = LinearAttentionShape(
             layers: try linearLayers(), valueHeads: valueHeads, keyHeadDim: keyHeadDim, valueHeadDim: valueHeadDim)
-        return FamilyLayout(dims: dims, experts: experts, attention: attention, routing: routing, moeLayers: moeLayers, names: names)
+        var layout = FamilyLayout(dims: dims, experts: experts, attention: attention, routing: routing, moeLayers: moeLayers, names: names)
+        layout.multiTokenPrediction = names.name(.multiTokenPrediction).map { ($0, "mtp_num_hidden_layers") }
+        return layout
     }
 }
 
@@ -110,7 +112,9 @@ extension HybridQwenConfig {
     /// The forward pass both hybrid families run: zero-centred RMSNorms (the layers', the final one and the
     /// per-head q/k norms), gated full attention with the config's partial rotary (0.25 unless stated), Gated
     /// DeltaNet on the linear layers, and the MoE block's shared expert behind its sigmoid gate.
-    func engineSpec(names: TensorNames, projections: LinearAttentionSpec.Projections) throws(MoESlimError) -> EngineSpec {
+    func engineSpec(
+        names: TensorNames, projections: LinearAttentionSpec.Projections, experts: ExpertFormat
+    ) throws(MoESlimError) -> EngineSpec {
         var c = engine
         try c.requireSiLU()
         if c.rope.partialRotaryFactor == nil { c.rope.partialRotaryFactor = 0.25 }
@@ -121,7 +125,7 @@ extension HybridQwenConfig {
         attention.linear = LinearAttentionSpec(
             layers: try linearLayers(), keyHeads: keyHeads, valueHeads: valueHeads, keyDim: keyHeadDim,
             valueDim: valueHeadDim, convKernel: convKernel, projections: projections)
-        var spec = EngineSpec(normEps: c.eps, rope: rope, attention: attention, names: names, experts: .perExpert(names))
+        var spec = EngineSpec(normEps: c.eps, rope: rope, attention: attention, names: names, experts: experts)
         spec.norm = .zeroCenteredRMS
         spec.intermediate = IntermediateSizes(
             experts: c.moeIntermediateSize, shared: sharedExpertIntermediateSize, dense: c.intermediateSize)

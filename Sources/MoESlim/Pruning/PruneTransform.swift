@@ -12,10 +12,32 @@ public struct PruneTransform {
     public let expertsPerLayer: [Int: Int]
     public let uniform: Bool
 
-    public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan) throws(MoESlimError) {
+    /// What becomes of a multi-token-prediction block, whose experts no plan covers.
+    public enum MultiTokenPredictionChoice: Sendable {
+        /// A plan that removes experts is refused: the block would keep the old expert count.
+        case refuse
+        /// Its tensors are left out and its layer count in the config set to 0 (`prune --drop-mtp`).
+        case drop
+        /// Kept as it is, for size estimates of plans that are never written (sweep).
+        case keepForSizing
+    }
+
+    public init(
+        checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, multiTokenPrediction: MultiTokenPredictionChoice = .refuse
+    ) throws(MoESlimError) {
         try plan.validate(against: model, source: "plan")
         var renamed: [ByteName: String] = [:]
         var dropped = Set<ByteName>()
+        let mtp = model.multiTokenPrediction
+        if let mtp, multiTokenPrediction == .refuse, model.moeLayers.contains(where: { plan.keptExperts(layer: $0).count != $0.numExperts }) {
+            throw MoESlimError(
+                .invalidArgument,
+                "the checkpoint has a multi-token-prediction block (\(mtp.tensors) tensors under '\(mtp.prefix)') with experts of its own, which this plan does not cover; pass --drop-mtp to leave it out (\(mtp.configKey) becomes 0)",
+                path: checkpoint.path)
+        }
+        if let mtp, multiTokenPrediction == .drop {
+            for name in checkpoint.names where name.hasBytePrefix(mtp.prefix) { dropped.insert(ByteName(name)) }
+        }
         var sliced: [ByteName: (axis: Int, kept: [Int])] = [:]
         var counts: [Int: Int] = [:]
         for layer in model.moeLayers {
@@ -57,7 +79,9 @@ public struct PruneTransform {
         self.plan = plan
         self.expertsPerLayer = counts
         self.uniform = uniform
-        self.config = try Self.rewriteConfig(checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform)
+        self.config = try Self.rewriteConfig(
+            checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform,
+            droppedMultiTokenPrediction: multiTokenPrediction == .drop ? mtp : nil)
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
@@ -90,7 +114,8 @@ public struct PruneTransform {
     /// Only the expert-count key, top-k (when asked) and our own `moe_slim` section change; every other key
     /// keeps its position and literal text.
     static func rewriteConfig(
-        _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool
+        _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool,
+        droppedMultiTokenPrediction: MultiTokenPrediction? = nil
     ) throws(MoESlimError) -> JSONValue {
         var out = config
         // The expert keys live in the language model's section of a wrapper's config (text_config).
@@ -106,6 +131,7 @@ public struct PruneTransform {
                 rewritten.set(key, .int(topK))
             }
         }
+        if let mtp = droppedMultiTokenPrediction { rewritten.set(mtp.configKey, .int(0)) }
         if let section = model.configSection { out.set(section, rewritten) } else { out = rewritten }
         var section: [(key: String, value: JSONValue)] = []
         if case .object(let existing)? = config["moe_slim"] {

@@ -192,7 +192,7 @@ struct ModelShapes {
             if case .size(let n) = inter { return (inter, .size(2 * n)) }
             return (inter, .even("2·intermediate"))
         }
-        switch (spec.experts, layer.experts) {
+        switch (spec.experts.resolved(for: layer.experts), layer.experts) {
         case (.perExpert(let gate, let up, let down), .separate(let marker, _)):
             gatedMLP(gate: marker + "0." + gate, up: marker + "0." + up, down: marker + "0." + down, width: width)
         case (.fusedGateUp(let gateUp, let down), .fused):
