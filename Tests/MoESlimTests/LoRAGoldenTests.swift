@@ -28,6 +28,9 @@ final class LoRAGoldenTests: XCTestCase {
     func testErnie45MoeIsBitExact() throws { try check("ernie4-5-moe", maxULP: 0) }
     /// Fused on disk as at training time, (experts, in, out), which PEFT reads as (experts, out, in).
     func testLlama4TextIsBitExact() throws { try check("llama4-text", maxULP: 0) }
+    /// Gated DeltaNet's projections, the gated attention, the shared expert's gate, and the fused training-time
+    /// experts and router split back onto per-expert tensors.
+    func testQwen3NextIsBitExact() throws { try check("qwen3-next", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }
