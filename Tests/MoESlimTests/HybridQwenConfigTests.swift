@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// Qwen3-Next's and Qwen3.5's own config keys, refused with one message naming the key, on a copy of the
 /// committed fixture with one value changed.

@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// Qwen3-Next's `mtp.` block has experts of its own that no plan covers: prune drops it when asked and otherwise
 /// refuses, so a pruned checkpoint never holds a block whose experts disagree with the config.

@@ -1,0 +1,80 @@
+public struct AttentionSpec: Sendable {
+    public enum QKNorm: Sendable {
+        case none
+        /// qwen3_moe: RMSNorm over each head's dimensions.
+        case perHead
+        /// olmoe: RMSNorm over all heads' query (or key) projections at once.
+        case whole
+        /// Llama-4: weightless RMS ("L2") norm per head, after RoPE, on the layers that rotate.
+        case unweightedAfterRope
+    }
+
+    public enum Kind: Sendable {
+        case grouped
+        case multiLatent(MultiLatentSpec)
+    }
+
+    public var kind: Kind
+    public var numHeads: Int
+    public var numKeyValueHeads: Int
+    public var headDim: Int
+    public var scaling: Float
+    public var qkNorm: QKNorm = .none
+    /// Window per layer for sliding-window layers: key j is visible from query i when i - j < window.
+    public var slidingWindows: [Int: Int] = [:]
+    /// Chunk per layer for chunked layers (Llama-4): key j is visible from query i when both lie in the same
+    /// block of `chunk` positions.
+    public var chunks: [Int: Int] = [:]
+    /// Layers that skip RoPE (Llama-4's NoPE layers); all others rotate.
+    public var noRopeLayers: Set<Int> = []
+    /// Llama-4 scales NoPE layers' queries by 1 + scale·log1p(floor((position + 1) / floorScale)).
+    public var temperatureTuning: (floorScale: Float, scale: Float)?
+    /// Qwen3-Next: q_proj is twice as wide, each head's query followed by its output gate, and the attention
+    /// output is multiplied by sigmoid(gate) before o_proj.
+    public var outputGate = false
+    /// Qwen3-Next's q/k norms are zero-centred: they multiply by 1 + weight.
+    public var normWeightOffset: Float = 0
+    /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
+    public var linear: LinearAttentionSpec?
+
+    public init(kind: Kind, numHeads: Int, numKeyValueHeads: Int, headDim: Int, scaling: Float) {
+        self.kind = kind
+        self.numHeads = numHeads
+        self.numKeyValueHeads = numKeyValueHeads
+        self.headDim = headDim
+        self.scaling = scaling
+    }
+}
+
+/// DeepSeek's multi-head latent attention widths.
+public struct MultiLatentSpec: Sendable {
+    public var qLoraRank: Int?
+    public var kvLoraRank: Int
+    public var nopeDim: Int
+    public var ropeDim: Int
+    public var valueDim: Int
+    /// transformers builds q_a_layernorm and kv_a_layernorm without passing rms_norm_eps.
+    public var latentNormEps: Float = 1e-6
+}
+
+/// Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5) on `layers`: widths, the short convolution's kernel, and
+/// how the input projections are stored.
+public struct LinearAttentionSpec: Sendable {
+    public enum Projections: Sendable {
+        /// Qwen3-Next: in_proj_qkvz and in_proj_ba, each key head's q, k, v, z (and b, a) rows side by side.
+        case interleaved
+        /// Qwen3.5: in_proj_qkv (all q rows, all k rows, all v rows), in_proj_z, in_proj_b, in_proj_a.
+        case separate
+    }
+
+    public var layers: Set<Int>
+    public var keyHeads: Int
+    public var valueHeads: Int
+    public var keyDim: Int
+    public var valueDim: Int
+    public var convKernel: Int
+    public var projections: Projections
+
+    /// q, k and v side by side: the channels of the short convolution.
+    package var convChannels: Int { 2 * keyHeads * keyDim + valueHeads * valueDim }
+}
