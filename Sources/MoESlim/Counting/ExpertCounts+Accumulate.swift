@@ -31,8 +31,8 @@ extension ExpertCounts.Layer {
         for statistic in statistics {
             for j in chunk[statistic].indices {
                 switch statistic.representation {
-                case .wholeCount: sums[statistic][j] += Double(chunk[statistic][j])
-                case .fixedPoint: exactSums.units[statistic][j] += chunk[statistic][j]
+                case .wholeCount: sums[statistic][j] = statistic.merged(sums[statistic][j], Double(chunk[statistic][j]))
+                case .fixedPoint: exactSums.units[statistic][j] = statistic.merged(exactSums.units[statistic][j], chunk[statistic][j])
                 }
             }
         }
