@@ -1,6 +1,6 @@
 import Foundation
 
-/// AIMER (Liu et al., arXiv 2603.18492, ZongfangLiu/AIMER `_aimer_scores_and_rank`): each expert's score is the
+/// AIMER (arXiv 2603.18492; ZongfangLiu/AIMER, `_aimer_scores_and_rank`): each expert's score is the
 /// mean absolute value of all its gate, up and down projection weights divided by their root mean square,
 /// (Σ|w| / n) / √(Σw² / n), 0 for an expert whose weights are all zero. The authors' code prunes the experts with
 /// the highest scores, so `--criterion aimer` keeps the lowest. Weights only, no calibration: the expert tensors
