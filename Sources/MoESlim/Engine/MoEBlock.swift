@@ -9,6 +9,8 @@ struct MoEBlock {
     let hidden: Int
     /// The original experts the router may choose (ascending), or nil for all of them.
     var kept: [Int]? = nil
+    /// Whether to record the experts' output norms and largest components (ForwardPass.measuresExpertOutputs).
+    var measuresOutputs = true
 
     func callAsFunction(_ x: [Float], rows: Int, weights: WeightReader, prefix: String) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
         let p = prefix + spec.moePath
@@ -39,7 +41,7 @@ struct MoEBlock {
             let y = try experts.run(expert, gathered, rows: tokens.count)
             combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, measured: &measured)
         }
-        try requireCountable(measured, gateWeights: routed.weights, weights: weights)
+        if measuresOutputs { try requireCountable(measured, gateWeights: routed.weights, weights: weights) }
         if let shared = spec.sharedExpert {
             try addShared(shared, x, rows: rows, weights: weights, prefix: p, into: &output)
         }
@@ -86,7 +88,7 @@ struct MoEBlock {
     /// Adds one expert's outputs into its tokens' rows and records each output's norm and largest component.
     /// One expert's tokens are distinct, so their rows never collide across cores; experts still go one after another.
     private func combine(_ y: [Float], tokens: [(token: Int, slot: Int)], gateWeights: [Float], into output: inout [Float], measured: inout ExpertOutputs) {
-        let hidden = self.hidden, k = layer.topK, onInput = spec.gateScalesExpertInput
+        let hidden = self.hidden, k = layer.topK, onInput = spec.gateScalesExpertInput, measure = measuresOutputs
         y.withUnsafeBufferPointer { yp in
             output.withUnsafeMutableBufferPointer { op in
                 measured.perGateWeight.withUnsafeMutableBufferPointer { gp in
@@ -100,6 +102,10 @@ struct MoEBlock {
                                     let a = tokens[i], slot = a.token * k + a.slot
                                     let w = gateWeights[slot]
                                     let outputScale = onInput ? 1 : w
+                                    guard measure else {
+                                        for c in 0..<hidden { out.base[a.token * hidden + c] += outputScale * y.base[i * hidden + c] }
+                                        continue
+                                    }
                                     var squares: Float = 0, largest: Float = 0
                                     for c in 0..<hidden {
                                         let v = y.base[i * hidden + c]
