@@ -90,7 +90,8 @@ struct PruneCommand: ParsableCommand {
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK, seed: seed, superExperts: superExperts.rule)
                 let loaded = try counts.map { (path) throws(MoESlimError) in (try ExpertCounts.load(path, for: model), path) }
                 if let loaded, let rule = superExperts.rule {
-                    printError(try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1).lines.map { "moe-slim: kept whatever the criterion says: \($0)" }.joined(separator: "\n"))
+                    let found = try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1)
+                    printError("moe-slim: note: kept whatever the criterion says, " + found.lines.joined(separator: "\n"))
                 }
                 chosen = try selection.plan(model: model, counts: loaded, checkpoint: checkpoint)
             }
