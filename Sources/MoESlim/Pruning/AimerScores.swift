@@ -52,6 +52,8 @@ enum AimerScores {
                 scores.append(sums.score)
             }
             table[layer.layer] = scores
+            // The layer's pages leave this process (the page cache keeps them), so peak memory is one layer's.
+            reader.release(layer.expertTensorNames + layer.expertTensorNames.map { $0 + "_scale_inv" })
         }
         return table
     }
