@@ -1,5 +1,5 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSlimming
 
 /// `--keep-super-experts` and its threshold, shared by prune and sweep.
 struct SuperExpertOptions: ParsableArguments {

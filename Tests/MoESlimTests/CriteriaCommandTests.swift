@@ -1,5 +1,9 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// `prune` with the criteria that need no counts, and super experts from a calibrated counts file, through the
 /// built executable.

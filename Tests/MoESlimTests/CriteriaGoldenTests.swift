@@ -1,5 +1,9 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// The statistics and criteria of issue 17 against transformers (fixtures/gen_engine.py, statistics.json): EAN,
 /// max |expert output|, REAP's and MAN's means per layer and expert from forward hooks, and AIMER's scores from
