@@ -11,6 +11,9 @@ public struct ForwardPass {
     private let lastMoELayer: Int
     /// Every tensor under `model.layers.L.`, by L, to release after the layer has run.
     private let layerTensors: [[String]]
+    /// Whether routing records carry each selected expert's output norms and largest component (the counts'
+    /// saliency, ean and max_abs_output). bench/statistics_bench.sh turns it off to time hard counts alone.
+    public var measuresExpertOutputs = true
 
     public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
@@ -90,7 +93,7 @@ public struct ForwardPass {
             if var moe = model.moeLayer(layer) {
                 let kept = plan.map { $0.keptExperts(layer: moe) }
                 if let topK = plan?.topK { moe.topK = topK }
-                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden, kept: kept)
+                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden, kept: kept, measuresOutputs: measuresExpertOutputs)
                 let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: prefix)
                 try observe(record)
                 addResidual(&h, output)

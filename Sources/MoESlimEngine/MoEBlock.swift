@@ -11,6 +11,8 @@ struct MoEBlock {
     let hidden: Int
     /// The original experts the router may choose (ascending), or nil for all of them.
     var kept: [Int]? = nil
+    /// Whether to record the experts' output norms and largest components (ForwardPass.measuresExpertOutputs).
+    var measuresOutputs = true
 
     func callAsFunction(_ x: [Float], rows: Int, weights: WeightReader, prefix: String) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
         let p = prefix + spec.moePath
@@ -33,21 +35,22 @@ struct MoEBlock {
             for s in 0..<k { assigned[Int(routed.selected[t * k + s])].append((t, s)) }
         }
         var output = [Float](repeating: 0, count: rows * hidden)
-        var norms = [Float](repeating: 0, count: rows * k)
+        var measured = ExpertOutputs(slots: rows * k)
         let experts = try ExpertRunner(format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden)
         for expert in 0..<e where !assigned[expert].isEmpty {
             let tokens = assigned[expert]
             let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
             let y = try experts.run(expert, gathered, rows: tokens.count)
-            combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, norms: &norms)
+            combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, measured: &measured)
         }
-        try requireCountable(norms, gateWeights: routed.weights, weights: weights)
+        if measuresOutputs { try requireCountable(measured, gateWeights: routed.weights, weights: weights) }
         if let shared = spec.sharedExpert {
             try addShared(shared, x, rows: rows, weights: weights, prefix: p, into: &output)
         }
         let record = RoutingRecord(
             layer: layer.layer, tokens: rows, experts: e, topK: k, logits: logits, scores: routed.scores,
-            selected: routed.selected, weights: routed.weights, outputNorms: norms)
+            selected: routed.selected, weights: routed.weights, outputNorms: measured.perGateWeight,
+            expertOutputNorms: measured.norms, expertOutputMaxima: measured.maxima)
         return (output, record)
     }
 
@@ -70,27 +73,54 @@ struct MoEBlock {
         }
     }
 
-    /// Adds one expert's outputs into its tokens' rows and records each output's norm. One expert's tokens are
-    /// distinct, so their rows never collide across cores; experts still go one after another.
-    private func combine(_ y: [Float], tokens: [(token: Int, slot: Int)], gateWeights: [Float], into output: inout [Float], norms: inout [Float]) {
-        let hidden = self.hidden, k = layer.topK, onInput = spec.gateScalesExpertInput
+    /// What the counts need of each selected expert's output, one entry per token and slot.
+    private struct ExpertOutputs {
+        /// ‖output‖ per unit of gate weight (RoutingRecord.outputNorms).
+        var perGateWeight: [Float]
+        var norms: [Float]
+        var maxima: [Float]
+
+        init(slots: Int) {
+            perGateWeight = [Float](repeating: 0, count: slots)
+            norms = perGateWeight
+            maxima = perGateWeight
+        }
+    }
+
+    /// Adds one expert's outputs into its tokens' rows and records each output's norm and largest component.
+    /// One expert's tokens are distinct, so their rows never collide across cores; experts still go one after another.
+    private func combine(_ y: [Float], tokens: [(token: Int, slot: Int)], gateWeights: [Float], into output: inout [Float], measured: inout ExpertOutputs) {
+        let hidden = self.hidden, k = layer.topK, onInput = spec.gateScalesExpertInput, measure = measuresOutputs
         y.withUnsafeBufferPointer { yp in
             output.withUnsafeMutableBufferPointer { op in
-                norms.withUnsafeMutableBufferPointer { np in
-                    let y = SharedReadPointer(base: yp.baseAddress!), out = SharedPointer(base: op.baseAddress!)
-                    let norms = SharedPointer(base: np.baseAddress!)
-                    Parallel.ranges(tokens.count, minimum: 64) { rows in
-                        for i in rows {
-                            let a = tokens[i]
-                            let w = gateWeights[a.token * k + a.slot]
-                            let outputScale = onInput ? 1 : w
-                            var squares: Float = 0
-                            for c in 0..<hidden {
-                                let v = y.base[i * hidden + c]
-                                squares += v * v
-                                out.base[a.token * hidden + c] += outputScale * v
+                measured.perGateWeight.withUnsafeMutableBufferPointer { gp in
+                    measured.norms.withUnsafeMutableBufferPointer { np in
+                        measured.maxima.withUnsafeMutableBufferPointer { mp in
+                            let y = SharedReadPointer(base: yp.baseAddress!), out = SharedPointer(base: op.baseAddress!)
+                            let perWeight = SharedPointer(base: gp.baseAddress!), norms = SharedPointer(base: np.baseAddress!)
+                            let maxima = SharedPointer(base: mp.baseAddress!)
+                            Parallel.ranges(tokens.count, minimum: 64) { rows in
+                                for i in rows {
+                                    let a = tokens[i], slot = a.token * k + a.slot
+                                    let w = gateWeights[slot]
+                                    let outputScale = onInput ? 1 : w
+                                    guard measure else {
+                                        for c in 0..<hidden { out.base[a.token * hidden + c] += outputScale * y.base[i * hidden + c] }
+                                        continue
+                                    }
+                                    var squares: Float = 0, largest: Float = 0
+                                    for c in 0..<hidden {
+                                        let v = y.base[i * hidden + c]
+                                        squares += v * v
+                                        largest = max(largest, abs(v))
+                                        out.base[a.token * hidden + c] += outputScale * v
+                                    }
+                                    let norm = squares.squareRoot()
+                                    norms.base[slot] = norm
+                                    maxima.base[slot] = largest
+                                    perWeight.base[slot] = norm / (onInput ? w : 1)
+                                }
                             }
-                            norms.base[a.token * k + a.slot] = squares.squareRoot() / (onInput ? w : 1)
                         }
                     }
                 }
@@ -136,14 +166,18 @@ struct MoEBlock {
         }
     }
 
-    /// Each token's saliency term (gate weight × ‖expert output‖) is summed exactly in Int128 units; a term that
-    /// is not finite or beyond RoutingRecord.largestTerm comes only from broken weights and would trap or lie there.
-    private func requireCountable(_ norms: [Float], gateWeights: [Float], weights: WeightReader) throws(MoESlimError) {
-        for (norm, gate) in zip(norms, gateWeights) where !(abs(gate * norm) < RoutingRecord.largestTerm) {
-            throw MoESlimError(
-                .invalidData,
-                "MoE layer \(layer.layer): an expert's output has norm \(norm) under gate weight \(gate), not finite or beyond 2^40; the expert weights are broken",
-                path: weights.checkpoint.path)
+    /// Each token's saliency term (gate weight × ‖expert output‖) and EAN term (‖expert output‖, which bounds its
+    /// largest component) are summed exactly in Int128 units; a term that is not finite or beyond
+    /// RoutingRecord.largestTerm comes only from broken weights and would trap or lie there.
+    private func requireCountable(_ measured: ExpertOutputs, gateWeights: [Float], weights: WeightReader) throws(MoESlimError) {
+        for (slot, gate) in gateWeights.enumerated() {
+            let norm = measured.perGateWeight[slot]
+            guard abs(gate * norm) < RoutingRecord.largestTerm, measured.norms[slot] < RoutingRecord.largestTerm else {
+                throw MoESlimError(
+                    .invalidData,
+                    "MoE layer \(layer.layer): an expert's output has norm \(measured.norms[slot]) under gate weight \(gate), not finite or beyond 2^40; the expert weights are broken",
+                    path: weights.checkpoint.path)
+            }
         }
     }
 

@@ -13,7 +13,7 @@ public enum Parallel {
     }
 
     /// Calls `body(range)` on disjoint ranges covering 0..<count; small counts stay on the calling thread.
-    static func ranges(_ count: Int, minimum: Int = 32_768, _ body: @Sendable (Range<Int>) -> Void) {
+    package static func ranges(_ count: Int, minimum: Int = 32_768, _ body: @Sendable (Range<Int>) -> Void) {
         let parts = min(workers, max(1, count / minimum))
         guard parts > 1 else {
             body(0..<count)
@@ -42,6 +42,8 @@ struct SharedOperands: @unchecked Sendable {
     let w: moe_operand
 }
 
-struct SharedRawPointer: @unchecked Sendable {
-    let base: UnsafeRawPointer
+package struct SharedRawPointer: @unchecked Sendable {
+    package let base: UnsafeRawPointer
+
+    package init(base: UnsafeRawPointer) { self.base = base }
 }

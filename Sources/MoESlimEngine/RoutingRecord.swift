@@ -16,6 +16,12 @@ public struct RoutingRecord: Sendable {
     /// L2 norm of each selected expert's output on that token per unit of gate weight, so weight × norm is the
     /// norm of what the expert adds (Llama-4 weights the expert's input, so its output is divided back).
     public var outputNorms: [Float]
+    /// L2 norm of each selected expert's output as the layer computes it (its down projection, with the bias
+    /// where the family has one), before the gate weight combines it: EAN's term. Llama-4's expert sees the
+    /// weighted input, so there it is the norm of expert(weight · x), what the expert adds.
+    public var expertOutputNorms: [Float]
+    /// The largest |component| of the same output, for finding super experts.
+    public var expertOutputMaxima: [Float]
 
     /// The largest saliency term (gate weight × ‖expert output‖) one token may add: router probabilities are at
     /// most 1, and beyond 2⁴⁰ the model is broken. The forward pass refuses larger terms, so the counts' exact

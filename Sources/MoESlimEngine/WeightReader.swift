@@ -4,13 +4,19 @@ import MoESlimFormats
 /// Reads stored tensors for the engine: bf16 Linear weights in place under bf16 compute, everything else
 /// widened to f32 once per chunk and then used by many tokens; stored bytes may be unaligned, hence
 /// loadUnaligned.
-struct WeightReader {
+package struct WeightReader {
     let checkpoint: Checkpoint
     var compute: ComputePrecision = .bf16
 
+    /// For readers outside the engine (AIMER's scores).
+    package init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) {
+        self.checkpoint = checkpoint
+        self.compute = compute
+    }
+
     func contains(_ name: String) -> Bool { checkpoint.contains(name) }
 
-    func shape(_ name: String) throws(MoESlimError) -> [Int] {
+    package func shape(_ name: String) throws(MoESlimError) -> [Int] {
         guard let info = checkpoint.info(name) else {
             throw MoESlimError(.invalidTensor, "the forward pass needs this tensor, which is missing", path: checkpoint.path, tensor: name)
         }
@@ -18,7 +24,7 @@ struct WeightReader {
     }
 
     /// The tensor as f32, checked against the element count the engine expects.
-    func load(_ name: String, count: Int? = nil) throws(MoESlimError) -> [Float] {
+    package func load(_ name: String, count: Int? = nil) throws(MoESlimError) -> [Float] {
         guard let info = checkpoint.info(name), let bytes = checkpoint.bytes(of: name) else {
             throw MoESlimError(.invalidTensor, "the forward pass needs this tensor, which is missing", path: checkpoint.path, tensor: name)
         }
@@ -111,7 +117,7 @@ struct WeightReader {
     /// Drops the named tensors' pages from this process's memory once a layer is done with them: they are
     /// read in place or widened per chunk, so keeping them mapped would make peak memory grow with the model.
     /// The page cache keeps them, so a later chunk faults them back in cheaply.
-    func release(_ names: [String]) {
+    package func release(_ names: [String]) {
         for name in names {
             if let location = checkpoint.location(of: name) { checkpoint.shards[location.shard].release(location.info) }
         }

@@ -43,6 +43,11 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Replace an existing output file.")
     var force = false
 
+    /// The baseline of bench/statistics_bench.sh: route and count top-k hits only, measure no expert output, and
+    /// write nothing (the file would lack every other statistic).
+    @Flag(help: ArgumentHelp("Benchmark baseline: count top-k hits only and write nothing.", visibility: .hidden))
+    var hardCountsOnly = false
+
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data FILE") }
     }
@@ -53,11 +58,14 @@ struct CalibrateCommand: ParsableCommand {
             let checkpoint = try Checkpoint(path: model)
             try OutputTarget.check(outputs, inputs: checkpoint.inputPaths + data + [tokenizerPath(checkpoint)].compactMap { $0 }, force: force)
             engine.applyThreads()
-            let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
+            var pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
+            pass.measuresExpertOutputs = !hardCountsOnly
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
             let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
             let progress = ProgressLine(total: reader.maxTokens)
-            let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
+            var calibration = Calibration(pass: pass, chunkTokens: planner.chunkTokens)
+            if hardCountsOnly { calibration.statistics = [.hard] }
+            let counts = try calibration.run(
                 settings: settings(planner),
                 next: { () throws(MoESlimError) in
                     guard let record = try records.next() else { return nil }
@@ -66,6 +74,10 @@ struct CalibrateCommand: ParsableCommand {
                 progress: { progress.update($0, fractionRead: records.fractionRead) })
             progress.finish()
             guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
+            if hardCountsOnly {
+                print("counted \(counts.tokens) tokens, hard counts only; nothing written")
+                return
+            }
             try counts.write(to: output)
             if let heatmap {
                 try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeAtomically(to: heatmap)

@@ -46,7 +46,7 @@ struct CountsMergeCommand: ParsableCommand {
 struct CountsShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Print a counts file as a table per MoE layer, optionally with the heatmap as SVG.")
+        abstract: "Print a counts file as a table per MoE layer and its super experts, optionally with the heatmap as SVG.")
 
     @Argument(help: "Counts file.")
     var input: String
@@ -64,6 +64,9 @@ struct CountsShowCommand: ParsableCommand {
             }
             let counts = try ExpertCounts.load(input)
             print(CountsTable.text(counts))
+            if counts.layers.allSatisfy({ !$0.sums[.maxAbsOutput].isEmpty }) {
+                print(try SuperExperts(counts: counts, rule: SuperExperts.Rule(), path: input).lines.joined(separator: "\n"))
+            }
             if let heatmap {
                 try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeAtomically(to: heatmap)
                 print("heatmap: \(heatmap)")

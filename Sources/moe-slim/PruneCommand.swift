@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MoESlimSupport
 import MoESlimFormats
 import MoESlimFamilies
 import MoESlimSlimming
@@ -9,7 +10,8 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Remove the least-used experts and slice each router to the experts it keeps.",
         discussion: """
-            Choose experts from a counts file written by calibrate (--counts with --keep or --sparsity), or \
+            Choose experts from a counts file written by calibrate (--counts with --keep or --sparsity), from \
+            the weights alone (--criterion aimer) or at random (--criterion random --seed N, the baseline), or \
             give the kept experts explicitly (--plan). The output has the input's shape (file or folder) and \
             loads in Hugging Face transformers unchanged.
             """)
@@ -31,6 +33,11 @@ struct PruneCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Ranking: \(ExpertSelection.Criterion.explained).", valueName: "criterion"))
     var criterion = ExpertSelection.Criterion(.hard)
+
+    @Option(help: "Seed of --criterion random: the same seed gives the same plan.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var superExperts: SuperExpertOptions
 
     @Option(help: "layer: the best N of every layer; global: one ranking over all layers (non-uniform).")
     var strategy: ExpertSelection.Strategy = .layer
@@ -60,12 +67,17 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--plan cannot be combined with --counts, --keep or --sparsity")
         }
         if plan == nil {
-            guard counts != nil else { throw ValidationError("give --counts (with --keep or --sparsity) or --plan") }
+            guard counts != nil || !criterion.needsCounts else {
+                throw ValidationError("give --counts (with --keep or --sparsity), --criterion aimer or random, or --plan")
+            }
             guard (keep == nil) != (sparsity == nil) else { throw ValidationError("give exactly one of --keep and --sparsity") }
         }
         if let sparsity, !(sparsity > 0 && sparsity < 1) { throw ValidationError("--sparsity must be between 0 and 1") }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if superExperts.rule != nil && (plan != nil || counts == nil) {
+            throw ValidationError("--keep-super-experts finds them in --counts; it does not apply to --plan")
+        }
         if output == nil && !dryRun { throw ValidationError("give an output path, or --dry-run") }
     }
 
@@ -81,8 +93,13 @@ struct PruneCommand: ParsableCommand {
                 let selection = ExpertSelection(
                     criterion: criterion,
                     strategy: strategy,
-                    amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
-                chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)
+                    amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK, seed: seed, superExperts: superExperts.rule)
+                let loaded = try counts.map { (path) throws(MoESlimError) in (try ExpertCounts.load(path, for: model), path) }
+                if let loaded, let rule = superExperts.rule {
+                    let found = try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1)
+                    printError("moe-slim: note: kept whatever the criterion says, " + found.lines.joined(separator: "\n"))
+                }
+                chosen = try selection.plan(model: model, counts: loaded, checkpoint: checkpoint)
             }
             let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen, multiTokenPrediction: dropMtp ? .drop : .refuse)
             if let planOut {

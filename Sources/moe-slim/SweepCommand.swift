@@ -11,7 +11,8 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Evaluate several pruning plans without writing checkpoints, and print one table to choose from.",
         discussion: """
-            With --counts, every combination of --sparsity, --strategy and --criterion becomes a plan (as \
+            With --counts (or with --criterion aimer or random only, which need none), every combination of \
+            --sparsity, --strategy and --criterion becomes a plan (as \
             `prune --counts` would choose it); every --plan FILE (as `prune --plan-out` writes it) adds one more, \
             alongside or instead. Each plan is evaluated with the routers masked to the experts it keeps, which \
             computes exactly what the pruned checkpoint would. The base model runs once per chunk of records and \
@@ -41,6 +42,11 @@ struct SweepCommand: ParsableCommand {
             completion: .list(ExpertSelection.Criterion.allValueStrings))
     var criterion: String?
 
+    @Option(help: "Seed of --criterion random: the same seed gives the same plans.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var superExperts: SuperExpertOptions
+
     @Option(name: .customLong("top-k"), help: "New experts per token for every plan (overrides a plan file's top_k).")
     var topK: Int?
 
@@ -58,10 +64,14 @@ struct SweepCommand: ParsableCommand {
     private func list(_ text: String) -> [String] { text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
-        guard counts != nil || !planFiles.isEmpty else { throw ValidationError("give --counts, --plan FILE, or both") }
-        if counts == nil && (sparsity != nil || strategy != nil || criterion != nil) {
+        let countsFree = criterion != nil && criteria.allSatisfy { !$0.needsCounts }
+        guard counts != nil || !planFiles.isEmpty || countsFree else {
+            throw ValidationError("give --counts, --plan FILE, or both (or --criterion aimer or random)")
+        }
+        if counts == nil && !countsFree && (sparsity != nil || strategy != nil || criterion != nil) {
             throw ValidationError("--sparsity, --strategy and --criterion choose experts from counts; give --counts")
         }
+        if superExperts.rule != nil && counts == nil { throw ValidationError("--keep-super-experts finds them in --counts; give --counts") }
         guard sparsities.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--sparsity must list fractions between 0 and 1, e.g. 0.125,0.25")
         }
@@ -79,7 +89,7 @@ struct SweepCommand: ParsableCommand {
             let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
             let planner = try eval.planner(checkpoint, model: pass.model)
             var sweep = try SweepPlans(checkpoint: checkpoint, model: pass.model, context: context)
-            if let counts { try addCountPlans(to: &sweep, counts: counts) }
+            if counts != nil || criterion != nil { try addCountPlans(to: &sweep, counts: counts, checkpoint: checkpoint) }
             for file in planFiles { try sweep.add(planFile: file, topK: topK) }
             let models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
                 + sweep.plans.map { LogitsSource(pass: pass, plan: $0, vocabSlice: planner.vocabSlice) }
@@ -94,16 +104,17 @@ struct SweepCommand: ParsableCommand {
 
     /// Every combination of --sparsity, --strategy and --criterion, in that order; combinations that cannot
     /// make a plan for this model are skipped with a warning, and an error only when none can.
-    private func addCountPlans(to sweep: inout SweepPlans, counts: String) throws(MoESlimError) {
-        let expertCounts = try ExpertCounts.load(counts, for: sweep.model)
+    private func addCountPlans(to sweep: inout SweepPlans, counts: String?, checkpoint: Checkpoint) throws(MoESlimError) {
+        let model = sweep.model
+        let expertCounts = try counts.map { (path) throws(MoESlimError) in (try ExpertCounts.load(path, for: model), path) }
         var made = 0
         for s in sparsities {
             for st in strategies {
                 for c in criteria {
                     let plan: PruningPlan
                     do throws(MoESlimError) {
-                        plan = try ExpertSelection(criterion: c, strategy: st, amount: .sparsity(s), topK: topK)
-                            .plan(model: sweep.model, counts: expertCounts, countsPath: counts)
+                        plan = try ExpertSelection(criterion: c, strategy: st, amount: .sparsity(s), topK: topK, seed: seed, superExperts: superExperts.rule)
+                            .plan(model: sweep.model, counts: expertCounts, checkpoint: checkpoint)
                     } catch {
                         printError("moe-slim: skipping sparsity \(s), \(st.rawValue), \(c.rawValue): \(shown(error))")
                         continue
@@ -114,7 +125,7 @@ struct SweepCommand: ParsableCommand {
             }
         }
         guard made > 0 else {
-            throw MoESlimError(.invalidPlan, "no combination of --sparsity, --strategy and --criterion gave a plan for this model", path: counts)
+            throw MoESlimError(.invalidPlan, "no combination of --sparsity, --strategy and --criterion gave a plan for this model", path: counts ?? self.model)
         }
     }
 }

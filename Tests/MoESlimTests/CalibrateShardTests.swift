@@ -80,6 +80,8 @@ final class CalibrateShardTests: XCTestCase {
         XCTAssertEqual(merged.fingerprint, whole.fingerprint, label)
         XCTAssertEqual(merged.layers, whole.layers, "merged shard counts must equal one run bit for bit: \(label)")
         XCTAssertNotNil(merged.layers.first?.exact, label)
+        XCTAssertTrue(merged.layers.allSatisfy { !$0.sums[.ean].isEmpty && $0.sums[.maxAbsOutput].contains { $0 > 0 } },
+                      "ean and max_abs_output are written and merged: \(label)")
     }
 
     /// Per-group counts are the same sums over each group's sequences, and the groups add up to the total.

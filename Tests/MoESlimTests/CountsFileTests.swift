@@ -40,6 +40,62 @@ final class CountsFileTests: XCTestCase {
         ]))
     }
 
+    /// ean adds up, max_abs_output merges as a maximum, both exactly; a file from before them (no such keys)
+    /// still reads and writes, and merging it with a newer file drops what only one of them has.
+    func testStatisticsAddedLaterAreOptionalAndMergeByTheirRule() throws {
+        func newer(_ hard: [Double], ean: [Double], maxima: [Double]) -> ExpertCounts {
+            var c = counts(hard: hard, tokens: 3)
+            c.layers[0].sums[.ean] = ean
+            c.layers[0].sums[.maxAbsOutput] = maxima
+            c.layers[0].exact = ExactSums(approximating: c.layers[0])
+            return c
+        }
+        let a = newer([1, 2, 3], ean: [0.5, 1, 2], maxima: [0.25, 4, 1])
+        let b = newer([4, 0, 2], ean: [1, 0, 1.5], maxima: [0.5, 0, 3])
+        let merged = try ExpertCounts.merged([(a, "a"), (b, "b")])
+        XCTAssertEqual(merged.layers[0].sums[.ean], [1.5, 1, 3.5])
+        XCTAssertEqual(merged.layers[0].sums[.maxAbsOutput], [0.5, 4, 3])
+        XCTAssertEqual(merged.layers[0].exact?.units[.maxAbsOutput], [0.5, 4, 3].map(ExactSums.units))
+        let reread = try ExpertCounts(json: JSONParser.parse(Array(merged.encoded().utf8)), path: "m")
+        XCTAssertEqual(reread.layers, merged.layers)
+
+        var older = counts(hard: [4, 0, 2], tokens: 3)
+        older.layers[0].sums[.ean] = []
+        older.layers[0].sums[.maxAbsOutput] = []
+        let text = older.encoded()
+        XCTAssertFalse(text.contains("\"ean\"") || text.contains("max_abs_output"), text)
+        let old = try ExpertCounts(json: JSONParser.parse(Array(text.utf8)), path: "old")
+        XCTAssertEqual(old.layers[0].sums[.ean], [])
+        let mixed = try ExpertCounts.merged([(a, "a"), (old, "old")])
+        XCTAssertEqual(mixed.layers[0].sums[.ean], [])
+        XCTAssertEqual(mixed.layers[0].sums[.maxAbsOutput], [])
+        XCTAssertEqual(mixed.layers[0].hard, [5, 2, 5])
+    }
+
+    /// A statistic added later is in every layer or in none, with a list per expert, and in `exact` when the layer has it.
+    func testStatisticsAddedLaterAreCheckedLikeTheOthers() throws {
+        var c = counts(hard: [2, 2, 2], tokens: 3, fingerprint: "m/L2/H4/V8/E[0:3,1:3]")
+        var second = c.layers[0]
+        second.layer = 1
+        c.layers.append(second)
+        c.layers[0].sums[.ean] = [1, 1, 1]
+        c.layers[1].sums[.ean] = []
+        func refusal(_ counts: ExpertCounts) -> String {
+            do {
+                try CountsRules.check(counts, path: "c.json")
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(refusal(c), "c.json: layers[1] has no ean but layers[0] has; a statistic is in every layer or in none")
+        c.layers[1].sums[.ean] = [1, 1]
+        XCTAssertEqual(refusal(c), "c.json: layers[1] has lists of different lengths (hard 3, soft 3, soft_softmax 3, saliency 3, ean 2, max_abs_output 3)")
+        c.layers[1].sums[.ean] = [1, 1, 1]
+        XCTAssertEqual(refusal(c), "accepted")
+        c.layers[0].exact = ExactSums(approximating: c.layers[0])
+        c.layers[0].exact?.units[.ean] = []
+        XCTAssertEqual(refusal(c), "c.json: layers[0].exact has lists of another length than hard (3), or has a statistic the layer has not")
+    }
+
     func testTableAndHeatmapShowEveryLayer() {
         let c = counts(hard: [6, 0, 0], tokens: 3)
         let table = CountsTable.text(c)

@@ -107,12 +107,109 @@ final class ExpertSelectionTests: XCTestCase {
         XCTAssertEqual(rare.kept, [0: [1, 3], 1: [0, 1]])
     }
 
-    /// The choices `--criterion` offers are the statistics' criteria, each named once and parsed back by name.
+    /// The choices `--criterion` offers are the statistics' criteria, then random and aimer, each named once and
+    /// parsed back by name; `saliency`, the sum's name before `reap` existed, still means the sum.
     func testCriteriaComeFromTheStatistics() {
-        XCTAssertEqual(ExpertSelection.Criterion.allCases.map(\.name), ["hard", "soft", "soft-softmax", "saliency"])
+        XCTAssertEqual(ExpertSelection.Criterion.allCases.map(\.name),
+                       ["hard", "soft", "soft-softmax", "saliency-sum", "reap", "ean", "man", "random", "aimer"])
         for criterion in ExpertSelection.Criterion.allCases {
             XCTAssertEqual(ExpertSelection.Criterion(rawValue: criterion.name), criterion)
         }
+        XCTAssertEqual(ExpertSelection.Criterion(rawValue: "saliency")?.name, "saliency-sum")
         XCTAssertNil(ExpertSelection.Criterion(rawValue: "entropy_sum"))
+        XCTAssertNil(ExpertSelection.Criterion(rawValue: "max-abs-output"))
+        XCTAssertFalse(ExpertSelection.Criterion.explained.contains("saliency ("), "the alias is not offered")
+    }
+
+    private func criterion(_ name: String) throws -> ExpertSelection.Criterion {
+        try XCTUnwrap(ExpertSelection.Criterion(rawValue: name))
+    }
+
+    /// REAP's mean keeps rarely routed experts with large contributions, which the sum ranks low; MAN does the
+    /// same without the gate weight, EAN is the sum of norms.
+    func testReapAndManRankByTheMeanPerRoutedToken() throws {
+        let m = try model("mixtral")
+        var c = counts(m, [0: [8, 2, 4, 2], 1: [8, 2, 4, 2]])
+        for i in c.layers.indices {
+            c.layers[i].saliency = [8, 6, 8, 1]
+            c.layers[i].sums[.ean] = [40, 4, 16, 10]
+        }
+        func kept(_ name: String) throws -> [Int] {
+            try ExpertSelection(criterion: criterion(name), strategy: .layer, amount: .keep(2), topK: nil)
+                .plan(model: m, counts: c, countsPath: "c").kept[0]!
+        }
+        XCTAssertEqual(try kept("saliency-sum"), [0, 2])
+        XCTAssertEqual(try kept("saliency"), [0, 2])
+        XCTAssertEqual(try kept("reap"), [1, 2])
+        XCTAssertEqual(try kept("ean"), [0, 2])
+        XCTAssertEqual(try kept("man"), [0, 3])
+    }
+
+    /// Counts from an older calibrate have no ean: ranking by it names the key instead of ranking by zeros.
+    func testCriterionOverAnAbsentStatisticIsRefused() throws {
+        let m = try model("mixtral")
+        var c = counts(m, [0: [5, 9, 9, 1], 1: [3, 3, 3, 3]])
+        for i in c.layers.indices { c.layers[i].sums[.ean] = [] }
+        XCTAssertThrowsError(try ExpertSelection(criterion: criterion("man"), strategy: .layer, amount: .keep(2), topK: nil)
+            .plan(model: m, counts: c, countsPath: "old.json")) { error in
+            XCTAssertEqual("\(error)", "old.json: the counts have no ean (written by an older calibrate); re-run calibrate to rank by man")
+        }
+    }
+
+    /// The random baseline needs no counts, depends on the seed only, and follows the documented SplitMix64 rule
+    /// (the plans below are worked out with it in Python).
+    func testRandomPlansFollowTheSeed() throws {
+        let m = try model("mixtral")
+        func kept(_ seed: UInt64) throws -> [Int: [Int]] {
+            try ExpertSelection(criterion: .random, strategy: .layer, amount: .keep(2), topK: nil, seed: seed)
+                .plan(model: m, counts: nil, checkpoint: nil).kept
+        }
+        XCTAssertEqual(try kept(0), [0: [2, 3], 1: [1, 2]])
+        XCTAssertEqual(try kept(7), [0: [0, 1], 1: [1, 3]])
+        XCTAssertEqual(RandomScores(seed: 7).score(layer: 1, expert: 3), 7357605323428522)
+    }
+
+    /// AIMER keeps the experts with the lowest mean |w| / RMS(w), as the authors' code prunes the highest;
+    /// it reads the checkpoint and no counts.
+    func testAimerKeepsTheLowestScores() throws {
+        let checkpoint = try Checkpoint(path: Fixtures.model("mixtral"))
+        let m = try ModelFamilies.describe(checkpoint)
+        let scores = try AimerScores.table(checkpoint, model: m)
+        let plan = try ExpertSelection(criterion: .aimer, strategy: .layer, amount: .keep(2), topK: nil)
+            .plan(model: m, counts: nil, checkpoint: checkpoint)
+        for layer in m.moeLayers {
+            let lowest = scores[layer.layer]!.enumerated().sorted { ($0.element, $0.offset) < ($1.element, $1.offset) }.prefix(2).map(\.offset)
+            XCTAssertEqual(plan.kept[layer.layer], lowest.sorted())
+        }
+        XCTAssertThrowsError(try ExpertSelection(criterion: criterion("hard"), strategy: .layer, amount: .keep(2), topK: nil)
+            .plan(model: m, counts: nil, checkpoint: checkpoint)) { error in
+            XCTAssertEqual("\(error)", "--criterion hard ranks by a counts file; give --counts")
+        }
+    }
+
+    /// REAP's rule on hand-made maxima: threshold max(99.5th percentile, largest / 10), first 75% of MoE layers.
+    func testSuperExpertsByReapsRule() throws {
+        XCTAssertEqual(SuperExperts.reapThreshold([1, 2, 3, 4, 100]), 0.98 * 100 + 0.02 * 4, accuracy: 1e-12)
+        XCTAssertEqual(SuperExperts.reapThreshold([1, 1, 1, 1, 1, 1, 1, 1, 1, 30] + Array(repeating: 1, count: 390)), 3)
+        let m = try model("mixtral")
+        var c = counts(m, [0: [5, 9, 9, 1], 1: [3, 3, 3, 3]])
+        c.layers[0].sums[.maxAbsOutput] = [1, 1, 1, 1]
+        c.layers[1].sums[.maxAbsOutput] = [1, 1, 1, 50]
+        // Two MoE layers: the first 75% is layer 0 only, so REAP's default finds none there.
+        XCTAssertEqual(try SuperExperts(counts: c, rule: .init(), path: "c").experts, [])
+        c.layers[0].sums[.maxAbsOutput] = [60, 1, 1, 1]
+        let found = try SuperExperts(counts: c, rule: .init(), path: "c")
+        XCTAssertEqual(found.experts, [SuperExperts.Expert(layer: 0, expert: 0, maxAbsOutput: 60)])
+        XCTAssertEqual(try SuperExperts(counts: c, rule: .init(allLayers: true), path: "c").experts.map(\.expert), [0], "59.65 keeps 50 out")
+        XCTAssertEqual(try SuperExperts(counts: c, rule: .init(threshold: 10, allLayers: true), path: "c").experts.map(\.layer), [0, 1])
+        XCTAssertEqual(try SuperExperts(counts: c, rule: .init(threshold: 0.5), path: "c").experts.count, 4)
+        // The criterion alone keeps experts 1 and 2 of layer 0; super expert 0 displaces the weaker of them.
+        let plan = try ExpertSelection(criterion: criterion("hard"), strategy: .layer, amount: .keep(2), topK: nil, superExperts: .init())
+            .plan(model: m, counts: c, countsPath: "c")
+        XCTAssertEqual(plan.kept, [0: [0, 1], 1: [0, 1]])
+        for i in c.layers.indices { c.layers[i].sums[.maxAbsOutput] = [] }
+        XCTAssertThrowsError(try SuperExperts(counts: c, rule: .init(), path: "old.json")) { error in
+            XCTAssertEqual("\(error)", "old.json: the counts have no max_abs_output (written by an older calibrate); re-run calibrate to find super experts")
+        }
     }
 }

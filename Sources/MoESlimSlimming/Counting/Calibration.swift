@@ -20,6 +20,9 @@ public struct Calibration {
 
     public let pass: ForwardPass
     public let chunkTokens: Int
+    /// The statistics to sum: all of them, except when bench/statistics_bench.sh times hard counts alone (then
+    /// the counts are not a file to write: the other statistics stay zero).
+    public var statistics = ExpertStatistic.allCases
 
     public init(pass: ForwardPass, chunkTokens: Int) {
         self.pass = pass
@@ -62,7 +65,7 @@ public struct Calibration {
         }
         for group in order {
             let sequences = byGroup[group.map { ByteName($0) }] ?? []
-            _ = try pass.run(sequences) { record in counts.add(record, group: group) }
+            _ = try pass.run(sequences) { record in counts.add(record, group: group, statistics: statistics) }
             counts.sequences += sequences.count
             counts.tokens += sequences.reduce(0) { $0 + $1.count }
         }

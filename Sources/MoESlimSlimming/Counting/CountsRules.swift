@@ -44,13 +44,16 @@ enum CountsRules {
         for (i, l) in layers.enumerated() {
             let at = "\(key)[\(i)]"
             let n = l.hard.count
-            let lists = ExpertStatistic.allCases.filter { $0.scope == .expert }
+            if let missing = ExpertStatistic.allCases.first(where: { layers[0].sums[$0].isEmpty != l.sums[$0].isEmpty }) {
+                throw fail("\(at) \(l.sums[missing].isEmpty ? "has no" : "has") \(missing.key) but \(key)[0] \(l.sums[missing].isEmpty ? "has" : "has not"); a statistic is in every layer or in none")
+            }
+            let lists = ExpertStatistic.allCases.filter { $0.scope == .expert && !l.sums[$0].isEmpty }
             guard lists.allSatisfy({ l.sums[$0].count == n }) else {
                 let lengths = lists.map { "\($0.key) \(l.sums[$0].count)" }.joined(separator: ", ")
                 throw fail("\(at) has lists of different lengths (\(lengths))")
             }
-            if let exact = l.exact, !ExactSums.statistics.allSatisfy({ exact.units[$0].count == $0.width(experts: n) }) {
-                throw fail("\(at).exact has lists of another length than hard (\(n))")
+            if let exact = l.exact, !ExactSums.statistics.allSatisfy({ exact.units[$0].count == (l.sums[$0].isEmpty ? 0 : $0.width(experts: n)) }) {
+                throw fail("\(at).exact has lists of another length than hard (\(n)), or has a statistic the layer has not")
             }
             if exactTokens ? l.tokens != tokens : l.tokens > tokens {
                 throw fail("\(at).tokens is \(l.tokens) but the file's tokens is \(tokens)")

@@ -39,12 +39,18 @@ public struct ExactSums: Sendable, Equatable {
     /// so two near the top would trap when added.
     func canAbsorb(_ other: ExactSums) -> Bool {
         Self.statistics.allSatisfy { statistic in
-            zip(units[statistic], other.units[statistic]).allSatisfy { !$0.addingReportingOverflow($1).overflow }
+            statistic.merge == .maximum
+                || zip(units[statistic], other.units[statistic]).allSatisfy { !$0.addingReportingOverflow($1).overflow }
         }
     }
 
+    /// A statistic only one side has is dropped (ExpertCounts.Layer.absorb).
     mutating func absorb(_ other: ExactSums) {
         for statistic in Self.statistics {
+            guard units[statistic].count == other.units[statistic].count else {
+                units[statistic] = []
+                continue
+            }
             for j in units[statistic].indices {
                 units[statistic][j] = statistic.merged(units[statistic][j], other.units[statistic][j])
             }

@@ -16,6 +16,7 @@ extension ExpertCounts.Layer: Decodable {
         tokens = try c.decode(Int.self, forKey: StatisticCodingKey("tokens"))
         sums = try PerStatistic { statistic in
             let key = StatisticCodingKey(statistic.key)
+            guard statistic.requiredInFile || c.contains(key) else { return [] }
             switch statistic.scope {
             case .expert: return try c.decode([Double].self, forKey: key)
             case .layer: return [try c.decode(Double.self, forKey: key)]
@@ -36,8 +37,8 @@ extension ExactSums: Decodable {
             return value
         }
         units = try PerStatistic { statistic in
-            guard statistic.representation == .fixedPoint else { return [] }
             let key = StatisticCodingKey(statistic.exactKey)
+            guard statistic.representation == .fixedPoint, statistic.requiredInFile || c.contains(key) else { return [] }
             switch statistic.scope {
             case .expert: return try c.decode([String].self, forKey: key).map { try integer($0, key) }
             case .layer: return [try integer(try c.decode(String.self, forKey: key), key)]

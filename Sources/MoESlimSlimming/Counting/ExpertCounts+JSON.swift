@@ -59,9 +59,10 @@ extension ExpertCounts.Layer {
         layer = try reader.count(fields, "layer", at: at)
         tokens = try reader.count(fields, "tokens", at: at)
         sums = try PerStatistic { (statistic) throws(MoESlimError) in
+            guard statistic.requiredInFile || fields.contains(where: { $0.key.sameBytes(as: statistic.key) }) else { return [] }
             switch statistic.scope {
-            case .expert: try reader.numbers(fields, statistic.key, at: at)
-            case .layer: [try reader.number(fields, statistic.key, at: at)]
+            case .expert: return try reader.numbers(fields, statistic.key, at: at)
+            case .layer: return [try reader.number(fields, statistic.key, at: at)]
             }
         }
         exact = try fields.first { $0.key.sameBytes(as: "exact") }.map { (_, value) throws(MoESlimError) in
@@ -71,7 +72,7 @@ extension ExpertCounts.Layer {
 
     var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("layer", .int(layer)), ("tokens", .int(tokens))]
-        for statistic in ExpertStatistic.allCases {
+        for statistic in ExpertStatistic.allCases where !sums[statistic].isEmpty {
             let values = sums[statistic].map(CountsJSON.number)
             members.append((statistic.key, statistic.scope == .expert ? .array(values) : values[0]))
         }
@@ -85,7 +86,8 @@ extension ExactSums {
         let fields = try reader.object(json, at: `where`)
         let at = `where` + "."
         units = try PerStatistic { (statistic) throws(MoESlimError) in
-            guard statistic.representation == .fixedPoint else { return [] }
+            guard statistic.representation == .fixedPoint,
+                  statistic.requiredInFile || fields.contains(where: { $0.key.sameBytes(as: statistic.exactKey) }) else { return [] }
             switch statistic.scope {
             case .expert: return try reader.units(fields, statistic.exactKey, at: at)
             case .layer:
@@ -100,7 +102,7 @@ extension ExactSums {
 
     /// Stored as decimal strings: JSON numbers lose integers beyond 2⁵³ in most readers.
     var json: JSONValue {
-        .object(Self.statistics.map { statistic in
+        .object(Self.statistics.filter { !units[$0].isEmpty }.map { statistic in
             let values = units[statistic].map { JSONValue.string(String($0)) }
             return (statistic.exactKey, statistic.scope == .expert ? .array(values) : values[0])
         })

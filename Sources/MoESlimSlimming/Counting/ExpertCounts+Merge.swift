@@ -10,9 +10,15 @@ extension ExpertCounts.Layer {
 
     /// Exact when both sides carry fixed-point sums (every file calibrate writes); files without them (edited
     /// by hand, or from elsewhere) still add up, to floating-point rounding.
+    /// A statistic only one side has (a file from before it was added) is dropped: half a sum would rank wrongly.
     mutating func absorb(_ other: ExpertCounts.Layer) {
         tokens += other.tokens
         for statistic in ExpertStatistic.allCases {
+            guard sums[statistic].count == other.sums[statistic].count else {
+                sums[statistic] = []
+                exact?.units[statistic] = []
+                continue
+            }
             for j in sums[statistic].indices {
                 sums[statistic][j] = statistic.merged(sums[statistic][j], other.sums[statistic][j])
             }

@@ -80,6 +80,14 @@ public struct ExpertCounts: Sendable, Equatable {
 
     public func layer(_ index: Int) -> Layer? { layers.first { $0.layer == index } }
 
+    /// The counts of one of the model's MoE layers, with its expert count.
+    func layer(for moe: MoELayer, path: String) throws(MoESlimError) -> Layer {
+        guard let c = layer(moe.layer), c.experts == moe.numExperts else {
+            throw MoESlimError(.invalidCounts, "no counts for MoE layer \(moe.layer) with \(moe.numExperts) experts", path: path)
+        }
+        return c
+    }
+
     /// Reads and checks every rule of formats/counts.md that the file alone can show (CountsRules).
     public static func load(_ path: String) throws(MoESlimError) -> ExpertCounts {
         let json: JSONValue

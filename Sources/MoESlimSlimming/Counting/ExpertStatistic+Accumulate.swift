@@ -18,11 +18,14 @@ struct RoutedToken {
     func selected(_ slot: Int) -> Int { Int(record.selected[row * record.topK + slot]) }
     func weight(_ slot: Int) -> Double { Double(record.weights[row * record.topK + slot]) }
     func outputNorm(_ slot: Int) -> Double { Double(record.outputNorms[row * record.topK + slot]) }
+    func expertOutputNorm(_ slot: Int) -> Double { Double(record.expertOutputNorms[row * record.topK + slot]) }
+    func expertOutputMaximum(_ slot: Int) -> Double { Double(record.expertOutputMaxima[row * record.topK + slot]) }
 }
 
 extension ExpertStatistic {
     /// Adds this statistic's terms for one token to `sums`, in the statistic's integer units: whole tokens for a
     /// `wholeCount`, units of 2⁻⁶⁴ for a `fixedPoint` (each term rounded once, so addition order cannot matter).
+    /// A `maximum` statistic keeps the largest term instead of adding.
     @inline(__always) func accumulate(_ token: RoutedToken, into sums: inout [Int128]) {
         switch self {
         case .hard:
@@ -35,6 +38,13 @@ extension ExpertStatistic {
             for s in token.slots { sums[token.selected(s)] += ExactSums.units(token.weight(s) * token.outputNorm(s)) }
         case .entropy:
             sums[0] += ExactSums.units(token.entropy)
+        case .ean:
+            for s in token.slots { sums[token.selected(s)] += ExactSums.units(token.expertOutputNorm(s)) }
+        case .maxAbsOutput:
+            for s in token.slots {
+                let e = token.selected(s)
+                sums[e] = max(sums[e], ExactSums.units(token.expertOutputMaximum(s)))
+            }
         }
     }
 }

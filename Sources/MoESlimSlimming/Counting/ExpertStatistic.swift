@@ -15,6 +15,11 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
     case saliency
     /// The router distribution's entropy in nats, one sum per layer; mean = sum / tokens.
     case entropy
+    /// For the selected experts: L2 norm of the expert's output on the token, without the gate weight (EAN).
+    case ean
+    /// For the selected experts: the largest |component| of the expert's output (its down projection) over
+    /// the tokens, merged as a maximum: super experts (Su et al. 2025; REAP) stand out by it.
+    case maxAbsOutput
 
     /// One number per expert, or one number for the whole layer.
     public enum Scope: Sendable { case expert, layer }
@@ -23,12 +28,12 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
     public enum Representation: Sendable {
         /// Whole tokens: the Doubles hold integers, which add exactly below 2⁵³.
         case wholeCount
-        /// Real-valued terms rounded once to units of 2⁻⁶⁴ and summed as integers (ExactSums).
+        /// Real-valued terms rounded once to units of 2⁻⁶⁴ and summed (or maximised) as integers (ExactSums).
         case fixedPoint
     }
 
     /// How the values of disjoint shards combine.
-    public enum Merge: Sendable { case sum }
+    public enum Merge: Sendable { case sum, maximum }
 
     /// The key of the Double value (or list) in a layer object of the counts file.
     public var key: String {
@@ -38,6 +43,18 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         case .softSoftmax: "soft_softmax"
         case .saliency: "saliency"
         case .entropy: "entropy_sum"
+        case .ean: "ean"
+        case .maxAbsOutput: "max_abs_output"
+        }
+    }
+
+    /// Whether every layer of a counts file has the key. Statistics added after the first release are optional
+    /// for readers, so older counts files keep working with the criteria that do not need them; a criterion that
+    /// ranks by an absent one refuses the file, naming the key (formats/counts.md, "Keys added later").
+    public var requiredInFile: Bool {
+        switch self {
+        case .hard, .soft, .softSoftmax, .saliency, .entropy: true
+        case .ean, .maxAbsOutput: false
         }
     }
 
@@ -63,7 +80,12 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         }
     }
 
-    public var merge: Merge { .sum }
+    public var merge: Merge {
+        switch self {
+        case .maxAbsOutput: .maximum
+        default: .sum
+        }
+    }
 
     /// What one token adds, for the help text and formats/counts.md.
     public var summary: String {
@@ -71,18 +93,29 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         case .hard: "top-k hits"
         case .soft: "router probability"
         case .softSoftmax: "softmax of the raw router logits"
-        case .saliency: "REAP: gate weight times the norm of the expert output"
+        case .saliency: "sum over routed tokens of gate weight times the norm of the expert output"
         case .entropy: "router entropy in nats"
+        case .ean: "sum over routed tokens of the norm of the expert output (EAN)"
+        case .maxAbsOutput: "largest |expert output| over routed tokens (super experts)"
         }
     }
 
-    /// The `--criterion` choices that rank experts by this statistic. A ranking derived from it goes here too:
-    /// REAP's mean saliency per routed token would be
-    /// `Criterion(name: "reap", statistic: .saliency, normalisedBy: .hard, summary: "mean saliency when routed")`.
+    /// The `--criterion` choices that rank experts by this statistic, the sum itself and the means per routed
+    /// token derived from it.
     public var criteria: [ExpertSelection.Criterion] {
         switch self {
-        case .hard, .soft, .softSoftmax, .saliency: [ExpertSelection.Criterion(self)]
-        case .entropy: []
+        case .hard, .soft, .softSoftmax: [ExpertSelection.Criterion(self)]
+        case .saliency: [
+            ExpertSelection.Criterion(name: "saliency-sum", statistic: self, summary: summary),
+            ExpertSelection.Criterion(name: "reap", statistic: self, normalisedBy: .hard,
+                                      summary: "REAP: mean over routed tokens of gate weight times the norm of the expert output"),
+        ]
+        case .ean: [
+            ExpertSelection.Criterion(self),
+            ExpertSelection.Criterion(name: "man", statistic: self, normalisedBy: .hard,
+                                      summary: "mean over routed tokens of the norm of the expert output"),
+        ]
+        case .entropy, .maxAbsOutput: []
         }
     }
 
@@ -98,9 +131,10 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
     }
 
     /// The combined value of two shards' values.
-    func merged<Value: AdditiveArithmetic>(_ mine: Value, _ theirs: Value) -> Value {
+    func merged<Value: AdditiveArithmetic & Comparable>(_ mine: Value, _ theirs: Value) -> Value {
         switch merge {
         case .sum: mine + theirs
+        case .maximum: max(mine, theirs)
         }
     }
 }

@@ -1,8 +1,9 @@
+import MoESlimFormats
 import MoESlimSupport
 import MoESlimFamilies
 
 /// The SEER-MoE heavy-hitters choice (paper §3.2): keep the experts the router uses most, per layer or in one
-/// global ranking, by a `Criterion`. Ties go to the lower expert id (then the lower layer), so plans are reproducible.
+/// global ranking, by a `Criterion` (or by a later criterion: REAP, EAN, AIMER, random). Ties go to the lower expert id (then the lower layer), so plans are reproducible.
 public struct ExpertSelection: Sendable {
     public enum Strategy: String, CaseIterable, Sendable {
         case layer, global
@@ -17,12 +18,18 @@ public struct ExpertSelection: Sendable {
     public var strategy: Strategy
     public var amount: Amount
     public var topK: Int?
+    /// The seed of `--criterion random`.
+    public var seed: UInt64
+    /// Experts kept whatever the criterion says (`--keep-super-experts`); found from the counts' max_abs_output.
+    public var superExperts: SuperExperts.Rule?
 
-    public init(criterion: Criterion, strategy: Strategy, amount: Amount, topK: Int?) {
+    public init(criterion: Criterion, strategy: Strategy, amount: Amount, topK: Int?, seed: UInt64 = 0, superExperts: SuperExperts.Rule? = nil) {
         self.criterion = criterion
         self.strategy = strategy
         self.amount = amount
         self.topK = topK
+        self.seed = seed
+        self.superExperts = superExperts
     }
 
     func keepCount(experts: Int) -> Int {
@@ -33,14 +40,34 @@ public struct ExpertSelection: Sendable {
     }
 
     public func plan(model: ModelDescription, counts: ExpertCounts, countsPath: String) throws(MoESlimError) -> PruningPlan {
-        try counts.check(against: model, path: countsPath)
-        var scoreTable: [Int: [Double]] = [:]
-        for layer in model.moeLayers {
-            guard let c = counts.layer(layer.layer), c.experts == layer.numExperts else {
-                throw MoESlimError(.invalidCounts, "no counts for MoE layer \(layer.layer) with \(layer.numExperts) experts", path: countsPath)
+        try plan(model: model, counts: (counts, countsPath), checkpoint: nil)
+    }
+
+    /// The plan from whatever the criterion ranks by: the counts (also needed for super experts), the seed, or
+    /// the checkpoint's expert weights.
+    public func plan(model: ModelDescription, counts: (counts: ExpertCounts, path: String)?, checkpoint: Checkpoint?) throws(MoESlimError) -> PruningPlan {
+        if let counts { try counts.counts.check(against: model, path: counts.path) }
+        var scoreTable: [Int: [Double]]
+        switch criterion.source {
+        case .counts:
+            guard let counts else { throw MoESlimError(.invalidArgument, "--criterion \(criterion.name) ranks by a counts file; give --counts") }
+            scoreTable = [:]
+            for layer in model.moeLayers {
+                scoreTable[layer.layer] = try criterion.scores(try counts.counts.layer(for: layer, path: counts.path), path: counts.path)
             }
-            scoreTable[layer.layer] = criterion.scores(c)
+        case .random:
+            scoreTable = RandomScores(seed: seed).table(model)
+        case .weights:
+            guard let checkpoint else { throw MoESlimError(.invalidArgument, "--criterion \(criterion.name) ranks by the expert weights; give the checkpoint") }
+            scoreTable = try AimerScores.table(checkpoint, model: model).mapValues(criterion.oriented)
         }
+        if let superExperts {
+            guard let counts else { throw MoESlimError(.invalidArgument, "--keep-super-experts finds them in a counts file; give --counts") }
+            for found in try SuperExperts(counts: counts.counts, rule: superExperts, path: counts.path).experts {
+                scoreTable[found.layer]?[found.expert] = .infinity
+            }
+        }
+        let countsPath = counts?.path ?? "--criterion \(criterion.name)"
         let groups = max(model.routing.groups ?? 1, 1)
         let plan: PruningPlan
         switch strategy {
