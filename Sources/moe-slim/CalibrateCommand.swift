@@ -50,15 +50,22 @@ struct CalibrateCommand: ParsableCommand {
             engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
-            let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
-            let progress = ProgressLine(total: reader.maxTokens)
+            let options = try reader.readerOptions()
+            let tokenizer = try loadTokenizer(checkpoint)
+            let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let total = try TokenTotal.measure(
+                maxTokens: options.maxTokens, next: { () throws(MoESlimError) in try counting.next()?.tokens.count },
+                fractionRead: { counting.fractionRead })
+            let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let progress = ProgressLine(label: "calibrate", total: total)
+            defer { progress.close() }
             let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
                 settings: settings(planner),
                 next: { () throws(MoESlimError) in
                     guard let record = try records.next() else { return nil }
                     return try checked(record, vocabulary: pass.model.vocabSize)
                 },
-                progress: { progress.update($0, fractionRead: records.fractionRead) })
+                progress: progress.update)
             progress.finish()
             guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
             try counts.write(to: output)

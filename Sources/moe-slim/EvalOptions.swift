@@ -49,15 +49,20 @@ struct EvalOptions: ParsableArguments {
     ) throws(MoESlimError) -> EvalResults {
         let options = try reader.readerOptions()
         let tokenizer = try loadTokenizer(checkpoint)
-        let progress = ProgressLine(total: task == .perplexity ? reader.maxTokens : nil, label: label)
-        defer { progress.finish() }
         let vocabulary = models[0].pass.model.vocabSize
         switch task {
         case .perplexity:
+            let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let total = try TokenTotal.measure(
+                maxTokens: options.maxTokens, next: { () throws(MoESlimError) in try counting.next()?.tokens.count },
+                fractionRead: { counting.fractionRead })
             let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let progress = ProgressLine(label: label, total: total)
+            defer { progress.close() }
             let results = try PerplexityEvaluation(models: models, chunkTokens: chunkTokens).run(
                 next: { () throws(MoESlimError) in try records.next().map { r throws(MoESlimError) in try checked(r, vocabulary: vocabulary) } },
-                progress: { progress.update($0, fractionRead: records.fractionRead) })
+                progress: progress.update)
+            progress.finish()
             guard results[0].total.tokens > 0 else {
                 throw MoESlimError(.invalidData, "the data gave no next tokens to predict (records need at least two tokens)", path: data.first)
             }
@@ -70,10 +75,17 @@ struct EvalOptions: ParsableArguments {
                 throw MoESlimError(.invalidTokenizer, "--task choice tokenizes prompts and choices; the model folder has no tokenizer.json (give --tokenizer)")
             }
             let fields = ChoiceRecordReader.Fields(prompt: promptField, choices: choicesField, answer: answerField)
+            let counting = try ChoiceRecordReader(paths: data, options: options, fields: fields, tokenizer: tokenizer)
+            let total = try TokenTotal.measure(
+                maxTokens: nil, next: { () throws(MoESlimError) in try counting.next()?.tokenCount },
+                fractionRead: { counting.fractionRead })
             let questions = try ChoiceRecordReader(paths: data, options: options, fields: fields, tokenizer: tokenizer)
+            let progress = ProgressLine(label: label, total: total)
+            defer { progress.close() }
             let results = try ChoiceEvaluation(models: models, chunkTokens: chunkTokens).run(
                 next: { () throws(MoESlimError) in try questions.next().map { q throws(MoESlimError) in try checked(q, vocabulary: vocabulary) } },
-                progress: { progress.update($0, fractionRead: questions.fractionRead) })
+                progress: progress.update)
+            progress.finish()
             guard results[0].total.questions > 0 else { throw MoESlimError(.invalidData, "the data gave no questions", path: data.first) }
             return .choice(results)
         }
