@@ -15,11 +15,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CShims"),
         .target(name: "CKernels"),
         .target(
             name: "MoESlim",
-            dependencies: ["CZstd", "COpenBLAS", "CJSONC", "CShims", "CKernels"]
+            dependencies: ["CZstd", "CZlib", "COpenBLAS", "CJSONC", "CShims", "CKernels"]
         ),
         .executableTarget(
             name: "moe-slim",

@@ -16,7 +16,7 @@ struct CalibrateCommand: ParsableCommand {
     @Argument(help: "A .safetensors file or a model folder (with config.json).")
     var model: String
 
-    @Option(name: .customLong("data"), help: "Input file: .jsonl (text or input_ids), plain text, either .zst; repeatable.")
+    @Option(name: .customLong("data"), help: "Input file: .jsonl or a .json array (text or input_ids), plain text, any of them .zst or .gz; repeatable.")
     var data: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Counts file to write (formats/counts.md).")
@@ -57,16 +57,19 @@ struct CalibrateCommand: ParsableCommand {
                 maxTokens: options.maxTokens, next: { () throws(MoESlimError) in try counting.next()?.tokens.count },
                 fractionRead: { counting.fractionRead })
             let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let long = LongRecords(checkpoint)
             let progress = ProgressLine(label: "calibrate", total: total)
             defer { progress.close() }
             let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
                 settings: settings(planner),
                 next: { () throws(MoESlimError) in
                     guard let record = try records.next() else { return nil }
+                    long.note(record.tokens.count)
                     return try checked(record, vocabulary: pass.model.vocabSize)
                 },
                 progress: progress.update)
             progress.finish()
+            long.warn()
             guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
             try counts.write(to: output)
             if let heatmap {

@@ -9,7 +9,7 @@ struct EvalOptions: ParsableArguments {
         case perplexity, choice
     }
 
-    @Option(name: .customLong("data"), help: "Input file: .jsonl (text or input_ids), plain text, either .zst; repeatable.")
+    @Option(name: .customLong("data"), help: "Input file: .jsonl or a .json array (text or input_ids), plain text, any of them .zst or .gz; repeatable.")
     var data: [String] = []
 
     @Option(help: "perplexity: next-token perplexity of the records; choice: multiple-choice accuracy (JSON Lines).")
@@ -50,6 +50,7 @@ struct EvalOptions: ParsableArguments {
         let options = try reader.readerOptions()
         let tokenizer = try loadTokenizer(checkpoint)
         let vocabulary = models[0].pass.model.vocabSize
+        let long = LongRecords(checkpoint)
         switch task {
         case .perplexity:
             let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
@@ -60,9 +61,15 @@ struct EvalOptions: ParsableArguments {
             let progress = ProgressLine(label: label, total: total)
             defer { progress.close() }
             let results = try PerplexityEvaluation(models: models, chunkTokens: chunkTokens).run(
-                next: { () throws(MoESlimError) in try records.next().map { r throws(MoESlimError) in try checked(r, vocabulary: vocabulary) } },
+                next: { () throws(MoESlimError) in
+                    try records.next().map { r throws(MoESlimError) in
+                        long.note(r.tokens.count)
+                        return try checked(r, vocabulary: vocabulary)
+                    }
+                },
                 progress: progress.update)
             progress.finish()
+            long.warn()
             guard results[0].total.tokens > 0 else {
                 throw MoESlimError(.invalidData, "the data gave no next tokens to predict (records need at least two tokens)", path: data.first)
             }
@@ -83,9 +90,15 @@ struct EvalOptions: ParsableArguments {
             let progress = ProgressLine(label: label, total: total)
             defer { progress.close() }
             let results = try ChoiceEvaluation(models: models, chunkTokens: chunkTokens).run(
-                next: { () throws(MoESlimError) in try questions.next().map { q throws(MoESlimError) in try checked(q, vocabulary: vocabulary) } },
+                next: { () throws(MoESlimError) in
+                    try questions.next().map { q throws(MoESlimError) in
+                        for choice in q.choices { long.note(choice.tokens.count) }
+                        return try checked(q, vocabulary: vocabulary)
+                    }
+                },
                 progress: progress.update)
             progress.finish()
+            long.warn()
             guard results[0].total.questions > 0 else { throw MoESlimError(.invalidData, "the data gave no questions", path: data.first) }
             return .choice(results)
         }

@@ -1,6 +1,7 @@
 /// How input files become records; shared by `tokenize`, `calibrate` and `eval` so they read data identically.
 public struct DataReaderOptions: Sendable {
-    /// `.jsonl` (also `.ndjson`, `.json`) is JSON Lines, anything else plain text; `.zst` is stripped first.
+    /// `.jsonl` (also `.ndjson`, `.json`) is JSON Lines (or a JSON array, by its content), anything else plain
+    /// text; `.zst` or `.gz` is stripped first.
     public enum Format: String, Sendable, CaseIterable {
         case auto, text, jsonl
     }
@@ -41,7 +42,7 @@ public struct DataReaderOptions: Sendable {
     func format(of path: String) -> Format {
         if format != .auto { return format }
         var name = path.lowercased()
-        if name.hasSuffix(".zst") { name.removeLast(4) }
+        if name.hasSuffix(".zst") { name.removeLast(4) } else if name.hasSuffix(".gz") { name.removeLast(3) }
         return [".jsonl", ".ndjson", ".json"].contains(where: name.hasSuffix) ? .jsonl : .text
     }
 }
