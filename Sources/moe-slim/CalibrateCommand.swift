@@ -50,8 +50,9 @@ struct CalibrateCommand: ParsableCommand {
             engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
-            let options = try reader.readerOptions()
-            let tokenizer = try loadTokenizer(checkpoint)
+            var options = try reader.readerOptions()
+            options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
+            let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
             let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
             let total = try TokenTotal.measure(
                 maxTokens: options.maxTokens, next: { () throws(MoESlimError) in try counting.next()?.tokens.count },
@@ -92,17 +93,14 @@ struct CalibrateCommand: ParsableCommand {
         [OutputTarget(output, option: "-o", kind: .file)] + (heatmap.map { [OutputTarget($0, option: "--heatmap", kind: .file)] } ?? [])
     }
 
-    /// --tokenizer, else the model folder's tokenizer.json when there is one; without any, text records fail
-    /// with a clear error.
+    /// --tokenizer, else the model folder's tokenizer.json when there is one (an input that no output may
+    /// land on).
     private func tokenizerPath(_ checkpoint: Checkpoint) -> String? {
         if let tokenizer { return tokenizer }
         let beside = checkpoint.folder + "/tokenizer.json"
         return FileManager.default.fileExists(atPath: beside) ? beside : nil
     }
 
-    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
-        try tokenizerPath(checkpoint).map { path throws(MoESlimError) in try Tokenizer(path: path) }
-    }
 
     /// What `counts merge` compares (CountsSettings): everything that changes which tokens are counted or how.
     private func settings(_ planner: ChunkPlanner) -> [ByteName: String] {

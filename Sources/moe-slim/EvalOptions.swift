@@ -47,8 +47,9 @@ struct EvalOptions: ParsableArguments {
     func evaluate(
         _ models: [LogitsSource], checkpoint: Checkpoint, reader: DataOptions, chunkTokens: Int, label: String
     ) throws(MoESlimError) -> EvalResults {
-        let options = try reader.readerOptions()
-        let tokenizer = try loadTokenizer(checkpoint)
+        var options = try reader.readerOptions()
+        options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
+        let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
         let vocabulary = models[0].pass.model.vocabSize
         let long = LongRecords(checkpoint)
         switch task {
@@ -104,12 +105,6 @@ struct EvalOptions: ParsableArguments {
         }
     }
 
-    /// The model folder's tokenizer.json when there is one; without any, text records fail with a clear error.
-    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
-        if let tokenizer { return try Tokenizer(path: tokenizer) }
-        let beside = checkpoint.folder + "/tokenizer.json"
-        return FileManager.default.fileExists(atPath: beside) ? try Tokenizer(path: beside) : nil
-    }
 
     /// Token ids beyond the embedding usually mean the wrong tokenizer; say which record, not just which id.
     private func checked(_ record: CalibrationRecord, vocabulary: Int) throws(MoESlimError) -> CalibrationRecord {

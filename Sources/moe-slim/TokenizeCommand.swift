@@ -27,7 +27,7 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try failing {
             let reader = try RecordReader(
-                paths: files, options: try data.readerOptions(), tokenizer: try Tokenizer(path: tokenizer))
+                paths: files, options: try data.readerOptions(), tokenizer: try TokenizerLookup.load(given: tokenizer, folder: "."))
             var output = BufferedStandardOutput()
             while let record = try reader.next() {
                 try output.write("{\"input_ids\": [")

@@ -21,6 +21,8 @@ public struct DataReaderOptions: Sendable {
     public var shardIndex = 0
     public var shardCount = 1
     public var skipBad = false
+    /// Added to "text record needs a tokenizer" when the model folder says why it has none.
+    public var tokenizerHint: String?
 
     public init() {}
 

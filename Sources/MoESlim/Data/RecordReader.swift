@@ -182,7 +182,7 @@ public final class RecordReader {
 
     private func tokenize(_ text: [UInt8]) -> Result<[Int32], RecordFailure> {
         guard let tokenizer else {
-            return .failure(RecordFailure("text record needs a tokenizer (--tokenizer)"))
+            return .failure(RecordFailure("text record needs a tokenizer (--tokenizer)" + (options.tokenizerHint.map { "; " + $0 } ?? "")))
         }
         do {
             return .success(try tokenizer.encode(bytes: text))

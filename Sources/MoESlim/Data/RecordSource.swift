@@ -90,7 +90,7 @@ enum RecordSources {
     }
 
     /// Single quotes for a shell, a quote inside written '\''.
-    private static func shellQuoted(_ text: String) -> String {
+    static func shellQuoted(_ text: String) -> String {
         let quote = UInt8(ascii: "'")
         let inner = text.utf8.flatMap { $0 == quote ? Array("'\\''".utf8) : [$0] }
         return "'" + String(decoding: inner, as: UTF8.self) + "'"
