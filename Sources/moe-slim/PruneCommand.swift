@@ -70,6 +70,7 @@ struct PruneCommand: ParsableCommand {
             try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)
             let chosen: PruningPlan
+            var loadedCounts: ExpertCounts?
             if let plan {
                 chosen = try PruningPlan.load(plan, for: model, topK: topK)
             } else {
@@ -77,7 +78,8 @@ struct PruneCommand: ParsableCommand {
                     criterion: criterion,
                     strategy: strategy,
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
-                chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)
+                loadedCounts = try ExpertCounts.load(counts!, for: model)
+                chosen = try selection.plan(model: model, counts: loadedCounts!, countsPath: counts!)
             }
             let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen)
             if let planOut {
@@ -90,7 +92,13 @@ struct PruneCommand: ParsableCommand {
                 print(SizeReport.table(before, compared: after))
                 return
             }
-            let skipped = try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding, force: outputOptions.force).write()
+            var writer = PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding, force: outputOptions.force)
+            writer.modelCardNote = ModelCardNote(
+                source: FileSystemPath.lastComponent(checkpoint.folder), model: model, plan: chosen,
+                how: plan.map { "the explicit plan file `\($0)`" } ?? "criterion `\(criterion.rawValue)`, strategy `\(strategy.rawValue)` (the least-used experts removed)",
+                counts: loadedCounts, countsPath: counts
+            ).text
+            let skipped = try writer.write()
             if !skipped.isEmpty {
                 printError("moe-slim: note: not copied, they hold the unpruned weights in another format: \(skipped.joined(separator: ", "))")
             }
@@ -101,6 +109,8 @@ struct PruneCommand: ParsableCommand {
             let before = try SizeReport(checkpoint, context: context)
             print(PlanText.describe(chosen, model: model))
             print(SizeReport.table(before, compared: after))
+            let layers = model.moeLayers.map { chosen.keptExperts(layer: $0).count }
+            print("wrote \(output!): \(layers.reduce(0, +)) of \(model.moeLayers.reduce(0) { $0 + $1.numExperts }) experts kept in \(layers.count) MoE layers\(checkpoint.isFolder ? "; model card note in README.md" : "")")
         }
     }
 

@@ -38,4 +38,8 @@ enum FileSystemPath {
         let p = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return p.isEmpty ? "." : p
     }
+
+    static func lastComponent(_ path: String) -> String {
+        URL(fileURLWithPath: path).lastPathComponent
+    }
 }
