@@ -139,3 +139,43 @@ final class DataAsPeopleHaveItTests: XCTestCase {
         XCTAssertFalse(cut.stderr.contains("warning"), cut.stderr)
     }
 }
+
+/// One convention across commands: tokenize takes --data as calibrate and eval do (positional files still
+/// work), --memory takes 8G, and the parser's own errors read like every other error.
+final class ConventionTests: XCTestCase {
+    let tokenizer = Fixtures.root.appendingPathComponent("tiny-mixtral/tokenizer.json").path
+    let calib = Fixtures.root.appendingPathComponent("tiny-mixtral/calib.txt").path
+    let model = Fixtures.root.appendingPathComponent("tiny-mixtral").path
+
+    func testTokenizeTakesDataLikeTheOtherCommands() throws {
+        let withData = try CommandRunner.run(["tokenize", "--tokenizer", tokenizer, "--data", calib])
+        let positional = try CommandRunner.run(["tokenize", "--tokenizer", tokenizer, calib])
+        XCTAssertEqual(withData.status, 0, withData.stderr)
+        XCTAssertEqual(withData.stdout, positional.stdout)
+        XCTAssertEqual(withData.stdout.split(separator: "\n").count, 13)
+        let none = try CommandRunner.run(["tokenize", "--tokenizer", tokenizer])
+        XCTAssertEqual(none.status, 64)
+        XCTAssertEqual(none.stderr.split(separator: "\n").first, "moe-slim: error: give at least one --data FILE")
+    }
+
+    func testParserErrorsUseTheOneErrorStyle() throws {
+        let missing = try CommandRunner.run(["inspect"])
+        XCTAssertEqual(missing.status, 64)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").first, "moe-slim: error: Missing expected argument '<model>'")
+        let unknown = try CommandRunner.run(["frobnicate"])
+        XCTAssertEqual(unknown.stderr.split(separator: "\n").first, "moe-slim: error: Unexpected argument 'frobnicate'")
+        XCTAssertFalse((missing.stderr + unknown.stderr).contains("Error:"))
+        let help = try CommandRunner.run(["inspect", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.hasPrefix("OVERVIEW: "), help.stdout)
+    }
+
+    func testMemoryTakesABareUnitLetter() throws {
+        let dir = try Fixtures.scratch()
+        let r = try CommandRunner.run(["calibrate", model, "--data", calib, "-o", dir + "/c.json", "--memory", "8G"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let heatmap = try CommandRunner.run(["calibrate", model, "--data", calib, "-o", dir + "/c2.json", "--heatmap", dir + "/c.json"])
+        XCTAssertEqual(heatmap.status, 73)
+        XCTAssertEqual(heatmap.stderr, "moe-slim: error: \(dir)/c.json: --heatmap already exists (use --force to replace it)\n")
+    }
+}
