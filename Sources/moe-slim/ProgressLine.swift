@@ -8,7 +8,7 @@ import MoESlim
 /// or estimated.
 final class ProgressLine {
     private let label: String
-    private let total: TokenTotal?
+    private let total: TokenTotal
     private let terminal = FileHandleOutput.stderrIsTerminal
     private let start = Date()
     private var lastDrawn = Date.distantPast
@@ -20,11 +20,10 @@ final class ProgressLine {
     static let pipeInterval: TimeInterval = 60
     static let pipeStep = 10.0
 
-    init(label: String, total: TokenTotal?) {
+    init(label: String, total: TokenTotal) {
         self.label = label
         self.total = total
-        let opening = total.map { "\(label): \($0.tokens) tokens to run (\($0.counted ? "counted" : "estimated from the first part of the data"))" }
-            ?? "\(label): starting"
+        let opening = "\(label): \(total.tokens) tokens to run (\(total.counted ? "counted" : "estimated from the first part of the data"))"
         if terminal {
             draw(opening)
         } else {
@@ -36,18 +35,14 @@ final class ProgressLine {
         latest = p
         let now = Date()
         let done = Double(p.tokens) + p.runningTokens
-        let percent = total.map { $0.tokens > 0 ? min(100, 100 * done / Double($0.tokens)) : 100 }
+        let percent = total.tokens > 0 ? min(100, 100 * done / Double(total.tokens)) : 100
         if terminal {
             guard now.timeIntervalSince(lastDrawn) >= Self.terminalInterval else { return }
             draw(line(done: done, percent: percent, barWidth: 24))
         } else {
-            if let percent {
-                // The closing line reports the end; a "100%" line before it would say nothing new.
-                guard percent < 100, percent - lastPercent >= Self.pipeStep || now.timeIntervalSince(lastDrawn) >= Self.pipeInterval else { return }
-                lastPercent = percent
-            } else {
-                guard now.timeIntervalSince(lastDrawn) >= Self.pipeInterval else { return }
-            }
+            // The closing line reports the end; a "100%" line before it would say nothing new.
+            guard percent < 100, percent - lastPercent >= Self.pipeStep || now.timeIntervalSince(lastDrawn) >= Self.pipeInterval else { return }
+            lastPercent = percent
             FileHandleOutput.stderr(line(done: done, percent: percent, barWidth: nil) + "\n")
         }
         lastDrawn = now
@@ -79,27 +74,18 @@ final class ProgressLine {
         drawnOnTerminal = true
     }
 
-    private func line(done: Double, percent: Double?, barWidth: Int?) -> String {
+    private func line(done: Double, percent: Double, barWidth: Int?) -> String {
         let seconds = Date().timeIntervalSince(start)
         let rate = seconds > 0 ? done / seconds : 0
-        var parts: [String] = []
-        if let percent, let total {
-            let approx = total.counted ? "" : "~"
-            var head = String(format: "%3.0f%%", percent.rounded(.down))
-            if let barWidth { head = bar(percent / 100, width: barWidth) + " " + head }
-            parts.append("\(head) (\(Int(done)) of \(approx)\(total.tokens) tokens)")
-            let left = Double(total.tokens) - done
-            parts.append("\(Int(rate.rounded())) tokens/s")
-            parts.append("\(Self.duration(seconds)) elapsed")
-            if left > 0 {
-                parts.append(rate > 0 ? "ETA \(approx)\(Self.duration(left / rate))" : "ETA unknown")
-            } else if !total.counted {
-                parts.append("past the estimate")
-            }
-        } else {
-            parts.append("\(Int(done)) tokens")
-            parts.append("\(Int(rate.rounded())) tokens/s")
-            parts.append("\(Self.duration(seconds)) elapsed")
+        let approx = total.counted ? "" : "~"
+        var head = String(format: "%3.0f%%", percent.rounded(.down))
+        if let barWidth { head = bar(percent / 100, width: barWidth) + " " + head }
+        var parts = ["\(head) (\(Int(done)) of \(approx)\(total.tokens) tokens)", "\(Int(rate.rounded())) tokens/s", "\(Self.duration(seconds)) elapsed"]
+        let left = Double(total.tokens) - done
+        if left > 0 {
+            parts.append(rate > 0 ? "ETA \(approx)\(Self.duration(left / rate))" : "ETA unknown")
+        } else if !total.counted {
+            parts.append("past the estimate")
         }
         return "\(label): " + parts.joined(separator: ", ")
     }

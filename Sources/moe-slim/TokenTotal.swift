@@ -15,16 +15,19 @@ struct TokenTotal {
 
     /// `next` yields the token count of each record the run will see (from a second reader with the same
     /// options), `fractionRead` that reader's share of the input bytes read; `maxTokens` caps an estimate as it
-    /// caps the run. Nil when nothing can be said (empty input before the budget ran out).
+    /// caps the run.
     static func measure(
         maxTokens: Int?, next: () throws(MoESlimError) -> Int?, fractionRead: () -> Double?
-    ) throws(MoESlimError) -> TokenTotal? {
+    ) throws(MoESlimError) -> TokenTotal {
         let deadline = Date().addingTimeInterval(countingBudget)
         var tokens = 0
         while let count = try next() {
             tokens += count
-            if Date() > deadline {
-                guard let f = fractionRead(), f > 0 else { return nil }
+            // Past the budget, estimate only while most of the input is still unread: the file is read a
+            // megabyte at a time, so a small input is "all read" long before it is all tokenized, and its
+            // bytes say nothing about the tokens left. Counting such an input to the end costs at most about
+            // as long again.
+            if Date() > deadline, let f = fractionRead(), f > 0, f < 0.5 {
                 let estimate = Int((Double(tokens) / f).rounded())
                 return TokenTotal(tokens: min(estimate, maxTokens ?? .max), counted: false)
             }

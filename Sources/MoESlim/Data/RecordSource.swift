@@ -24,13 +24,14 @@ enum RecordSources {
         var head: [UInt8] = []
         while head.count < sniffBytes, try stream.read(appendingTo: &head) {}
         try refuseUnreadable(path, head: head)
-        if head.starts(with: [0xEF, 0xBB, 0xBF]) { head.removeFirst(3) }
-        let first = head.first { !(" \t\r\n".utf8.contains($0)) }
+        // A byte-order mark is looked past here; lines keep it, as they always have.
+        let bom = head.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let first = head.dropFirst(bom).first { !(" \t\r\n".utf8.contains($0)) }
         if format == .jsonl && first == UInt8(ascii: "[") {
-            return JSONArrayReader(stream: stream, buffered: head, limit: options.maxRecordBytes)
+            return JSONArrayReader(stream: stream, buffered: Array(head.dropFirst(bom)), limit: options.maxRecordBytes)
         }
         if format == .text && options.format == .auto, let first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-            try refuseJSONAsText(path, head: head)
+            try refuseJSONAsText(path, head: Array(head.dropFirst(bom)))
         }
         return LineReader(stream: stream, buffered: head, limit: options.maxRecordBytes)
     }
