@@ -1,5 +1,7 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFamilies
+import MoESlimSlimming
 
 /// The per-expert side of `counts show`: every expert's hard count and share, experts never picked ("dead",
 /// the first to go whatever the criterion) counted per layer, and the same as JSON for scripts.

@@ -1,4 +1,4 @@
-import MoESlim
+import MoESlimFormats
 
 /// Records longer than the model's context (`max_position_embeddings`): run anyway, since the forward pass
 /// computes them, but their later positions are past what the model was trained on, so the user hears of it

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
 
 @main
 struct MoESlimCommand: ParsableCommand {

@@ -1,4 +1,6 @@
-import MoESlim
+import MoESlimSupport
+import MoESlimFamilies
+import MoESlimSlimming
 
 /// The section prune appends to the output's README.md (the model card), so that a published pruned model
 /// says what was removed, how it was chosen and from what data; the original card stays above it.

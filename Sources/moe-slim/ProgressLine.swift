@@ -1,5 +1,6 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimSlimming
 
 /// Progress of calibrate, eval and sweep on stderr, moving with every decoder layer of every chunk: on a
 /// terminal one line redrawn in place (at most ten times a second); otherwise, so that logs of batch jobs stay

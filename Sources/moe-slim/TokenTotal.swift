@@ -1,5 +1,5 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
 
 /// How many tokens a run will go through, so progress shows a true percentage and ETA. Counted by reading
 /// (and tokenizing) the data once before the run when that takes a few seconds; when the data is larger, the

@@ -1,5 +1,6 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimText
 
 /// The tokenizer a command uses: --tokenizer, else the model folder's tokenizer.json. A SentencePiece
 /// `tokenizer.model` (the only tokenizer file of many older checkpoints) is not read; the user is told how

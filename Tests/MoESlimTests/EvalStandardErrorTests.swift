@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import MoESlim
+@testable import MoESlimSlimming
 
 /// eval's perplexity ± (formats/eval.md): the standard error of the mean per-token NLL, carried to perplexity
 /// by the delta method; checked against the same computation on transformers' float32 logits.
