@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CShims"),
         .target(name: "CKernels"),
         // The library's layers, lowest first. A target depends only on the ones above it in this list, so an
@@ -30,8 +31,9 @@ let package = Package(
         // What a checkpoint is: the family descriptions and their registry, tensor roles, the forward-pass
         // spec each family states, the shape check, adapter name maps and pruning plans.
         .target(name: "MoESlimFamilies", dependencies: ["MoESlimSupport", "MoESlimFormats"]),
-        // Text: the tokenizer and the data readers (JSON Lines, json-c, zstd), with multiple-choice encoding.
-        .target(name: "MoESlimText", dependencies: ["MoESlimSupport", "CJSONC", "CZstd", "CKernels"]),
+        // Text: the tokenizer and the data readers (JSON Lines, JSON arrays, json-c, zstd, gzip), with
+        // multiple-choice encoding.
+        .target(name: "MoESlimText", dependencies: ["MoESlimSupport", "CJSONC", "CZstd", "CZlib", "CKernels"]),
         // The forward pass: attention, routers, experts, kernels.
         .target(name: "MoESlimEngine", dependencies: ["MoESlimSupport", "MoESlimFormats", "MoESlimFamilies", "CKernels", "COpenBLAS"]),
         // Slimming: expert counts, pruning, LoRA merging, reports, evaluation, verification.

@@ -41,18 +41,26 @@ public struct ForwardPass {
         return byLayer
     }
 
+    /// The decoder layers `run` goes through (up to the last MoE layer), for progress within a chunk.
+    public var layersRun: Int { lastMoELayer + 1 }
+
     /// Runs the sequences and reports each MoE layer's routing as it happens; returns the hidden states after
-    /// the last MoE layer ([tokens, hidden], before any final norm).
-    public func run(_ sequences: [[Int32]], observe: (RoutingRecord) throws(MoESlimError) -> Void) throws(MoESlimError) -> [Float] {
-        try decode(batch(sequences), through: lastMoELayer, masking: nil, observe: observe)
+    /// the last MoE layer ([tokens, hidden], before any final norm). `afterLayer` hears of each finished
+    /// decoder layer (its index), so progress can move within a chunk.
+    public func run(
+        _ sequences: [[Int32]], observe: (RoutingRecord) throws(MoESlimError) -> Void, afterLayer: (Int) -> Void = { _ in }
+    ) throws(MoESlimError) -> [Float] {
+        try decode(batch(sequences), through: lastMoELayer, masking: nil, observe: observe, afterLayer: afterLayer)
     }
 
     /// Next-token logits of each sequence ([tokens, vocab] row-major). With a plan, every router only sees the
     /// experts the plan keeps, which computes what the checkpoint `prune` writes for that plan computes.
     /// The head is widened `vocabSlice` rows at a time so a large vocabulary never sits widened whole.
-    public func logits(_ sequences: [[Int32]], masking plan: PruningPlan? = nil, vocabSlice: Int = 4096) throws(MoESlimError) -> [[Float]] {
+    public func logits(
+        _ sequences: [[Int32]], masking plan: PruningPlan? = nil, vocabSlice: Int = 4096, afterLayer: (Int) -> Void = { _ in }
+    ) throws(MoESlimError) -> [[Float]] {
         let batch = batch(sequences)
-        var h = try decode(batch, through: model.numLayers - 1, masking: plan) { _ throws(MoESlimError) in }
+        var h = try decode(batch, through: model.numLayers - 1, masking: plan, observe: { _ throws(MoESlimError) in }, afterLayer: afterLayer)
         try normalize(&h, spec.finalNorm)
         let name = model.lmHeadTensor ?? model.embedTensor
         let head = LMHead(weights: weights, name: name, bias: spec.names[.lmHeadBias], hidden: model.hiddenSize, divisor: spec.logitsDivisor)
@@ -75,7 +83,8 @@ public struct ForwardPass {
     }
 
     private func decode(
-        _ batch: TokenBatch, through lastLayer: Int, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void
+        _ batch: TokenBatch, through lastLayer: Int, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void,
+        afterLayer: (Int) -> Void
     ) throws(MoESlimError) -> [Float] {
         let hidden = model.hiddenSize
         var h = try embed(batch.tokens)
@@ -105,6 +114,7 @@ public struct ForwardPass {
                     down: try weights.linear(p + m.down), hidden: hidden))
             }
             weights.release(layerTensors[layer])
+            afterLayer(layer)
         }
         return h
     }

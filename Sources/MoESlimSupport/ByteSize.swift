@@ -3,7 +3,7 @@ import Foundation
 /// A number of bytes as people type and read it, so every size option is parsed by one rule and every size the
 /// tool prints has one spelling. Typed sizes are read the way transformers reads `max_shard_size` (decimal
 /// "5GB" = 5·10⁹, binary "2GiB" = 2³¹, a bare number is bytes), so a value copied from a transformers call
-/// means the same here; printed sizes are always binary (KiB, MiB, GiB, TiB), so one command never says KB
+/// means the same here; a bare letter ("8G", as docker, java -Xmx and GNU sort take it) is binary; printed sizes are always binary (KiB, MiB, GiB, TiB), so one command never says KB
 /// where another says KiB.
 public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let bytes: Int
@@ -21,6 +21,7 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
     private static let units: [(suffix: String, factor: Double)] = [
         ("KIB", Double(kibibyte)), ("MIB", Double(mebibyte)), ("GIB", Double(gibibyte)), ("TIB", Double(tebibyte)),
         ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
+        ("K", Double(kibibyte)), ("M", Double(mebibyte)), ("G", Double(gibibyte)), ("T", Double(tebibyte)),
     ]
 
     /// A positive size such as "5GB", "500 MiB", "1.5GiB" or "4096"; nil for anything else (zero, negative,

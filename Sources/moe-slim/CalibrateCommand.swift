@@ -21,7 +21,7 @@ struct CalibrateCommand: ParsableCommand {
     @Argument(help: "A .safetensors file or a model folder (with config.json).")
     var model: String
 
-    @Option(name: .customLong("data"), help: "Input file: .jsonl (text or input_ids), plain text, either .zst; repeatable.")
+    @Option(name: .customLong("data"), help: "Input file: .jsonl or a .json array (text or input_ids), plain text, any of them .zst or .gz; repeatable.")
     var data: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Counts file to write (formats/counts.md).")
@@ -61,18 +61,29 @@ struct CalibrateCommand: ParsableCommand {
             var pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             pass.measuresExpertOutputs = !hardCountsOnly
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
-            let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
-            let progress = ProgressLine(total: reader.maxTokens)
+            var options = try reader.readerOptions()
+            options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
+            let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
+            let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let total = try TokenTotal.measure(
+                maxTokens: options.maxTokens, next: { () throws(MoESlimError) in try counting.next()?.tokens.count },
+                fractionRead: { counting.fractionRead })
+            let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let long = LongRecords(checkpoint)
+            let progress = ProgressLine(label: "calibrate", total: total)
+            defer { progress.close() }
             var calibration = Calibration(pass: pass, chunkTokens: planner.chunkTokens)
             if hardCountsOnly { calibration.statistics = [.hard] }
             let counts = try calibration.run(
                 settings: settings(planner),
                 next: { () throws(MoESlimError) in
                     guard let record = try records.next() else { return nil }
+                    long.note(record.tokens.count)
                     return try checked(record, vocabulary: pass.model.vocabSize)
                 },
-                progress: { progress.update($0, fractionRead: records.fractionRead) })
+                progress: progress.update)
             progress.finish()
+            long.warn()
             guard counts.tokens > 0 else { throw MoESlimError(.invalidData, "the data gave no tokens to count", path: data.first) }
             if hardCountsOnly {
                 print("counted \(counts.tokens) tokens, hard counts only; nothing written")
@@ -99,17 +110,14 @@ struct CalibrateCommand: ParsableCommand {
         [OutputTarget(output, option: "-o", kind: .file)] + (heatmap.map { [OutputTarget($0, option: "--heatmap", kind: .file)] } ?? [])
     }
 
-    /// --tokenizer, else the model folder's tokenizer.json when there is one; without any, text records fail
-    /// with a clear error.
+    /// --tokenizer, else the model folder's tokenizer.json when there is one (an input that no output may
+    /// land on).
     private func tokenizerPath(_ checkpoint: Checkpoint) -> String? {
         if let tokenizer { return tokenizer }
         let beside = checkpoint.folder + "/tokenizer.json"
         return FileManager.default.fileExists(atPath: beside) ? beside : nil
     }
 
-    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
-        try tokenizerPath(checkpoint).map { path throws(MoESlimError) in try Tokenizer(path: path) }
-    }
 
     /// What `counts merge` compares (CountsSettings): everything that changes which tokens are counted or how.
     private func settings(_ planner: ChunkPlanner) -> [ByteName: String] {

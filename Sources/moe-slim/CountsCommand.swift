@@ -57,19 +57,31 @@ struct CountsShowCommand: ParsableCommand {
     @Flag(help: "Replace an existing heatmap file.")
     var force = false
 
+    @Flag(help: "Also list every expert's hard count and share, per layer, most used first.")
+    var experts = false
+
+    @Flag(help: "Print the counts per expert as JSON (dead experts listed per layer).")
+    var json = false
+
     func run() throws {
         try failing {
             if let heatmap {
                 try OutputTarget.check([OutputTarget(heatmap, option: "--heatmap", kind: .file)], inputs: [input], force: force)
             }
             let counts = try ExpertCounts.load(input)
-            print(CountsTable.text(counts))
-            if counts.layers.allSatisfy({ !$0.sums[.maxAbsOutput].isEmpty }) {
-                print(try SuperExperts(counts: counts, rule: SuperExperts.Rule(), path: input).lines.joined(separator: "\n"))
+            if json {
+                print(CountsDetails.json(counts))
+            } else {
+                print(CountsTable.text(counts))
+                print(CountsDetails.deadSummary(counts))
+                if counts.layers.allSatisfy({ !$0.sums[.maxAbsOutput].isEmpty }) {
+                    print(try SuperExperts(counts: counts, rule: SuperExperts.Rule(), path: input).lines.joined(separator: "\n"))
+                }
+                if experts { print("\n" + CountsDetails.text(counts)) }
             }
             if let heatmap {
                 try CountsHeatmap.svg(counts, title: "\(counts.modelType): expert usage").writeAtomically(to: heatmap)
-                print("heatmap: \(heatmap)")
+                if !json { print("heatmap: \(heatmap)") }
             }
         }
     }

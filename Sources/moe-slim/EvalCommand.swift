@@ -39,6 +39,9 @@ struct EvalCommand: ParsableCommand {
             if let against {
                 let other = try Checkpoint(path: against)
                 let otherPass = try ForwardPass(checkpoint: other, compute: eval.engine.compute)
+                guard otherPass.model.vocabSize == pass.model.vocabSize else {
+                    throw MoESlimError(.invalidArgument, "has a vocabulary of \(otherPass.model.vocabSize) tokens and \(model) of \(pass.model.vocabSize); KL and top-1 agreement compare the same tokens, so --against needs the same vocabulary (a pruned copy of MODEL keeps it)", path: against)
+                }
                 let otherPlanner = try eval.planner(other, model: otherPass.model)
                 if otherPlanner.chunkTokens < planner.chunkTokens { planner = otherPlanner }
                 models.append(LogitsSource(pass: otherPass, vocabSlice: otherPlanner.vocabSlice))
@@ -54,7 +57,7 @@ struct EvalCommand: ParsableCommand {
         members.append(("task", .string(eval.task.rawValue)))
         switch results {
         case .perplexity(let r):
-            members += EvalOutput.grouped(r[0], r.count > 1 ? r[1] : nil) { EvalOutput.members($0, compared: $1) }
+            members += EvalOutput.grouped(r[0], r.count > 1 ? r[1] : nil) { EvalOutput.members($0, compared: $1, standardErrors: true) }
         case .choice(let r):
             members += EvalOutput.grouped(r[0], r.count > 1 ? r[1] : nil) { EvalOutput.members($0, compared: $1) }
         }

@@ -14,7 +14,7 @@ struct EvalOptions: ParsableArguments {
         case perplexity, choice
     }
 
-    @Option(name: .customLong("data"), help: "Input file: .jsonl (text or input_ids), plain text, either .zst; repeatable.")
+    @Option(name: .customLong("data"), help: "Input file: .jsonl or a .json array (text or input_ids), plain text, any of them .zst or .gz; repeatable.")
     var data: [String] = []
 
     @Option(help: "perplexity: next-token perplexity of the records; choice: multiple-choice accuracy (JSON Lines).")
@@ -52,17 +52,30 @@ struct EvalOptions: ParsableArguments {
     func evaluate(
         _ models: [LogitsSource], checkpoint: Checkpoint, reader: DataOptions, chunkTokens: Int, label: String
     ) throws(MoESlimError) -> EvalResults {
-        let options = try reader.readerOptions()
-        let tokenizer = try loadTokenizer(checkpoint)
-        let progress = ProgressLine(total: task == .perplexity ? reader.maxTokens : nil, label: label)
-        defer { progress.finish() }
+        var options = try reader.readerOptions()
+        options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
+        let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
         let vocabulary = models[0].pass.model.vocabSize
+        let long = LongRecords(checkpoint)
         switch task {
         case .perplexity:
+            let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let total = try TokenTotal.measure(
+                maxTokens: options.maxTokens, next: { () throws(MoESlimError) in try counting.next()?.tokens.count },
+                fractionRead: { counting.fractionRead })
             let records = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
+            let progress = ProgressLine(label: label, total: total)
+            defer { progress.close() }
             let results = try PerplexityEvaluation(models: models, chunkTokens: chunkTokens).run(
-                next: { () throws(MoESlimError) in try records.next().map { r throws(MoESlimError) in try checked(r, vocabulary: vocabulary) } },
-                progress: { progress.update($0, fractionRead: records.fractionRead) })
+                next: { () throws(MoESlimError) in
+                    try records.next().map { r throws(MoESlimError) in
+                        long.note(r.tokens.count)
+                        return try checked(r, vocabulary: vocabulary)
+                    }
+                },
+                progress: progress.update)
+            progress.finish()
+            long.warn()
             guard results[0].total.tokens > 0 else {
                 throw MoESlimError(.invalidData, "the data gave no next tokens to predict (records need at least two tokens)", path: data.first)
             }
@@ -75,21 +88,28 @@ struct EvalOptions: ParsableArguments {
                 throw MoESlimError(.invalidTokenizer, "--task choice tokenizes prompts and choices; the model folder has no tokenizer.json (give --tokenizer)")
             }
             let fields = ChoiceRecordReader.Fields(prompt: promptField, choices: choicesField, answer: answerField)
+            let counting = try ChoiceRecordReader(paths: data, options: options, fields: fields, tokenizer: tokenizer)
+            let total = try TokenTotal.measure(
+                maxTokens: nil, next: { () throws(MoESlimError) in try counting.next()?.tokenCount },
+                fractionRead: { counting.fractionRead })
             let questions = try ChoiceRecordReader(paths: data, options: options, fields: fields, tokenizer: tokenizer)
+            let progress = ProgressLine(label: label, total: total)
+            defer { progress.close() }
             let results = try ChoiceEvaluation(models: models, chunkTokens: chunkTokens).run(
-                next: { () throws(MoESlimError) in try questions.next().map { q throws(MoESlimError) in try checked(q, vocabulary: vocabulary) } },
-                progress: { progress.update($0, fractionRead: questions.fractionRead) })
+                next: { () throws(MoESlimError) in
+                    try questions.next().map { q throws(MoESlimError) in
+                        for choice in q.choices { long.note(choice.tokens.count) }
+                        return try checked(q, vocabulary: vocabulary)
+                    }
+                },
+                progress: progress.update)
+            progress.finish()
+            long.warn()
             guard results[0].total.questions > 0 else { throw MoESlimError(.invalidData, "the data gave no questions", path: data.first) }
             return .choice(results)
         }
     }
 
-    /// The model folder's tokenizer.json when there is one; without any, text records fail with a clear error.
-    private func loadTokenizer(_ checkpoint: Checkpoint) throws(MoESlimError) -> Tokenizer? {
-        if let tokenizer { return try Tokenizer(path: tokenizer) }
-        let beside = checkpoint.folder + "/tokenizer.json"
-        return FileManager.default.fileExists(atPath: beside) ? try Tokenizer(path: beside) : nil
-    }
 
     /// Token ids beyond the embedding usually mean the wrong tokenizer; say which record, not just which id.
     private func checked(_ record: CalibrationRecord, vocabulary: Int) throws(MoESlimError) -> CalibrationRecord {

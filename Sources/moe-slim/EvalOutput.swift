@@ -8,11 +8,15 @@ enum EvalOutput {
     static func number(_ v: Double) -> JSONValue { v.isFinite ? .number(String(v)) : .null }
 
     /// A model's perplexity; with `compared`, also the compared model's and the KL and agreement between them.
-    static func members(_ metrics: NextTokenMetrics, compared: NextTokenMetrics? = nil) -> [(key: String, value: JSONValue)] {
-        var out: [(key: String, value: JSONValue)] = [("perplexity", number(metrics.perplexity)), ("tokens", .int(metrics.tokens))]
+    /// `standardErrors` adds each perplexity's ± (`perplexity_se`, `against_perplexity_se`; eval only).
+    static func members(_ metrics: NextTokenMetrics, compared: NextTokenMetrics? = nil, standardErrors: Bool = false) -> [(key: String, value: JSONValue)] {
+        var out: [(key: String, value: JSONValue)] = [("perplexity", number(metrics.perplexity))]
+        if standardErrors { out.append(("perplexity_se", number(metrics.perplexityStandardError))) }
+        out.append(("tokens", .int(metrics.tokens)))
         if let compared {
-            out += [("against_perplexity", number(compared.perplexity)), ("kl", number(compared.kl)),
-                    ("top1_agreement", number(compared.top1Agreement))]
+            out.append(("against_perplexity", number(compared.perplexity)))
+            if standardErrors { out.append(("against_perplexity_se", number(compared.perplexityStandardError))) }
+            out += [("kl", number(compared.kl)), ("top1_agreement", number(compared.top1Agreement))]
         }
         return out
     }
@@ -33,10 +37,10 @@ enum EvalOutput {
     }
 
     static func text(_ metrics: NextTokenMetrics, compared: NextTokenMetrics? = nil) -> String {
-        var line = String(format: "perplexity %.4f over %d tokens", metrics.perplexity, metrics.tokens)
+        var line = String(format: "perplexity %.4f ± %.4f over %d tokens", metrics.perplexity, metrics.perplexityStandardError, metrics.tokens)
         if let compared {
-            line += String(format: "; against: perplexity %.4f, KL(base‖against) %.6f nats/token, top-1 agreement %.2f%%",
-                           compared.perplexity, compared.kl, compared.top1Agreement * 100)
+            line += String(format: "; against: perplexity %.4f ± %.4f, KL(base‖against) %.6f nats/token, top-1 agreement %.2f%%",
+                           compared.perplexity, compared.perplexityStandardError, compared.kl, compared.top1Agreement * 100)
         }
         return line
     }

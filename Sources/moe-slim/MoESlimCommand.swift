@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MoESlimSupport
 import MoESlimFormats
 
@@ -10,8 +11,19 @@ struct MoESlimCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            exitInOneStyle(error)
         }
+    }
+
+    /// The parser's own usage errors in the style of every other error (`moe-slim: error: …`), its usage
+    /// lines kept below; help, version and our own already-printed errors go through unchanged.
+    static func exitInOneStyle(_ error: Error) -> Never {
+        let code = exitCode(for: error)
+        let message = fullMessage(for: error)
+        let prefix = "Error: "
+        guard code != .success, message.hasPrefix(prefix) else { exit(withError: error) }
+        printError("moe-slim: error: " + message.dropFirst(prefix.count))
+        Foundation.exit(code.rawValue)
     }
 
     static let configuration = CommandConfiguration(

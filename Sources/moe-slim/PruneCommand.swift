@@ -87,6 +87,7 @@ struct PruneCommand: ParsableCommand {
             try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)
             let chosen: PruningPlan
+            var loadedCounts: ExpertCounts?
             if let plan {
                 chosen = try PruningPlan.load(plan, for: model, topK: topK)
             } else {
@@ -99,6 +100,7 @@ struct PruneCommand: ParsableCommand {
                     let found = try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1)
                     printError("moe-slim: note: kept whatever the criterion says, " + found.lines.joined(separator: "\n"))
                 }
+                loadedCounts = loaded?.0
                 chosen = try selection.plan(model: model, counts: loaded, checkpoint: checkpoint)
             }
             let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen, multiTokenPrediction: dropMtp ? .drop : .refuse)
@@ -112,7 +114,13 @@ struct PruneCommand: ParsableCommand {
                 print(SizeReport.table(before, compared: after))
                 return
             }
-            let skipped = try PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding, force: outputOptions.force).write()
+            var writer = PruneWriter(input: checkpoint, transform: transform, destination: output!, sharding: outputOptions.sharding, force: outputOptions.force)
+            writer.modelCardNote = ModelCardNote(
+                source: FileSystemPath.lastComponent(checkpoint.folder), model: model, plan: chosen,
+                how: plan.map { "the explicit plan file `\($0)`" } ?? "criterion `\(criterion.rawValue)`, strategy `\(strategy.rawValue)`",
+                counts: loadedCounts, countsPath: counts
+            ).text
+            let skipped = try writer.write()
             if !skipped.isEmpty {
                 printError("moe-slim: note: not copied, they hold the unpruned weights in another format: \(skipped.joined(separator: ", "))")
             }
@@ -123,6 +131,8 @@ struct PruneCommand: ParsableCommand {
             let before = try SizeReport(checkpoint, context: context)
             print(PlanText.describe(chosen, model: model))
             print(SizeReport.table(before, compared: after))
+            let layers = model.moeLayers.map { chosen.keptExperts(layer: $0).count }
+            print("wrote \(output!): \(layers.reduce(0, +)) of \(model.moeLayers.reduce(0) { $0 + $1.numExperts }) experts kept in \(layers.count) MoE layers\(checkpoint.isFolder ? "; model card note in README.md" : "")")
         }
     }
 

@@ -20,15 +20,22 @@ struct TokenizeCommand: ParsableCommand {
     @Option(help: "tokenizer.json (or tokenizer.json.zst).")
     var tokenizer: String
 
-    @Argument(help: "Input files: plain text, .jsonl (text or input_ids), either compressed as .zst.")
-    var files: [String]
+    @Option(name: .customLong("data"), help: "Input file: .jsonl or a .json array (text or input_ids), plain text, any of them .zst or .gz; repeatable.")
+    var dataFiles: [String] = []
+
+    @Argument(help: ArgumentHelp("Input files, the older form of --data (deprecated; kept so existing scripts run).", valueName: "file"))
+    var files: [String] = []
 
     @OptionGroup var data: DataOptions
+
+    func validate() throws {
+        guard !(dataFiles + files).isEmpty else { throw ValidationError("give at least one --data FILE") }
+    }
 
     func run() throws {
         try failing {
             let reader = try RecordReader(
-                paths: files, options: try data.readerOptions(), tokenizer: try Tokenizer(path: tokenizer))
+                paths: dataFiles + files, options: try data.readerOptions(), tokenizer: try TokenizerLookup.load(given: tokenizer, folder: "."))
             var output = BufferedStandardOutput()
             while let record = try reader.next() {
                 try output.write("{\"input_ids\": [")

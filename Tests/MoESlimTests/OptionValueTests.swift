@@ -16,6 +16,8 @@ final class OptionValueTests: XCTestCase {
         XCTAssertEqual(ByteSize(parsing: " 500 mb ")?.bytes, 500_000_000)
         XCTAssertEqual(ByteSize(parsing: "1.5KiB")?.bytes, 1536)
         XCTAssertEqual(ByteSize(parsing: "10B")?.bytes, 10)
+        XCTAssertEqual(ByteSize(parsing: "8G")?.bytes, 8 << 30, "a bare letter is binary, as docker and java -Xmx read it")
+        XCTAssertEqual(ByteSize(parsing: "512m")?.bytes, 512 << 20)
         XCTAssertEqual(ByteSize(parsing: "4096")?.bytes, 4096)
         XCTAssertEqual(ByteSize(parsing: String(Int.max))?.bytes, Int.max, "a bare number is exact, not rounded through Double")
         for bad in ["", "0", "-1", "-1KB", "0KB", "0.1B", "4XB", "GB", "nan GB", "inf", "1e30GB", "5 G B"] {
@@ -77,28 +79,29 @@ final class OptionValueTests: XCTestCase {
         XCTAssertEqual(existing.adapters.map(\.weight), [1])
     }
 
-    /// The parser's own usage error, exit 64 as our ValidationErrors, naming the values when there are few.
+    /// The parser's own usage error, exit 64 as our ValidationErrors, naming the values when there are few, in
+    /// the one error style of every command (`moe-slim: error: …`).
     func testOtherValuesAreRefusedBeforeTheCommandRuns() throws {
         let model = Fixtures.model("mixtral")
         let refused: [([String], String)] = [
             (["eval", model, "--data", "d", "--task", "mmlu"],
-             "Error: The value 'mmlu' is invalid for '--task <task>'. Please provide one of 'perplexity' and 'choice'."),
+             "moe-slim: error: The value 'mmlu' is invalid for '--task <task>'. Please provide one of 'perplexity' and 'choice'."),
             (["prune", model, "out", "--plan", "p", "--strategy", "local"],
-             "Error: The value 'local' is invalid for '--strategy <strategy>'. Please provide one of 'layer' and 'global'."),
+             "moe-slim: error: The value 'local' is invalid for '--strategy <strategy>'. Please provide one of 'layer' and 'global'."),
             (["sweep", model, "--counts", "c", "--data", "d", "--strategy", "layer,local"],
-             "Error: The value 'layer,local' is invalid for '--strategy <strategy>'. Please provide one of 'layer' and 'global'."),
+             "moe-slim: error: The value 'layer,local' is invalid for '--strategy <strategy>'. Please provide one of 'layer' and 'global'."),
             (["sweep", model, "--counts", "c", "--data", "d", "--sparsity", "0.25,lots"],
-             "Error: The value '0.25,lots' is invalid for '--sparsity <sparsity>'"),
+             "moe-slim: error: The value '0.25,lots' is invalid for '--sparsity <sparsity>'"),
             (["tokenize", "--tokenizer", "t", "f", "--format", "csv"],
-             "Error: The value 'csv' is invalid for '--format <format>'. Please provide one of 'auto', 'text' or 'jsonl'."),
+             "moe-slim: error: The value 'csv' is invalid for '--format <format>'. Please provide one of 'auto', 'text' or 'jsonl'."),
             (["merge-lora", "b", "a", "o", "--dtype", "int8"],
-             "Error: The value 'int8' is invalid for '--dtype <dtype>'. Please provide one of 'keep', 'bf16', 'f16' or 'f32'."),
+             "moe-slim: error: The value 'int8' is invalid for '--dtype <dtype>'. Please provide one of 'keep', 'bf16', 'f16' or 'f32'."),
             (["merge-lora", "b", "o", "--adapter", "x:heavy"],
-             "Error: The value 'x:heavy' is invalid for '--adapter <dir[:weight]>': the weight after ':' is not a number"),
-            (["eval", model, "--data", "d", "--memory", "8XB"], "Error: The value '8XB' is invalid for '--memory <size>'"),
-            (["calibrate", model, "--data", "d", "-o", "c", "--memory", "0"], "Error: The value '0' is invalid for '--memory <size>'"),
-            (["prune", model, "out", "--plan", "p", "--max-shard-size", "lots"], "Error: The value 'lots' is invalid for '--max-shard-size <size>'"),
-            (["tokenize", "--tokenizer", "t", "f", "--max-record-bytes", "0"], "Error: The value '0' is invalid for '--max-record-bytes <size>'"),
+             "moe-slim: error: The value 'x:heavy' is invalid for '--adapter <dir[:weight]>': the weight after ':' is not a number"),
+            (["eval", model, "--data", "d", "--memory", "8XB"], "moe-slim: error: The value '8XB' is invalid for '--memory <size>'"),
+            (["calibrate", model, "--data", "d", "-o", "c", "--memory", "0"], "moe-slim: error: The value '0' is invalid for '--memory <size>'"),
+            (["prune", model, "out", "--plan", "p", "--max-shard-size", "lots"], "moe-slim: error: The value 'lots' is invalid for '--max-shard-size <size>'"),
+            (["tokenize", "--tokenizer", "t", "f", "--max-record-bytes", "0"], "moe-slim: error: The value '0' is invalid for '--max-record-bytes <size>'"),
         ]
         for (arguments, message) in refused {
             let run = try CommandRunner.run(arguments)

@@ -13,6 +13,8 @@ package enum CheckpointMembers {
         "config.json", "generation_config.json", Checkpoint.indexName, "tokenizer.json", "tokenizer_config.json",
         "special_tokens_map.json", "added_tokens.json", "tokenizer.model", "vocab.json", "vocab.txt", "merges.txt",
         "chat_template.jinja", "chat_template.json",
+        // The model card: prune writes one (the input's with a note appended, or the note alone).
+        "README.md",
     ].map { Array($0.utf8) })
 
     private static let shardSuffix = Array(".safetensors".utf8)

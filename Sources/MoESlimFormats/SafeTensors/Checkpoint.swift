@@ -42,7 +42,9 @@ public final class Checkpoint: @unchecked Sendable {
     }
 
     /// `configPath` overrides where config.json is read from (a single file being written beside its config).
-    public init(path: String, configPath: String? = nil) throws(MoESlimError) {
+    /// `path` may also be a Hugging Face cache repo folder or an `org/name` in the local cache (ModelLocation).
+    public init(path given: String, configPath: String? = nil) throws(MoESlimError) {
+        let path = try ModelLocation.resolve(given)
         self.path = path
         if FileSystem.isDirectory(path) {
             isFolder = true
@@ -53,6 +55,7 @@ public final class Checkpoint: @unchecked Sendable {
             } else {
                 let single = FileSystem.join(path, "model.safetensors")
                 guard FileSystem.exists(single) else {
+                    try ModelLocation.refusePickleOnly(path)
                     throw MoESlimError(.io, "folder has neither \(Self.indexName) nor model.safetensors", path: path)
                 }
                 (shardNames, shards, shardStarts, nameIndex) = try Self.openSingle(single, name: "model.safetensors")

@@ -13,7 +13,7 @@ public struct ChoiceEvaluation {
     }
 
     public func run(
-        next: @escaping () throws(MoESlimError) -> ChoiceQuestion?, progress: (Calibration.Progress) -> Void = { _ in }
+        next: @escaping () throws(MoESlimError) -> ChoiceQuestion?, progress: @escaping (Calibration.Progress) -> Void = { _ in }
     ) throws(MoESlimError) -> [Grouped<ChoiceScoring>] {
         var results = models.map { _ in Grouped(empty: ChoiceScoring()) }
         var chunks = TokenChunks(limit: chunkTokens, size: { $0.tokenCount }, next: next)
@@ -23,8 +23,9 @@ public struct ChoiceEvaluation {
             let chunk = try chunks.take()
             if chunk.isEmpty { break }
             let sequences = chunk.flatMap { $0.choices.map(\.tokens) }
+            let running = PerplexityEvaluation.running(done, chunkTokens: sequences.reduce(0) { $0 + $1.count }, models: models, start: start, progress: progress)
             for m in models.indices {
-                let logits = try models[m].logits(sequences)
+                let logits = try models[m].logits(sequences) { running(m, $0) }
                 var s = 0
                 for question in chunk {
                     let scores = question.choices.map { choice in

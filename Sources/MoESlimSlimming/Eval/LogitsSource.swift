@@ -15,7 +15,7 @@ public struct LogitsSource {
         self.vocabSlice = vocabSlice
     }
 
-    func logits(_ sequences: [[Int32]]) throws(MoESlimError) -> [[Float]] {
-        try pass.logits(sequences, masking: plan, vocabSlice: vocabSlice)
+    func logits(_ sequences: [[Int32]], afterLayer: (Int) -> Void = { _ in }) throws(MoESlimError) -> [[Float]] {
+        try pass.logits(sequences, masking: plan, vocabSlice: vocabSlice, afterLayer: afterLayer)
     }
 }

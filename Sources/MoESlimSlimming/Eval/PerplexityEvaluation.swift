@@ -16,7 +16,7 @@ public struct PerplexityEvaluation {
     }
 
     public func run(
-        next: @escaping () throws(MoESlimError) -> CalibrationRecord?, progress: (Calibration.Progress) -> Void = { _ in }
+        next: @escaping () throws(MoESlimError) -> CalibrationRecord?, progress: @escaping (Calibration.Progress) -> Void = { _ in }
     ) throws(MoESlimError) -> [Grouped<NextTokenMetrics>] {
         var results = models.map { _ in Grouped(empty: NextTokenMetrics()) }
         var chunks = TokenChunks(limit: chunkTokens, size: { $0.tokens.count }, next: next)
@@ -26,7 +26,8 @@ public struct PerplexityEvaluation {
             let chunk = try chunks.take()
             if chunk.isEmpty { break }
             let sequences = chunk.map(\.tokens)
-            let base = try models[0].logits(sequences)
+            let running = Self.running(done, chunkTokens: sequences.reduce(0) { $0 + $1.count }, models: models, start: start, progress: progress)
+            let base = try models[0].logits(sequences) { running(0, $0) }
             let baseMetrics = Self.perRecord(chunk.count) { i in
                 var m = NextTokenMetrics()
                 m.add(logits: base[i], vocab: base[i].count / sequences[i].count, sequence: sequences[i])
@@ -34,7 +35,7 @@ public struct PerplexityEvaluation {
             }
             for (i, record) in chunk.enumerated() { results[0].update(record.group) { $0 = $0 + baseMetrics[i] } }
             for m in models.indices.dropFirst() {
-                let other = try models[m].logits(sequences)
+                let other = try models[m].logits(sequences) { running(m, $0) }
                 if let i = sequences.indices.first(where: { other[$0].count != base[$0].count }) {
                     throw MoESlimError(.invalidArgument, "the models have different vocabularies (\(base[i].count / sequences[i].count) and \(other[i].count / sequences[i].count) entries); KL needs the same tokens")
                 }
@@ -51,6 +52,21 @@ public struct PerplexityEvaluation {
             progress(done)
         }
         return results
+    }
+
+    /// Reports, after layer `layer` of model `m`, the share of the chunk's work done (every model runs every
+    /// layer once per chunk), so progress moves within a chunk.
+    static func running(
+        _ done: Calibration.Progress, chunkTokens: Int, models: [LogitsSource], start: Date, progress: @escaping (Calibration.Progress) -> Void
+    ) -> (_ m: Int, _ layer: Int) -> Void {
+        let layers = models.map { $0.pass.model.numLayers }
+        let all = Double(max(1, layers.reduce(0, +)))
+        return { m, layer in
+            var p = done
+            p.runningTokens = Double(chunkTokens) * Double(layers[..<m].reduce(0, +) + layer + 1) / all
+            p.seconds = Date().timeIntervalSince(start)
+            progress(p)
+        }
     }
 
     /// Each record's metrics on its own core: a log-softmax over the whole vocabulary per token costs about as

@@ -2,6 +2,7 @@ import Foundation
 import MoESlimSupport
 import MoESlimFormats
 import MoESlimFamilies
+import MoESlimText
 
 /// Writes a pruned checkpoint in the input's shape (file → file with config.json beside it, folder → folder
 /// with the tokenizer and other files copied), then reopens the result and checks it against the plan before
@@ -12,6 +13,10 @@ public struct PruneWriter {
     public let destination: String
     public let sharding: Sharding
     public let force: Bool
+    /// Appended to the folder's README.md (written alone when there is none), so the model card says what was
+    /// pruned; a card over `cardLimit` bytes is copied unchanged.
+    public var modelCardNote: String?
+    static let cardLimit = 16 << 20
 
     public init(input: Checkpoint, transform: PruneTransform, destination: String, sharding: Sharding, force: Bool) {
         self.input = input
@@ -19,6 +24,19 @@ public struct PruneWriter {
         self.destination = destination
         self.sharding = sharding
         self.force = force
+    }
+
+    /// The companions with README.md replaced by the original card followed by the note.
+    private func withModelCard(_ files: [CheckpointWriter.ExtraFile]) throws(MoESlimError) -> [CheckpointWriter.ExtraFile] {
+        guard let note = modelCardNote else { return files }
+        guard let i = files.firstIndex(where: { $0.name.sameBytes(as: "README.md") }), let source = files[i].source else {
+            return files + [.init(name: "README.md", contents: Array(note.utf8))]
+        }
+        guard var card = try ByteStream.readAll(source, kind: .companion, limit: Self.cardLimit) else { return files }
+        if let last = card.last, last != 0x0A { card.append(0x0A) }
+        var edited = files
+        edited[i] = .init(name: "README.md", contents: card + Array(note.utf8))
+        return edited
     }
 
     /// Returns the files of the input folder that were not copied because they hold weights.
@@ -30,7 +48,7 @@ public struct PruneWriter {
                 destination: destination, asFolder: true, sharding: sharding, metadata: transform.metadata,
                 force: force, inputs: input.inputPaths, companionsFrom: input.folder)
             let companions = try CheckpointMembers.companionFiles(of: input.folder)
-            let extras = companions.copied + [.init(name: "config.json", contents: configBytes)]
+            let extras = try withModelCard(companions.copied) + [.init(name: "config.json", contents: configBytes)]
             try writer.write(transform.tensors, extraFiles: extras) { temp throws(MoESlimError) in
                 try WrittenOutput.confirm(temp, holds: transform.tensors)
                 try checkExpertCounts(Checkpoint(path: temp))

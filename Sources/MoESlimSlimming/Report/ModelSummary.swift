@@ -36,6 +36,29 @@ public struct ModelSummary: Sendable {
         }
     }
 
+    /// The text's words for what the JSON names by enum value.
+    private var attentionWords: String {
+        switch model.attention.kind {
+        case .grouped: return "grouped-query attention"
+        case .multiLatent: return "multi-head latent attention"
+        }
+    }
+
+    private var routerWords: String {
+        switch model.routing.scoring {
+        case .softmax: return "softmax router"
+        case .sigmoid: return "sigmoid router"
+        case .softmaxAfterTopK: return "router softmax over the top-k"
+        }
+    }
+
+    private func storageWords(_ layer: MoELayer) -> String {
+        switch layer.experts {
+        case .separate: return "one tensor set per expert"
+        case .fused: return "all experts in fused tensors"
+        }
+    }
+
     public var json: JSONValue {
         .object([
             ("path", .string(path)),
@@ -66,20 +89,25 @@ public struct ModelSummary: Sendable {
     public var text: String {
         var lines = [
             "\(path)",
-            "  family        \(model.modelType) (\(model.attention.kind.rawValue) attention, \(model.routing.scoring.rawValue) router)",
-            "  layers        \(model.numLayers) (\(model.moeLayers.count) MoE, \(denseLayers.count) dense)",
+            "  family        \(model.modelType) (\(attentionWords), \(routerWords))",
+            "  layers        \(model.numLayers): \(model.moeLayers.count) with experts, \(denseLayers.isEmpty ? "none" : String(denseLayers.count)) with a dense MLP",
             "  hidden/vocab  \(model.hiddenSize) / \(model.vocabSize)" + (model.tiedEmbeddings ? " (tied embeddings)" : ""),
             "  tensors       \(tensorCount) in \(shards) shard\(shards == 1 ? "" : "s")",
         ]
-        let counts = Dictionary(grouping: model.moeLayers, by: { "\($0.numExperts) experts, top-\($0.topK), \(storage($0))" })
+        let counts = Dictionary(grouping: model.moeLayers, by: { "\($0.numExperts) experts, \($0.topK) per token, \(storageWords($0))" })
         for (text, layers) in counts.sorted(by: { $0.key < $1.key }) {
             lines.append("  MoE layers    \(layers.count) × \(text)")
         }
         if let shared = model.moeLayers.first?.shared, !shared.isEmpty {
             lines.append("  shared        \(shared.count) tensors per MoE layer (kept whole)")
         }
-        if !denseLayers.isEmpty { lines.append("  dense layers  \(denseLayers.map(String.init).joined(separator: ", "))") }
-        for (dtype, bytes) in bytesPerDType { lines.append("  \(dtype.padding(toLength: 12, withPad: " ", startingAt: 0))  \(bytes) bytes") }
+        if !denseLayers.isEmpty {
+            let which = denseLayers.map(String.init).joined(separator: ", ")
+            lines.append("  dense MLP     in layer\(denseLayers.count == 1 ? "" : "s") \(which)")
+        }
+        for (dtype, bytes) in bytesPerDType {
+            lines.append("  \(dtype.padding(toLength: 12, withPad: " ", startingAt: 0))  \(ByteSize(bytes)) (\(bytes) bytes)")
+        }
         // model_type comes from config.json: each line is escaped as error messages are.
         return lines.map(EscapedText.of).joined(separator: "\n")
     }

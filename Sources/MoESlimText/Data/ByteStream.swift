@@ -1,3 +1,4 @@
+import CZlib
 import CZstd
 #if canImport(Glibc)
 import Glibc
@@ -6,15 +7,19 @@ import Darwin
 #endif
 import MoESlimSupport
 
-/// Sequential reads from a file, decompressing `.zst` files through libzstd's streaming API so a corpus of any
-/// size is read in constant memory. The file is opened by InputFile (a regular file, never a FIFO), and a zstd
+/// Sequential reads from a file, decompressing `.zst` files through libzstd's streaming API and `.gz` files
+/// through zlib's, so a corpus of any size is read in constant memory (output one 1 MiB chunk at a time: a
+/// decompression bomb is stopped by the caller's record limit, as a long plain file would be). The file is opened by InputFile (a regular file, never a FIFO), and a zstd
 /// frame may not ask for a window over InputLimits.zstdWindowLog.
-final class ByteStream {
+package final class ByteStream {
     let path: String
     /// The size of the file as opened (compressed size for .zst).
     let fileSize: Int
     private let file: UnsafeMutablePointer<FILE>
     private let zstd: OpaquePointer?
+    private let gzip: UnsafeMutablePointer<z_stream>?
+    /// zlib's last result: Z_STREAM_END between gzip members, so the end of the file there is no truncation.
+    private var gzipResult = Z_STREAM_END
     private var input: [UInt8]
     private var inputPos = 0
     private var inputCount = 0
@@ -39,6 +44,7 @@ final class ByteStream {
         self.code = kind.code
         self.input = [UInt8](repeating: 0, count: Self.chunkSize)
         if path.hasSuffix(".zst") {
+            gzip = nil
             guard let stream = ZSTD_createDStream() else {
                 fclose(file)
                 throw MoESlimError(.io, "cannot create a zstd stream", path: path)
@@ -48,6 +54,19 @@ final class ByteStream {
             zstd = stream
         } else {
             zstd = nil
+            if path.hasSuffix(".gz") {
+                let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+                stream.initialize(to: z_stream())
+                // 15 + 16: a gzip header and a window of at most 32 KiB (the format's maximum).
+                guard inflateInit2_(stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                    stream.deallocate()
+                    fclose(file)
+                    throw MoESlimError(.io, "cannot create a gzip stream", path: path)
+                }
+                gzip = stream
+            } else {
+                gzip = nil
+            }
         }
     }
 
@@ -57,10 +76,15 @@ final class ByteStream {
     deinit {
         fclose(file)
         if let zstd { ZSTD_freeDStream(zstd) }
+        if let gzip {
+            inflateEnd(gzip)
+            gzip.deallocate()
+        }
     }
 
     /// Appends up to one chunk to `buffer`; returns false at the end of the data.
     func read(appendingTo buffer: inout [UInt8]) throws(MoESlimError) -> Bool {
+        if let gzip { return try inflate(gzip, appendingTo: &buffer) }
         guard let zstd else {
             let start = buffer.count
             buffer.append(contentsOf: Self.zeros)
@@ -99,6 +123,47 @@ final class ByteStream {
         }
     }
 
+    /// One chunk of gzip output; members written one after another (`cat a.gz b.gz`) read as one stream,
+    /// as gzip -d reads them.
+    private func inflate(_ gzip: UnsafeMutablePointer<z_stream>, appendingTo buffer: inout [UInt8]) throws(MoESlimError) -> Bool {
+        while true {
+            if inputPos == inputCount {
+                inputCount = input.withUnsafeMutableBytes { fread($0.baseAddress!, 1, Self.chunkSize, file) }
+                inputPos = 0
+                if inputCount == 0 {
+                    if ferror(file) != 0 { throw MoESlimError(.io, "read failed", path: path, cause: POSIXFailure("fread")) }
+                    if gzipResult != Z_STREAM_END { throw MoESlimError(code, "truncated gzip stream", path: path) }
+                    return false
+                }
+            }
+            if gzipResult == Z_STREAM_END && inflateReset(gzip) != Z_OK {
+                throw MoESlimError(code, "gzip: cannot start the next member", path: path)
+            }
+            let start = buffer.count
+            buffer.append(contentsOf: Self.zeros)
+            var produced = 0
+            let result = input.withUnsafeMutableBytes { inBytes in
+                buffer.withUnsafeMutableBytes { outBytes in
+                    gzip.pointee.next_in = inBytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + inputPos
+                    gzip.pointee.avail_in = uInt(inputCount - inputPos)
+                    gzip.pointee.next_out = outBytes.baseAddress!.assumingMemoryBound(to: Bytef.self) + start
+                    gzip.pointee.avail_out = uInt(Self.chunkSize)
+                    let r = CZlib.inflate(gzip, Z_NO_FLUSH)
+                    inputPos = inputCount - Int(gzip.pointee.avail_in)
+                    produced = Self.chunkSize - Int(gzip.pointee.avail_out)
+                    return r
+                }
+            }
+            buffer.removeLast(Self.chunkSize - produced)
+            guard result == Z_OK || result == Z_STREAM_END || (result == Z_BUF_ERROR && produced == 0) else {
+                let message = gzip.pointee.msg.map { String(cString: $0) } ?? "error \(result)"
+                throw MoESlimError(code, "gzip: \(message)", path: path)
+            }
+            gzipResult = result == Z_BUF_ERROR ? Z_OK : result
+            if produced > 0 { return true }
+        }
+    }
+
     private func zstdFailure(_ result: Int) -> MoESlimError {
         if ZSTD_getErrorCode(result) == ZSTD_error_frameParameter_windowTooLarge {
             let limit = ByteSize(1 << Int(InputLimits.zstdWindowLog))
@@ -107,13 +172,13 @@ final class ByteStream {
         return MoESlimError(code, "zstd: \(String(cString: ZSTD_getErrorName(result)))", path: path)
     }
 
-    /// The whole content, decompressed if the name ends in `.zst`; nil once it passes `limit` bytes, so a small
+    /// The whole content, decompressed if the name ends in `.zst` or `.gz`; nil once it passes `limit` bytes, so a small
     /// file that expands without end is stopped one chunk past the limit. A plain file's room is reserved at
     /// once, so a 30 MiB tokenizer does not pass through a 64 MiB array on its way in.
-    static func readAll(_ path: String, kind: InputKind, limit: Int) throws(MoESlimError) -> [UInt8]? {
+    package static func readAll(_ path: String, kind: InputKind, limit: Int) throws(MoESlimError) -> [UInt8]? {
         let stream = try ByteStream(path: path, kind: kind)
         var bytes: [UInt8] = []
-        if stream.zstd == nil { bytes.reserveCapacity(min(stream.fileSize, limit) + chunkSize) }
+        if stream.zstd == nil && stream.gzip == nil { bytes.reserveCapacity(min(stream.fileSize, limit) + chunkSize) }
         while try stream.read(appendingTo: &bytes) {
             if bytes.count > limit { return nil }
         }

@@ -26,7 +26,7 @@ public final class ChoiceRecordReader {
     private let tokenizer: Tokenizer
     private let template: RecordTemplate?
     private var fileIndex = 0
-    private var lines: LineReader?
+    private var lines: (any RecordSource)?
     private var recordIndex = 0
 
     public init(paths: [String], options: DataReaderOptions, fields: Fields, tokenizer: Tokenizer) throws(MoESlimError) {
@@ -74,7 +74,7 @@ public final class ChoiceRecordReader {
 
     private func nextLine() throws(MoESlimError) -> (LineReader.Line, String, Int)? {
         while fileIndex < paths.count {
-            if lines == nil { lines = try LineReader(path: paths[fileIndex], kind: .data, limit: options.maxRecordBytes) }
+            if lines == nil { lines = try RecordSources.open(paths[fileIndex], format: .jsonl, options: options) }
             while let line = try lines!.next() {
                 if case .bytes(let bytes) = line, bytes.isEmpty { continue }
                 return (line, paths[fileIndex], lines!.lineNumber)
@@ -100,7 +100,7 @@ public final class ChoiceRecordReader {
             case .failure(let failure): return .failure(failure)
             }
         } else {
-            guard let text = root[fields.prompt]?.string else { return .failure(RecordFailure("no string field '\(fields.prompt)'")) }
+            guard let text = root[fields.prompt]?.string else { return .failure(RecordFailure("no string field '\(fields.prompt)'" + RecordReader.fieldsNote(root))) }
             prompt = text
         }
         guard !prompt.isEmpty else { return .failure(RecordFailure("the prompt is empty; choices need a context to follow")) }

@@ -2,7 +2,8 @@ import MoESlimSupport
 
 /// How input files become records; shared by `tokenize`, `calibrate` and `eval` so they read data identically.
 public struct DataReaderOptions: Sendable {
-    /// `.jsonl` (also `.ndjson`, `.json`) is JSON Lines, anything else plain text; `.zst` is stripped first.
+    /// `.jsonl` (also `.ndjson`, `.json`) is JSON Lines (or a JSON array, by its content), anything else plain
+    /// text; `.zst` or `.gz` is stripped first.
     public enum Format: String, Sendable, CaseIterable {
         case auto, text, jsonl
     }
@@ -22,6 +23,8 @@ public struct DataReaderOptions: Sendable {
     public var shardIndex = 0
     public var shardCount = 1
     public var skipBad = false
+    /// Added to "text record needs a tokenizer" when the model folder says why it has none.
+    public var tokenizerHint: String?
 
     public init() {}
 
@@ -43,7 +46,7 @@ public struct DataReaderOptions: Sendable {
     func format(of path: String) -> Format {
         if format != .auto { return format }
         var name = path.lowercased()
-        if name.hasSuffix(".zst") { name.removeLast(4) }
+        if name.hasSuffix(".zst") { name.removeLast(4) } else if name.hasSuffix(".gz") { name.removeLast(3) }
         return [".jsonl", ".ndjson", ".json"].contains(where: name.hasSuffix) ? .jsonl : .text
     }
 }

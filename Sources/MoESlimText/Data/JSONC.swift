@@ -92,6 +92,19 @@ struct JSONCNode {
         return json_object_get_boolean(object) != 0
     }
 
+    /// The JSON type in words, for messages.
+    var typeName: String {
+        guard object != nil else { return "null" }
+        switch json_object_get_type(object) {
+        case json_type_string: return "string"
+        case json_type_int, json_type_double: return "number"
+        case json_type_boolean: return "boolean"
+        case json_type_object: return "object"
+        case json_type_array: return "list"
+        default: return "null"
+        }
+    }
+
     var array: [JSONCNode]? {
         guard isArray else { return nil }
         let count = json_object_array_length(object)

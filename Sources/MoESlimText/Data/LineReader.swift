@@ -34,6 +34,13 @@ final class LineReader {
         self.limit = limit
     }
 
+    /// `buffered` is what was read from `stream` already (to look at the content).
+    init(stream: ByteStream, buffered: [UInt8], limit: Int) {
+        self.stream = stream
+        self.buffer = buffered
+        self.limit = limit
+    }
+
     func next() throws(MoESlimError) -> Line? {
         if skipping { try skipRestOfLine() }
         while true {

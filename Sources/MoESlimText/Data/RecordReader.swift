@@ -15,7 +15,7 @@ public final class RecordReader {
     private let tokenizer: Tokenizer?
     private let template: RecordTemplate?
     private var fileIndex = 0
-    private var lines: LineReader?
+    private var lines: (any RecordSource)?
     private var wholeFileDone = false
     private var recordIndex = 0
     private var windows: [CalibrationRecord] = []
@@ -109,7 +109,7 @@ public final class RecordReader {
                     if !bytes.isEmpty { return (.bytes(bytes[...]), path, 1, format) }
                 }
             } else {
-                if lines == nil { lines = try LineReader(path: path, kind: .data, limit: options.maxRecordBytes) }
+                if lines == nil { lines = try RecordSources.open(path, format: format, options: options) }
                 while let line = try lines!.next() {
                     if case .bytes(let bytes) = line, bytes.isEmpty { continue }
                     return (line, path, lines!.lineNumber, format)
@@ -174,7 +174,7 @@ public final class RecordReader {
             }
         } else {
             guard let value = root[options.textField]?.bytes else {
-                return .failure(RecordFailure("no string field '\(options.textField)'"))
+                return .failure(RecordFailure("no string field '\(options.textField)'" + Self.fieldsNote(root)))
             }
             text = value
         }
@@ -183,13 +183,24 @@ public final class RecordReader {
 
     private func tokenize(_ text: [UInt8]) -> Result<[Int32], RecordFailure> {
         guard let tokenizer else {
-            return .failure(RecordFailure("text record needs a tokenizer (--tokenizer)"))
+            return .failure(RecordFailure("text record needs a tokenizer (--tokenizer)" + (options.tokenizerHint.map { "; " + $0 } ?? "")))
         }
         do {
             return .success(try tokenizer.encode(bytes: text))
         } catch {
             return .failure(RecordFailure(error.description))
         }
+    }
+
+    /// What a record has, for a wrong --text-field: "; the record's fields are 'content' (string), 'id' (number)".
+    static func fieldsNote(_ root: JSONCNode) -> String {
+        guard let members = root.members else { return "" }
+        if members.isEmpty { return "; the record has no fields" }
+        let shown = members.prefix(12).map { member in
+            "'\(String(decoding: member.key, as: UTF8.self))' (\(member.value.typeName))"
+        }
+        let more = members.count > shown.count ? ", and \(members.count - shown.count) more" : ""
+        return "; the record's fields are " + shown.joined(separator: ", ") + more + " (--text-field or --template picks the text)"
     }
 
     /// Strings as they are, integers as decimal text; other JSON types are not substituted.
