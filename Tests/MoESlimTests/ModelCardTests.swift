@@ -31,7 +31,7 @@ final class ModelCardTests: XCTestCase {
 
             - Experts kept: 6 of 8 in each of the 2 MoE layers (the same in every layer, so stock transformers loads it).
             - Experts per token (top-k): 2, unchanged.
-            - Chosen by: criterion `hard`, strategy `layer` (the least-used experts removed).
+            - Chosen by: criterion `hard`, strategy `layer`.
             - Calibration data: 444 tokens in 13 sequences of `\(tiny)/calib.txt`, run with --compute bf16; counts file `\(counts)`, fingerprint \(json["fingerprint"] as! String).
             - How it compares with the original on your data: `moe-slim eval ORIGINAL --against THIS --data FILE`.
 
