@@ -55,7 +55,7 @@ struct CalibrateCommand: ParsableCommand {
             engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
-            let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
+            let records = try RecordReader(paths: data, options: try reader.readerOptions(tokenizerFolder: tokenizer.map(parentFolder) ?? checkpoint.folder), tokenizer: try loadTokenizer(checkpoint))
             let progress = ProgressLine(total: reader.maxTokens)
             let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
                 settings: settings(planner),

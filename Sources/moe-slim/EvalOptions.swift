@@ -52,7 +52,7 @@ struct EvalOptions: ParsableArguments {
     func evaluate(
         _ models: [LogitsSource], checkpoint: Checkpoint, reader: DataOptions, chunkTokens: Int, label: String
     ) throws(MoESlimError) -> EvalResults {
-        let options = try reader.readerOptions()
+        let options = try reader.readerOptions(tokenizerFolder: tokenizer.map(parentFolder) ?? checkpoint.folder)
         let tokenizer = try loadTokenizer(checkpoint)
         let progress = ProgressLine(total: task == .perplexity ? reader.maxTokens : nil, label: label)
         defer { progress.finish() }

@@ -28,7 +28,7 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try failing {
             let reader = try RecordReader(
-                paths: files, options: try data.readerOptions(), tokenizer: try Tokenizer(path: tokenizer))
+                paths: files, options: try data.readerOptions(tokenizerFolder: parentFolder(tokenizer)), tokenizer: try Tokenizer(path: tokenizer))
             var output = BufferedStandardOutput()
             while let record = try reader.next() {
                 try output.write("{\"input_ids\": [")
