@@ -114,6 +114,7 @@ struct CalibrateCommand: ParsableCommand {
         if let maxTokens = reader.maxTokens { s["max_tokens"] = String(maxTokens) }
         if let maxRecords = reader.maxRecords { s["max_records"] = String(maxRecords) }
         if let template = reader.template { s["template"] = template }
+        if let chatTemplate = reader.chatTemplate { s["chat_template"] = chatTemplate }
         return s
     }
 }
