@@ -47,6 +47,22 @@ final class ChatTemplateTests: XCTestCase {
         }
     }
 
+    /// calibrate counts exactly the tokens of the rendered conversations, and records the template it used.
+    func testCalibrateCountsChatRecords() throws {
+        let chat = FixturePaths.fixture("chat/mixtral")
+        let counts = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: counts) }
+        let result = try CommandRunner.run([
+            "calibrate", FixturePaths.fixture("tiny-mixtral"), "--data", chat + "/conversations.jsonl",
+            "--chat-template", chat + "/tokenizer_config.json", "-o", counts,
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let file = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: counts))) as? [String: Any])
+        XCTAssertEqual(file["tokens"] as? Int, try expected("mixtral").map(\.input_ids.count).reduce(0, +))
+        XCTAssertEqual(file["sequences"] as? Int, 2)
+        XCTAssertEqual((file["settings"] as? [String: Any])?["chat_template"] as? String, chat + "/tokenizer_config.json")
+    }
+
     func testRaiseExceptionIsTheRecordsError() throws {
         let folder = FixturePaths.fixture("chat/mixtral")
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(UUID()).jsonl").path
