@@ -61,7 +61,7 @@ struct CalibrateCommand: ParsableCommand {
             var pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             pass.measuresExpertOutputs = !hardCountsOnly
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
-            var options = try reader.readerOptions()
+            var options = try reader.readerOptions(tokenizerFolder: self.tokenizer.map(FileSystemPath.parent) ?? checkpoint.folder)
             options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
             let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
             let counting = try RecordReader(paths: data, options: options, tokenizer: tokenizer)
@@ -134,6 +134,7 @@ struct CalibrateCommand: ParsableCommand {
         if let maxTokens = reader.maxTokens { s["max_tokens"] = String(maxTokens) }
         if let maxRecords = reader.maxRecords { s["max_records"] = String(maxRecords) }
         if let template = reader.template { s["template"] = template }
+        if let chatTemplate = reader.chatTemplate { s["chat_template"] = chatTemplate }
         return s
     }
 }

@@ -17,6 +17,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Build the text from record fields, e.g. '[INST] {question} [/INST]'; '{{' and '}}' are braces.")
     var template: String?
 
+    @Option(help: ArgumentHelp("Chat template for records with 'messages' (a .jinja file, or a tokenizer_config.json); default: the model's chat_template.jinja, else the chat_template of its tokenizer_config.json.", valueName: "file"), completion: .file())
+    var chatTemplate: String?
+
     @Option(help: "Tag each record with the value of this JSON Lines field.")
     var groupBy: String?
 
@@ -44,8 +47,18 @@ struct DataOptions: ParsableArguments {
         if let maxTokens, maxTokens < 0 { throw ValidationError("--max-tokens must not be negative") }
     }
 
-    func readerOptions() throws(MoESlimError) -> DataReaderOptions {
+    /// `tokenizerFolder` holds the model's tokenizer_config.json (special tokens, chat template).
+    func readerOptions(tokenizerFolder: String? = nil) throws(MoESlimError) -> DataReaderOptions {
         var options = DataReaderOptions()
+        if let chatTemplate {
+            options.chatTemplate = try ChatTemplate.load(file: chatTemplate, tokenizerFolder: tokenizerFolder)
+        } else if let tokenizerFolder {
+            do {
+                options.chatTemplate = try ChatTemplate.find(folder: tokenizerFolder)
+            } catch {
+                options.chatTemplateFailure = error
+            }
+        }
         options.format = format
         options.wholeFile = wholeFile
         options.textField = textField

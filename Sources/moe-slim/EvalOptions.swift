@@ -52,7 +52,7 @@ struct EvalOptions: ParsableArguments {
     func evaluate(
         _ models: [LogitsSource], checkpoint: Checkpoint, reader: DataOptions, chunkTokens: Int, label: String
     ) throws(MoESlimError) -> EvalResults {
-        var options = try reader.readerOptions()
+        var options = try reader.readerOptions(tokenizerFolder: self.tokenizer.map(FileSystemPath.parent) ?? checkpoint.folder)
         options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
         let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
         let vocabulary = models[0].pass.model.vocabSize

@@ -7,6 +7,7 @@ import MoESlimFormats
 struct MoESlimCommand: ParsableCommand {
     static func main() {
         SignalHandlers.install()
+        if CompletionScript.printIfRequested(Array(CommandLine.arguments.dropFirst())) { return }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -35,7 +35,7 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try failing {
             let reader = try RecordReader(
-                paths: dataFiles + files, options: try data.readerOptions(), tokenizer: try TokenizerLookup.load(given: tokenizer, folder: "."))
+                paths: dataFiles + files, options: try data.readerOptions(tokenizerFolder: FileSystemPath.parent(tokenizer)), tokenizer: try TokenizerLookup.load(given: tokenizer, folder: "."))
             var output = BufferedStandardOutput()
             while let record = try reader.next() {
                 try output.write("{\"input_ids\": [")

@@ -15,6 +15,11 @@ public struct DataReaderOptions: Sendable {
     /// Builds the text from record fields: `{name}` is replaced by the field, `{{` and `}}` are literal braces.
     public var template: String?
     public var groupBy: String?
+    /// Renders JSON Lines chat records (`{"messages": [...]}`) as transformers' apply_chat_template does.
+    public var chatTemplate: ChatTemplate?
+    /// Why the model's own template could not be read; reported at the first chat record only, so a
+    /// template feature moe-slim lacks does not stop plain text data.
+    public var chatTemplateFailure: MoESlimError?
     public var maxRecords: Int?
     public var maxTokens: Int?
     public var seqLen: Int?

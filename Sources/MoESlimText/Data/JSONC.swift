@@ -87,6 +87,11 @@ struct JSONCNode {
         return Int(json_object_get_int64(object))
     }
 
+    var double: Double? {
+        guard object != nil, json_object_get_type(object) == json_type_double else { return nil }
+        return json_object_get_double(object)
+    }
+
     var bool: Bool? {
         guard object != nil, json_object_get_type(object) == json_type_boolean else { return nil }
         return json_object_get_boolean(object) != 0

@@ -172,21 +172,38 @@ public final class RecordReader {
             case .success(let rendered): text = rendered
             case .failure(let failure): return .failure(failure)
             }
-        } else {
-            guard let value = root[options.textField]?.bytes else {
-                return .failure(RecordFailure("no string field '\(options.textField)'" + Self.fieldsNote(root)))
-            }
+        } else if let value = root[options.textField]?.bytes {
             text = value
+        } else if let messages = root["messages"] {
+            return renderChat(messages).flatMap { tokenize($0, addSpecialTokens: false) }.map { ($0, group) }
+        } else {
+            return .failure(RecordFailure("no string field '\(options.textField)'" + Self.fieldsNote(root)))
         }
         return tokenize(text).map { ($0, group) }
     }
 
-    private func tokenize(_ text: [UInt8]) -> Result<[Int32], RecordFailure> {
+    /// A chat record's text; tokenized without the post-processor's special tokens, as apply_chat_template
+    /// does, since the template writes them.
+    private func renderChat(_ messages: JSONCNode) -> Result<[UInt8], RecordFailure> {
+        guard let chat = options.chatTemplate else {
+            if let failure = options.chatTemplateFailure { return .failure(RecordFailure(failure.description)) }
+            return .failure(RecordFailure(
+                "a chat record ('messages') needs the model's chat template: chat_template.jinja or the chat_template of tokenizer_config.json beside the model, or --chat-template FILE"))
+        }
+        guard messages.isArray else { return .failure(RecordFailure("'messages' must be an array")) }
+        do {
+            return .success(try chat.render(messages: try JinjaValue(messages), maxBytes: options.maxRecordBytes))
+        } catch {
+            return .failure(RecordFailure("chat template \(chat.path): \(error.reason)"))
+        }
+    }
+
+    private func tokenize(_ text: [UInt8], addSpecialTokens: Bool = true) -> Result<[Int32], RecordFailure> {
         guard let tokenizer else {
             return .failure(RecordFailure("text record needs a tokenizer (--tokenizer)" + (options.tokenizerHint.map { "; " + $0 } ?? "")))
         }
         do {
-            return .success(try tokenizer.encode(bytes: text))
+            return .success(try tokenizer.encode(bytes: text, addSpecialTokens: addSpecialTokens))
         } catch {
             return .failure(RecordFailure(error.description))
         }
