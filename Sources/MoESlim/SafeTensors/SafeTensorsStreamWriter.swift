@@ -99,31 +99,32 @@ struct SafeTensorsStreamWriter {
     /// Copies a byte range of another file. Falls back to reading through the mapping when the kernel cannot
     /// copy between these two files (other file systems, old kernels).
     mutating func copy(from file: SafeTensorsFile, range: Range<Int>) throws(MoESlimError) {
+        try copy(from: file.descriptor, path: file.path, mapped: file.wholeFile, range: range)
+    }
+
+    /// The same from any mapped input: its descriptor for copy_file_range, its mapping for the fallback.
+    mutating func copy(from source: Int32, path sourcePath: String, mapped: UnsafeRawBufferPointer, range: Range<Int>) throws(MoESlimError) {
         if kernelCopy {
             try flush()
             var inOffset = Int64(range.lowerBound)
             let end = Int64(range.upperBound)
             while inOffset < end {
-                let n = moeslim_copy_file_range(file.descriptor, &inOffset, fd, nil, Int(min(end - inOffset, 1 << 30)))
+                let n = moeslim_copy_file_range(source, &inOffset, fd, nil, Int(min(end - inOffset, 1 << 30)))
                 if n > 0 { continue }
                 if n == 0 {
-                    throw MoESlimError(.io, "source ended early while copying", path: file.path)
+                    throw MoESlimError(.io, "source ended early while copying", path: sourcePath)
                 }
                 if errno == EINTR { continue }
                 if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP || errno == EBADF {
                     kernelCopy = false
-                    try copyThroughMemory(from: file, range: Int(inOffset)..<range.upperBound)
+                    try write(UnsafeRawBufferPointer(rebasing: mapped[Int(inOffset)..<range.upperBound]))
                     return
                 }
                 throw MoESlimError(.io, "copy failed", path: path, cause: POSIXFailure("copy_file_range"))
             }
         } else {
-            try copyThroughMemory(from: file, range: range)
+            try write(UnsafeRawBufferPointer(rebasing: mapped[range]))
         }
-    }
-
-    private mutating func copyThroughMemory(from file: SafeTensorsFile, range: Range<Int>) throws(MoESlimError) {
-        try write(UnsafeRawBufferPointer(rebasing: file.wholeFile[range]))
     }
 
     mutating func finish() throws(MoESlimError) {
