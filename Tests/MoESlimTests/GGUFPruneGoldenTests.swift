@@ -118,7 +118,7 @@ final class GGUFPruneGoldenTests: XCTestCase {
         XCTAssertEqual(over.status, 64)
         XCTAssertEqual(over.stderr, "moe-slim: error: \(input): the output would write over or inside the input \(input)\n")
         let existing = "\(folder)/exists.gguf"
-        FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8)))
         let refused = try CommandRunner.run(["prune", input, existing, "--plan", plan])
         XCTAssertEqual(refused.status, 73)
         XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "keep")

@@ -31,13 +31,17 @@ enum GGUFVerifier {
         report.shards = model.parts.map { FileSystem.lastComponent($0.path) }
         report.tensorCount = model.tensors.count
         report.bytes = model.totalBytes
-        do {
-            let description = try GGUFArchitectures.describe(model)
+        if let type = model.value("general.type")?.text, type.sameBytes(as: "imatrix") {
+            report.notes.append("an importance matrix (general.type 'imatrix'), not a model: the model checks do not apply")
+        } else {
+            do {
+                let description = try GGUFArchitectures.describe(model)
             report.modelType = description.modelType
             report.moeLayerCount = description.moeLayers.count
-            report.maxExperts = description.maxExperts
-        } catch {
-            report.problems.append(error)
+                report.maxExperts = description.maxExperts
+            } catch {
+                report.problems.append(error)
+            }
         }
         if scan { scanData(model, into: &report) }
         return report
