@@ -144,4 +144,39 @@ final class GGUFPruneGoldenTests: XCTestCase {
         XCTAssertEqual(verify.status, 0, verify.stderr)
         XCTAssertTrue(verify.stdout.contains("  model: qwen3_moe, 2 MoE layers, up to 4 experts per layer\n"), verify.stdout)
     }
+
+    /// Router weight and bias, exp_probs_b and expert biases lose the dropped experts' slabs, in order; shared
+    /// experts and the group keys stay as they were; a plan that unbalances the groups is refused.
+    func testRouterBiasesAndGroupsOfADeepSeekLayer() throws {
+        let path = FixturePaths.fixture("gguf/valid/grouped-router.gguf")
+        let input = try GGUFModel(path: path)
+        let model = try GGUFArchitectures.describe(input)
+        XCTAssertEqual(model.routing.groups, 2)
+        XCTAssertThrowsError(try PruningPlan(kept: [0: [0, 1, 2, 4]]).validate(against: model, source: "plan.json")) { error in
+            XCTAssertEqual("\(error)", "plan.json: layer 0 keeps [3, 1] experts per group; group-limited routing (n_group 2) needs the same count in every group")
+        }
+        let kept = [0, 1, 4, 5]
+        let plan = PruningPlan(kept: [0: kept])
+        try plan.validate(against: model, source: "plan.json")
+        let out = "\(folder)/grouped.gguf"
+        try GGUFPruneWriter(input: input, model: model, plan: plan).write(to: out, force: false)
+        let written = try GGUFModel(path: out)
+        for key in ["deepseek2.expert_group_count", "deepseek2.expert_group_used_count", "deepseek2.expert_used_count"] {
+            XCTAssertEqual(written.value(key), input.value(key), key)
+        }
+        XCTAssertEqual(written.value("deepseek2.expert_count"), .integer(.uint32, 4))
+        for (_, before) in input.tensors {
+            let after = written.tensor(before.name)!.info
+            let old = Array(input.parts[0].bytes(of: before)), new = Array(written.parts[0].bytes(of: after))
+            let isExpertAxis = before.name.contains("_exps") || before.name.contains("ffn_gate_inp") || before.name.contains("exp_probs_b")
+            if isExpertAxis {
+                XCTAssertEqual(after.dims, before.dims.dropLast() + [4], before.name)
+                let slab = before.outerSliceBytes
+                XCTAssertEqual(new, kept.flatMap { old[($0 * slab)..<(($0 + 1) * slab)] }, before.name)
+            } else {
+                XCTAssertEqual(after.dims, before.dims, before.name)
+                XCTAssertEqual(new, old, before.name)
+            }
+        }
+    }
 }

@@ -12,6 +12,7 @@ enum GGUFTensorClassifier {
         if kind.hasByteSuffix("_shexp") || kind.hasByteSuffix("_shexp_inp") { return (.sharedExperts, nil) }
         if kind.sameBytes(as: "ffn_gate_inp") || kind.sameBytes(as: "exp_probs_b") { return (.moeGating, nil) }
         if kind.sameBytes(as: "attn_output") { return (.attentionProject, nil) }
+        if kind.sameBytes(as: "attn_sinks") { return (.other, nil) }
         if kind.hasBytePrefix("attn_") { return (.attentionQKV, nil) }
         if ["ffn_gate", "ffn_up", "ffn_down", "ffn_gate_up"].contains(where: { kind.sameBytes(as: $0) }) { return (.denseFeedForward, nil) }
         return (.other, nil)
