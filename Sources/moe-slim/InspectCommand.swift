@@ -1,5 +1,7 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimSlimming
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

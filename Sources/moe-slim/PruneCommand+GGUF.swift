@@ -1,5 +1,8 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimSlimming
 
 extension PruneCommand {
     /// `prune in.gguf out.gguf`: the same choices as for safetensors (a plan, or counts with --keep or

@@ -1,6 +1,9 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// Every file of fixtures/gguf/malformed (written by fixtures/gen_gguf_malformed.py) with the exact error verify
 /// reports, one per rule of formats/gguf.md; the valid files beside them pass. A message starting with `@names`

@@ -1,6 +1,9 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// moe-slim's pruned GGUF against the GGUF gguf-py wrote for the independently pruned model
 /// (fixtures/gen_gguf.py): byte for byte, for tiny Mixtral and Qwen3-MoE at F32, BF16, Q8_0 and Q4_K.
