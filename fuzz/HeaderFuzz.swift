@@ -3,14 +3,15 @@ import Foundation
 /// libFuzzer entry point. The first byte picks the reader, the rest is its input: 0 a whole safetensors file
 /// (length, header, data), 1 a model.safetensors.index.json beside valid shards, 2 a config.json beside a valid
 /// model, 3 header JSON for the fast path, which must agree with the strict parser whenever it accepts, 4 a counts
-/// file (formats/counts.md) through every rule the file alone can show.
+/// file (formats/counts.md) through every rule the file alone can show, 5 a GGUF file (formats/gguf.md): its header,
+/// then, when that passes, the model reading and the imatrix reading of the same file.
 /// Errors are the expected outcome; only a trap, a sanitizer report or a hang is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: data, count: size)
     guard let mode = input.first else { return 0 }
     let body = UnsafeRawBufferPointer(rebasing: input[1...])
-    switch mode % 5 {
+    switch mode % 6 {
     case 0:
         _ = try? SafeTensorsHeader.parse(file: body, path: "fuzz")
     case 1:
@@ -18,6 +19,13 @@ public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? Checkpoint(path: FuzzFolders.shared.indexed)
     case 3:
         FastPathAgreement.check(body)
+    case 5:
+        if (try? GGUFHeader.parse(body, path: "fuzz")) != nil {
+            FuzzFolders.shared.replace("fuzz.gguf", in: FuzzFolders.shared.configured, with: body)
+            let path = FuzzFolders.shared.configured + "/fuzz.gguf"
+            if let model = try? GGUFModel(path: path) { _ = try? GGUFArchitectures.describe(model) }
+            _ = try? ImatrixCounts.load(path)
+        }
     case 4:
         if let json = try? JSONParser.parse(body), let counts = try? ExpertCounts(json: json, path: "fuzz") {
             _ = try? CountsRules.check(counts, path: "fuzz")

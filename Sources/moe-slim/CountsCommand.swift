@@ -48,7 +48,7 @@ struct CountsShowCommand: ParsableCommand {
         commandName: "show",
         abstract: "Print a counts file as a table per MoE layer and its super experts, optionally with the heatmap as SVG.")
 
-    @Argument(help: "Counts file.")
+    @Argument(help: "Counts file, or a llama-imatrix .gguf (its per-expert token counts).")
     var input: String
 
     @Option(help: "Write the layers × experts heatmap of hard-count shares as SVG.")
@@ -68,7 +68,7 @@ struct CountsShowCommand: ParsableCommand {
             if let heatmap {
                 try OutputTarget.check([OutputTarget(heatmap, option: "--heatmap", kind: .file)], inputs: [input], force: force)
             }
-            let counts = try ExpertCounts.load(input)
+            let counts = try input.hasByteSuffix(".gguf") ? ImatrixCounts.load(input) : ExpertCounts.load(input)
             if json {
                 print(CountsDetails.json(counts))
             } else {

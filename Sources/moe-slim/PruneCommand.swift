@@ -16,13 +16,13 @@ struct PruneCommand: ParsableCommand {
             loads in Hugging Face transformers unchanged.
             """)
 
-    @Argument(help: "Input: a .safetensors file or a model folder.")
+    @Argument(help: "Input: a .safetensors file, a model folder or a .gguf file (any part of a split GGUF).")
     var input: String
 
-    @Argument(help: "Output: a .safetensors file or a folder (same shape as the input).")
+    @Argument(help: "Output: a .safetensors file or a folder (same shape as the input), or one .gguf file.")
     var output: String?
 
-    @Option(help: "Counts file written by calibrate.")
+    @Option(help: "Counts file written by calibrate, or for a GGUF a llama-imatrix .gguf.")
     var counts: String?
 
     @Option(help: "Experts to keep in every MoE layer.")
@@ -83,6 +83,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         try failing {
+            if input.hasByteSuffix(".gguf") { return try runGGUF() }
             let checkpoint = try Checkpoint(path: input)
             try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)

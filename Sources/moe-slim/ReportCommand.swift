@@ -7,7 +7,7 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Parameters, bytes and FLOPs per token for each component (Kaplan et al. 2020 extended to MoE).")
 
-    @Argument(help: "A .safetensors file or a model folder.")
+    @Argument(help: "A .safetensors file, a model folder or a .gguf file.")
     var model: String
 
     @Option(help: "A second model to compare with (for example the pruned one).")
@@ -29,8 +29,8 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            let base = try SizeReport(Checkpoint(path: model), context: context, topK: topK)
-            let other = try compare.map { try SizeReport(Checkpoint(path: $0), context: context, topK: topK) }
+            let base = try SizeReport.of(model, context: context, topK: topK)
+            let other = try compare.map { try SizeReport.of($0, context: context, topK: topK) }
             if json {
                 print(SizeReport.json(base, compared: other).serialized())
             } else {

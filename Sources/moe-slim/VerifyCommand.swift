@@ -13,7 +13,7 @@ struct VerifyCommand: ParsableCommand {
             and F64 tensor.
             """)
 
-    @Argument(help: "A .safetensors file or a model folder.")
+    @Argument(help: "A .safetensors file, a model folder or a .gguf file (formats/gguf.md).")
     var model: String
 
     @Flag(help: "Read the tensor data and report NaN/Inf per float tensor.")

@@ -224,33 +224,7 @@ public struct CheckpointWriter {
         guard fsync(fd) == 0 else { throw MoESlimError(.io, "fsync failed", path: path, cause: POSIXFailure("fsync")) }
     }
 
-    /// Puts the finished temporary in place. An existing destination (with --force) is swapped out atomically
-    /// and only then removed (it is at the temporary's path by then), so there is no moment without a complete
-    /// output.
     private func publish(_ temp: Temporary) throws(MoESlimError) {
-        if FileSystem.exists(destination) {
-            guard force else {
-                throw MoESlimError(.outputExists, "output appeared while writing (use --force to replace it)", path: destination)
-            }
-            if moeslim_rename_exchange(temp.path, destination) == 0 {
-                temp.remove()
-            } else if rename(temp.path, destination) == 0 {
-                temp.published()
-            } else {
-                throw MoESlimError(.io, "cannot replace the output", path: destination, cause: POSIXFailure("rename"))
-            }
-        } else if moeslim_rename_noreplace(temp.path, destination) == 0 {
-            temp.published()
-        } else {
-            let failure = POSIXFailure("rename")
-            if failure.errno == EEXIST {
-                throw MoESlimError(.outputExists, "output appeared while writing", path: destination)
-            }
-            guard failure.errno == ENOSYS || failure.errno == EINVAL, rename(temp.path, destination) == 0 else {
-                throw MoESlimError(.io, "cannot move the output into place", path: destination, cause: failure)
-            }
-            temp.published()
-        }
-        try syncDirectory(FileSystem.parent(destination))
+        try temp.publish(to: destination, force: force)
     }
 }

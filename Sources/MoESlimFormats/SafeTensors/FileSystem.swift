@@ -29,7 +29,7 @@ package enum FileSystem {
     }
 
     /// The name a path ends in ("model" for "/x/model/"), for naming a temporary after its destination.
-    static func lastComponent(_ path: String) -> String {
+    package static func lastComponent(_ path: String) -> String {
         URL(fileURLWithPath: path).lastPathComponent
     }
 

@@ -9,7 +9,7 @@ import MoESlimSupport
 /// Writes one safetensors file front to back: header first (its offsets are known from the shapes), then each
 /// tensor's bytes. Unchanged byte ranges go kernel-side with copy_file_range; everything else passes through
 /// a fixed-size buffer, so memory stays flat whatever the file size.
-struct SafeTensorsStreamWriter {
+package struct SafeTensorsStreamWriter {
     static let bufferSize = 8 << 20
 
     let path: String
@@ -24,7 +24,7 @@ struct SafeTensorsStreamWriter {
     }
 
     /// Fills a temporary file, created empty (and locked) by `Temporary`.
-    init(temporary: Temporary) throws(MoESlimError) {
+    package init(temporary: Temporary) throws(MoESlimError) {
         try self.init(path: temporary.path, flags: O_TRUNC | O_NOFOLLOW)
     }
 
@@ -74,7 +74,7 @@ struct SafeTensorsStreamWriter {
         }
     }
 
-    mutating func write(_ bytes: [UInt8]) throws(MoESlimError) {
+    package mutating func write(_ bytes: [UInt8]) throws(MoESlimError) {
         do {
             try bytes.withUnsafeBytes { raw in try self.write(raw) }
         } catch let e as MoESlimError {
@@ -100,41 +100,42 @@ struct SafeTensorsStreamWriter {
     /// Copies a byte range of another file. Falls back to reading through the mapping when the kernel cannot
     /// copy between these two files (other file systems, old kernels).
     mutating func copy(from file: SafeTensorsFile, range: Range<Int>) throws(MoESlimError) {
+        try copy(from: file.descriptor, path: file.path, mapped: file.wholeFile, range: range)
+    }
+
+    /// The same from any mapped input: its descriptor for copy_file_range, its mapping for the fallback.
+    package mutating func copy(from source: Int32, path sourcePath: String, mapped: UnsafeRawBufferPointer, range: Range<Int>) throws(MoESlimError) {
         if kernelCopy {
             try flush()
             var inOffset = Int64(range.lowerBound)
             let end = Int64(range.upperBound)
             while inOffset < end {
-                let n = moeslim_copy_file_range(file.descriptor, &inOffset, fd, nil, Int(min(end - inOffset, 1 << 30)))
+                let n = moeslim_copy_file_range(source, &inOffset, fd, nil, Int(min(end - inOffset, 1 << 30)))
                 if n > 0 { continue }
                 if n == 0 {
-                    throw MoESlimError(.io, "source ended early while copying", path: file.path)
+                    throw MoESlimError(.io, "source ended early while copying", path: sourcePath)
                 }
                 if errno == EINTR { continue }
                 if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP || errno == EBADF {
                     kernelCopy = false
-                    try copyThroughMemory(from: file, range: Int(inOffset)..<range.upperBound)
+                    try write(UnsafeRawBufferPointer(rebasing: mapped[Int(inOffset)..<range.upperBound]))
                     return
                 }
                 throw MoESlimError(.io, "copy failed", path: path, cause: POSIXFailure("copy_file_range"))
             }
         } else {
-            try copyThroughMemory(from: file, range: range)
+            try write(UnsafeRawBufferPointer(rebasing: mapped[range]))
         }
     }
 
-    private mutating func copyThroughMemory(from file: SafeTensorsFile, range: Range<Int>) throws(MoESlimError) {
-        try write(UnsafeRawBufferPointer(rebasing: file.wholeFile[range]))
-    }
-
-    mutating func finish() throws(MoESlimError) {
+    package mutating func finish() throws(MoESlimError) {
         try flush()
         guard fsync(fd) == 0 else { throw MoESlimError(.io, "fsync failed", path: path, cause: POSIXFailure("fsync")) }
         guard close(fd) == 0 else { throw MoESlimError(.io, "close failed", path: path, cause: POSIXFailure("close")) }
         buffer.deallocate()
     }
 
-    mutating func abandon() {
+    package mutating func abandon() {
         close(fd)
         buffer.deallocate()
     }

@@ -50,7 +50,7 @@ public struct SizeReport: Sendable {
         self.init(model: model, tally: tally, path: path, context: context, topK: topK)
     }
 
-    private init(model: ModelDescription, tally: ComponentTally, path: String, context: Int, topK: Int?) {
+    init(model: ModelDescription, tally: ComponentTally, path: String, context: Int, topK: Int?) {
         var experts: [Int: Int] = [:]
         var topKs: [Int: Int] = [:]
         for layer in model.moeLayers {

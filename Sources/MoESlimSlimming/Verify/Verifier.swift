@@ -15,6 +15,7 @@ public enum Verifier {
     }
 
     public static func check(_ path: String, configPath: String? = nil, scan: Bool, againstConfig: Bool = true) -> VerifyReport {
+        if path.hasByteSuffix(".gguf") { return GGUFVerifier.check(path, scan: scan) }
         var report = VerifyReport(path: path)
         let opened: [(name: String, file: SafeTensorsFile)]
         if FileSystem.isDirectory(path) {

@@ -1,0 +1,48 @@
+import ArgumentParser
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimSlimming
+
+extension PruneCommand {
+    /// `prune in.gguf out.gguf`: the same choices as for safetensors (a plan, or counts with --keep or
+    /// --sparsity), counts from calibrate or from a llama-imatrix GGUF; expert slabs copied block for block.
+    func runGGUF() throws {
+        let gguf = try GGUFModel(path: input)
+        var outputs: [OutputTarget] = []
+        if let output, !dryRun { outputs.append(OutputTarget(output, option: "the output", kind: .file)) }
+        if let planOut { outputs.append(OutputTarget(planOut, option: "--plan-out", kind: .file)) }
+        try OutputTarget.check(outputs, inputs: gguf.parts.map(\.path) + [counts, plan].compactMap { $0 }, force: outputOptions.force)
+        let model = try GGUFArchitectures.describe(gguf)
+        let chosen: PruningPlan
+        if let plan {
+            chosen = try PruningPlan.load(plan, for: model, topK: topK)
+        } else {
+            let countsPath = counts!
+            let loaded: ExpertCounts
+            if countsPath.hasByteSuffix(".gguf") {
+                guard criterion.rawValue.sameBytes(as: "hard") else {
+                    throw MoESlimError(.invalidArgument, "an imatrix holds hard counts only; use --criterion hard", path: countsPath)
+                }
+                loaded = try ImatrixCounts.load(countsPath, for: model)
+            } else {
+                loaded = try ExpertCounts.load(countsPath, for: model)
+            }
+            let selection = ExpertSelection(criterion: criterion, strategy: strategy, amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
+            chosen = try selection.plan(model: model, counts: loaded, countsPath: countsPath)
+        }
+        let writer = try GGUFPruneWriter(input: gguf, model: model, plan: chosen)
+        if let planOut { try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut) }
+        let before = try SizeReport(gguf, model: model, context: context)
+        if dryRun {
+            print(PlanText.describe(chosen, model: model))
+            print(SizeReport.table(before, compared: nil))
+            return
+        }
+        try writer.write(to: output!, force: outputOptions.force)
+        let written = try GGUFModel(path: output!)
+        let after = try SizeReport(written, model: GGUFArchitectures.describe(written), context: context)
+        print(PlanText.describe(chosen, model: model))
+        print(SizeReport.table(before, compared: after))
+    }
+}
