@@ -29,6 +29,16 @@ public struct AttentionSpec: Sendable {
     public var noRopeLayers: Set<Int> = []
     /// Llama-4 scales NoPE layers' queries by 1 + scale·log1p(floor((position + 1) / floorScale)).
     public var temperatureTuning: (floorScale: Float, scale: Float)?
+    /// Attention that equals dense causal attention only while a sequence has at most `tokens` positions
+    /// (DeepSeek Sparse Attention keeps each query's index_topk best keys): longer sequences are refused.
+    public var denseUpTo: DenseLimit?
+
+    public struct DenseLimit: Sendable {
+        public var tokens: Int
+        /// The config key the limit comes from, and why longer sequences differ, for the refusal.
+        public var key: String
+        public var reason: String
+    }
 
     public init(kind: Kind, numHeads: Int, numKeyValueHeads: Int, headDim: Int, scaling: Float) {
         self.kind = kind

@@ -14,6 +14,9 @@ enum FamilyRegistry {
         PhimoeFamily.self,
         Llama4TextFamily.self,
         Ernie45MoeFamily.self,
+        MiniMaxM2Family.self,
+        Glm4MoeLiteFamily.self,
+        DeepseekSparseFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
