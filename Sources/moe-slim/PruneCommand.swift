@@ -42,6 +42,9 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "New experts per token to write into the config.")
     var topK: Int?
 
+    @Flag(help: "Leave out multi-token-prediction layers stored beyond num_hidden_layers (their experts cannot be counted); without it such a checkpoint is refused.")
+    var dropMtp = false
+
     @Flag(help: "Print the plan and the size report before and after; write nothing.")
     var dryRun = false
 
@@ -79,7 +82,7 @@ struct PruneCommand: ParsableCommand {
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
                 chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)
             }
-            let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen)
+            let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen, beyondLayers: dropMtp ? .drop : .refuse)
             if let planOut {
                 try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut)
             }

@@ -18,7 +18,8 @@ struct SweepPlans {
     }
 
     mutating func add(_ plan: PruningPlan, sparsity: Double, strategy: String, criterion: String, planFile: String? = nil) throws(MoESlimError) {
-        let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: plan)
+        // Sized as `prune --drop-mtp` writes it: layers beyond num_hidden_layers cannot be pruned consistently.
+        let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: plan, beyondLayers: .drop)
         let size = SizeReport(model: transform.prunedDescription(model), tensors: transform.tensorShapes, path: "(pruned)", context: context)
         if !plans.contains(plan) { plans.append(plan) }
         rows.append(SweepRow(sparsity: sparsity, strategy: strategy, criterion: criterion, planFile: planFile, size: size,

@@ -17,6 +17,10 @@ enum FamilyRegistry {
         MiniMaxM2Family.self,
         Glm4MoeLiteFamily.self,
         DeepseekSparseFamily.self,
+        Dots1Family.self,
+        ExaoneMoeFamily.self,
+        HunYuanMoeV1Family.self,
+        AfmoeFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

@@ -12,7 +12,17 @@ public struct PruneTransform {
     public let expertsPerLayer: [Int: Int]
     public let uniform: Bool
 
-    public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan) throws(MoESlimError) {
+    /// What to do with layers stored beyond num_hidden_layers: the multi-token-prediction blocks DeepSeek-V3/V3.2
+    /// and GLM-4.5+ ship as `model.layers.<num_hidden_layers>.*`, with their own experts under the config's
+    /// expert count. moe-slim has no MTP forward pass to count them, so pruning would leave them with the old
+    /// count, which no loader accepts; they are refused unless dropped explicitly.
+    public enum BeyondLayers: Sendable {
+        case refuse
+        /// Leave them out and set num_nextn_predict_layers to 0; the config lists them in moe_slim.dropped_layers.
+        case drop
+    }
+
+    public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, beyondLayers: BeyondLayers = .refuse) throws(MoESlimError) {
         try plan.validate(against: model, source: "plan")
         var renamed: [ByteName: String] = [:]
         var dropped = Set<ByteName>()
@@ -39,6 +49,18 @@ public struct PruneTransform {
                 for f in fused { sliced[ByteName(f.name)] = (f.axis, kept) }
             }
         }
+        let beyond = Self.layersBeyond(checkpoint, model: model)
+        if !beyond.layers.isEmpty, model.moeLayers.contains(where: { counts[$0.layer] != $0.numExperts }) {
+            guard beyondLayers == .drop else {
+                let list = beyond.layers.map { "\(TensorNames.layersPrefix)\($0).*" }.joined(separator: ", ")
+                throw MoESlimError(
+                    .unsupportedModel,
+                    "\(list) lies beyond num_hidden_layers (\(model.numLayers)): a multi-token-prediction block with its own experts, which moe-slim cannot count (it has no MTP forward pass); pruning the model's experts would leave it inconsistent with the new expert count. Pass --drop-mtp to leave it out (num_nextn_predict_layers is set to 0)",
+                    path: checkpoint.path)
+            }
+            dropped.formUnion(beyond.names.map { ByteName($0) })
+        }
+        let droppedLayers = beyondLayers == .drop ? beyond.layers : []
         var outputs: [OutputTensor] = []
         outputs.reserveCapacity(checkpoint.tensorCount)
         for name in checkpoint.names where !dropped.contains(ByteName(name)) {
@@ -57,7 +79,8 @@ public struct PruneTransform {
         self.plan = plan
         self.expertsPerLayer = counts
         self.uniform = uniform
-        self.config = try Self.rewriteConfig(checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform)
+        self.config = try Self.rewriteConfig(
+            checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform, droppedLayers: droppedLayers)
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
@@ -90,9 +113,13 @@ public struct PruneTransform {
     /// Only the expert-count key, top-k (when asked) and our own `moe_slim` section change; every other key
     /// keeps its position and literal text.
     static func rewriteConfig(
-        _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool
+        _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool,
+        droppedLayers: [Int] = []
     ) throws(MoESlimError) -> JSONValue {
         var out = config
+        if !droppedLayers.isEmpty, config["num_nextn_predict_layers"] != nil {
+            out.set("num_nextn_predict_layers", .int(0))
+        }
         // Every spelling present is rewritten (gpt-oss configs carry both experts_per_token and
         // num_experts_per_tok), so no stale alias contradicts the new value.
         for key in [model.expertCountKey] + ExpertKeys.countKeys where key == model.expertCountKey || config[key] != nil {
@@ -107,6 +134,10 @@ public struct PruneTransform {
         if case .object(let existing)? = config["moe_slim"] {
             section = existing.filter { !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") }
         }
+        section.removeAll { $0.key.sameBytes(as: "dropped_layers") }
+        if !droppedLayers.isEmpty {
+            section.append(("dropped_layers", .array(droppedLayers.map { .int($0) })))
+        }
         if !uniform {
             section.append(("experts_per_layer", .object(counts.sorted { $0.key < $1.key }.map { (String($0.key), .int($0.value)) })))
         }
@@ -114,6 +145,18 @@ public struct PruneTransform {
         section.append(("kept_experts", composeKept(plan: plan, model: model, previous: previous)))
         out.set("moe_slim", .object(section))
         return out
+    }
+
+    /// Tensors under `model.layers.<L>.` with L at or beyond num_hidden_layers, and those layers in order.
+    static func layersBeyond(_ checkpoint: Checkpoint, model: ModelDescription) -> (names: [String], layers: [Int]) {
+        var names: [String] = []
+        var layers = Set<Int>()
+        for name in checkpoint.names {
+            guard let layer = name.indexAfter(prefix: TensorNames.layersPrefix), layer >= model.numLayers else { continue }
+            names.append(name)
+            layers.insert(layer)
+        }
+        return (names, layers.sorted())
     }
 
     /// Kept ids in terms of the original model, so a model pruned twice still traces back to the first one.
