@@ -21,6 +21,7 @@ enum FamilyRegistry {
         ExaoneMoeFamily.self,
         HunYuanMoeV1Family.self,
         AfmoeFamily.self,
+        Lfm2MoeFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
