@@ -22,6 +22,7 @@ enum FamilyRegistry {
         HunYuanMoeV1Family.self,
         AfmoeFamily.self,
         Lfm2MoeFamily.self,
+        NemotronHFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

@@ -71,13 +71,17 @@ struct TensorNames: Sendable {
     private var own: [TensorRole: String]
     /// Roles the family has none of even though they have a standard name.
     private var absent: Set<TensorRole>
+    /// Where this family's decoder layers live: `layersPrefix` for all but Nemotron-H ("backbone.layers.").
+    private let layersFolder: String
 
-    /// Every decoder layer's tensors are under "model.layers.<L>.".
+    /// Where transformers' Llama-style families keep every decoder layer's tensors ("model.layers.<L>."), which
+    /// is where the forward pass and the multi-token-prediction check look.
     static let layersPrefix = "model.layers."
 
-    init(_ own: [TensorRole: String] = [:], absent: Set<TensorRole> = []) {
+    init(_ own: [TensorRole: String] = [:], absent: Set<TensorRole> = [], layers: String = TensorNames.layersPrefix) {
         self.own = own
         self.absent = absent
+        self.layersFolder = layers
     }
 
     /// The role's name, or nil when this family has no such tensor.
@@ -88,7 +92,7 @@ struct TensorNames: Sendable {
     /// A role every family has (`standardName` is not nil and it is not absent).
     subscript(role: TensorRole) -> String { name(role) ?? "" }
 
-    func layer(_ index: Int) -> String { "\(Self.layersPrefix)\(index)." }
+    func layer(_ index: Int) -> String { "\(layersFolder)\(index)." }
 
     /// "model.layers.3.mlp." for layer 3.
     func moeBlock(_ layer: Int) -> String { self.layer(layer) + self[.moeBlock] }
