@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// DeepSeek-V3's multi-token-prediction block (`model.layers.<num_hidden_layers>.*`, fixtures/models/deepseek_v3-mtp)
 /// has experts of its own that moe-slim cannot count: prune refuses it, or leaves it out when asked.
