@@ -87,6 +87,12 @@ public struct ForwardPass {
         afterLayer: (Int) -> Void
     ) throws(MoESlimError) -> [Float] {
         let hidden = model.hiddenSize
+        if let limit = spec.attention.denseUpTo, let longest = batch.lengths.max(), longest > limit.tokens {
+            throw MoESlimError(
+                .unsupportedModel,
+                "a sequence of \(longest) tokens is longer than \(limit.key) (\(limit.tokens)): \(limit.reason); split sequences with --seq-len \(limit.tokens) or less",
+                path: weights.checkpoint.configPath)
+        }
         var h = try embed(batch.tokens)
         weights.release([model.embedTensor])
         let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, hidden: hidden, normEps: spec.normEps)

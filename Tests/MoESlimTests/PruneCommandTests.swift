@@ -36,7 +36,7 @@ final class PruneCommandTests: XCTestCase {
         try #"{"model_type": "llama"}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         let result = try CommandRunner.run(["inspect", dir])
         XCTAssertEqual(result.status, 69)
-        XCTAssertTrue(result.stderr.hasPrefix("moe-slim: error: \(dir)/config.json: model_type 'llama' is not supported; known: deepseek_v2, deepseek_v3, "), result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("moe-slim: error: \(dir)/config.json: model_type 'llama' is not supported; known: afmoe, deepseek_v2, deepseek_v3, "), result.stderr)
     }
 
     func testSingleFileInputGivesSingleFileOutputWithConfigBeside() throws {

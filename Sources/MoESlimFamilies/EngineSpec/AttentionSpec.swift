@@ -36,6 +36,16 @@ public struct AttentionSpec: Sendable {
     public var normWeightOffset: Float = 0
     /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
     public var linear: LinearAttentionSpec?
+    /// Attention that equals dense causal attention only while a sequence has at most `tokens` positions
+    /// (DeepSeek Sparse Attention keeps each query's index_topk best keys): longer sequences are refused.
+    public var denseUpTo: DenseLimit?
+
+    public struct DenseLimit: Sendable {
+        public var tokens: Int
+        /// The config key the limit comes from, and why longer sequences differ, for the refusal.
+        public var key: String
+        public var reason: String
+    }
 
     public init(kind: Kind, numHeads: Int, numKeyValueHeads: Int, headDim: Int, scaling: Float) {
         self.kind = kind

@@ -73,11 +73,40 @@ struct DeepseekFamily: EngineFamily {
             names: names,
             router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, v3)])
         layout.buffers = [names[.routerCorrectionBias]]
+        layout.multiTokenPrediction = nextTokenBlock(names, layers: c.dims.numHiddenLayers)
         return layout
+    }
+
+    /// DeepSeek-V3/V3.2 and GLM-4.5+ store their multi-token-prediction block as the layer after the last,
+    /// `model.layers.<num_hidden_layers>.`, counted by num_nextn_predict_layers; it has experts of its own.
+    static func nextTokenBlock(_ names: TensorNames, layers: Int) -> (prefix: String, configKey: String) {
+        (names.layer(layers), "num_nextn_predict_layers")
     }
 
     /// Experts fused on loading as Qwen2-MoE's; the MLA projections, shared experts and router keep their names.
     static let adapterNames = Qwen2MoeFamily.adapterNames
+
+    /// The router transformers' later DeepSeek-style classes share (GLM-4.7-Flash, DeepSeek-V3.2, GLM-5): V3's
+    /// sigmoid scores, correction bias, groups and scaling, with their own config-class defaults and MoE layers.
+    struct RouterDefaults {
+        var groups: Int
+        var topkGroups: Int
+        var scaling: Double
+    }
+
+    static func sigmoidGroupedLayout(_ c: Config, moeLayers: [Int], defaults: RouterDefaults) throws(MoESlimError) -> FamilyLayout {
+        try c.mla.check()
+        let routing = RoutingRule(
+            scoring: .sigmoid, normalizeTopK: c.router.normTopkProb ?? true, groups: c.router.nGroup ?? defaults.groups,
+            topkGroups: c.router.topkGroup ?? defaults.topkGroups, scalingFactor: c.router.routedScalingFactor ?? defaults.scaling)
+        try c.router.check(routing, experts: c.experts.count)
+        var layout = FamilyLayout(
+            dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing, moeLayers: moeLayers,
+            names: names, router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, true)])
+        layout.buffers = [names[.routerCorrectionBias]]
+        layout.multiTokenPrediction = nextTokenBlock(names, layers: c.dims.numHiddenLayers)
+        return layout
+    }
 }
 
 /// The router keys DeepSeek-V3 introduced and GLM-4.5 reuses: dense first layers, expert groups, top-k

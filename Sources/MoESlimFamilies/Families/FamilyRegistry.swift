@@ -16,6 +16,15 @@ enum FamilyRegistry {
         Ernie45MoeFamily.self,
         Qwen3NextFamily.self,
         Qwen35MoeFamily.self,
+        MiniMaxM2Family.self,
+        Glm4MoeLiteFamily.self,
+        DeepseekSparseFamily.self,
+        Dots1Family.self,
+        ExaoneMoeFamily.self,
+        HunYuanMoeV1Family.self,
+        AfmoeFamily.self,
+        Lfm2MoeFamily.self,
+        NemotronHFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

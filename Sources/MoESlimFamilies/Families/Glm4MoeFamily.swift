@@ -45,6 +45,7 @@ struct Glm4MoeFamily: EngineFamily {
             names: names,
             router: [(names[.router], 0, true), (names[.routerCorrectionBias], 0, true)])
         layout.buffers = [names[.routerCorrectionBias]]
+        layout.multiTokenPrediction = DeepseekFamily.nextTokenBlock(names, layers: c.dims.numHiddenLayers)
         return layout
     }
 
