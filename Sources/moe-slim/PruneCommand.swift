@@ -42,6 +42,9 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "New experts per token to write into the config.")
     var topK: Int?
 
+    @Flag(help: "Fold each removed expert into the most similar kept expert of its layer (router-row cosine), averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")
+    var merge = false
+
     @Flag(help: "Print the plan and the size report before and after; write nothing.")
     var dryRun = false
 
@@ -51,9 +54,10 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        if plan != nil && (counts != nil || keep != nil || sparsity != nil) {
+        if plan != nil && (keep != nil || sparsity != nil || (counts != nil && !merge)) {
             throw ValidationError("--plan cannot be combined with --counts, --keep or --sparsity")
         }
+        if merge && counts == nil { throw ValidationError("--merge weights experts by their hard counts; give --counts") }
         if plan == nil {
             guard counts != nil else { throw ValidationError("give --counts (with --keep or --sparsity) or --plan") }
             guard (keep == nil) != (sparsity == nil) else { throw ValidationError("give exactly one of --keep and --sparsity") }
@@ -69,6 +73,7 @@ struct PruneCommand: ParsableCommand {
             let checkpoint = try Checkpoint(path: input)
             try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)
+            let expertCounts = try counts.map { path throws(MoESlimError) in try ExpertCounts.load(path, for: model) }
             let chosen: PruningPlan
             if let plan {
                 chosen = try PruningPlan.load(plan, for: model, topK: topK)
@@ -77,9 +82,10 @@ struct PruneCommand: ParsableCommand {
                     criterion: criterion,
                     strategy: strategy,
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
-                chosen = try selection.plan(model: model, counts: ExpertCounts.load(counts!, for: model), countsPath: counts!)
+                chosen = try selection.plan(model: model, counts: expertCounts!, countsPath: counts!)
             }
-            let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen)
+            let merging = try merge ? ExpertMerge(checkpoint: checkpoint, model: model, plan: chosen, counts: expertCounts!, countsPath: counts!) : nil
+            let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen, merge: merging)
             if let planOut {
                 try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut)
             }

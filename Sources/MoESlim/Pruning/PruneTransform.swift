@@ -2,7 +2,8 @@ import Foundation
 
 /// Turns a checkpoint and a plan into the pruned checkpoint's tensors and config, without touching data:
 /// per-expert tensors of removed experts are dropped and the rest renumbered, fused expert tensors and router
-/// tensors are sliced on their expert axis, everything else is copied byte for byte.
+/// tensors are sliced on their expert axis, everything else is copied byte for byte. With an `ExpertMerge`, a kept
+/// expert that removed experts were folded into is computed from its group instead of copied.
 public struct PruneTransform {
     public let tensors: [OutputTensor]
     public let config: JSONValue
@@ -12,31 +13,45 @@ public struct PruneTransform {
     public let expertsPerLayer: [Int: Int]
     public let uniform: Bool
 
-    public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan) throws(MoESlimError) {
+    public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, merge: ExpertMerge? = nil) throws(MoESlimError) {
         try plan.validate(against: model, source: "plan")
         var renamed: [ByteName: String] = [:]
         var dropped = Set<ByteName>()
         var sliced: [ByteName: (axis: Int, kept: [Int])] = [:]
+        var mergedSeparate: [ByteName: (group: ExpertMerge.Group, sources: [String])] = [:]
+        var mergedFused: [ByteName: (axis: Int, groups: [ExpertMerge.Group])] = [:]
         var counts: [Int: Int] = [:]
         for layer in model.moeLayers {
             let kept = plan.keptExperts(layer: layer)
             counts[layer.layer] = kept.count
             guard kept.count != layer.numExperts else { continue }
             for r in layer.router { sliced[ByteName(r.name)] = (r.axis, kept) }
+            let groups = merge?.groups[layer.layer]
             switch layer.experts {
             case .separate(let prefix, let perExpert):
                 let newIndex = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, $0) })
                 for (e, names) in perExpert.enumerated() {
-                    for name in names {
+                    for (j, name) in names.enumerated() {
                         if let n = newIndex[e] {
                             renamed[ByteName(name)] = prefix + "\(n)." + name.dropBytes(prefix.utf8.count + "\(e).".utf8.count)
+                            if let group = groups?[n], !group.isAlone {
+                                mergedSeparate[ByteName(name)] = (group, try group.members.map { m throws(MoESlimError) in
+                                    guard j < perExpert[m].count else {
+                                        throw MoESlimError(.invalidTensor, "expert \(m) of layer \(layer.layer) has fewer tensors than expert \(e), so they cannot be merged", path: checkpoint.path, tensor: name)
+                                    }
+                                    return perExpert[m][j]
+                                })
+                            }
                         } else {
                             dropped.insert(ByteName(name))
                         }
                     }
                 }
             case .fused(let fused):
-                for f in fused { sliced[ByteName(f.name)] = (f.axis, kept) }
+                for f in fused {
+                    sliced[ByteName(f.name)] = (f.axis, kept)
+                    if let groups, groups.contains(where: { !$0.isAlone }) { mergedFused[ByteName(f.name)] = (f.axis, groups) }
+                }
             }
         }
         var outputs: [OutputTensor] = []
@@ -44,7 +59,11 @@ public struct PruneTransform {
         for name in checkpoint.names where !dropped.contains(ByteName(name)) {
             guard let loc = checkpoint.location(of: name) else { continue }
             let file = checkpoint.shards[loc.shard]
-            if let cut = sliced[ByteName(name)] {
+            if let folded = mergedSeparate[ByteName(name)] {
+                outputs.append(try ExpertMerge.mergedTensor(checkpoint, name: renamed[ByteName(name)] ?? name, group: folded.group, sources: folded.sources))
+            } else if let folded = mergedFused[ByteName(name)] {
+                outputs.append(try ExpertMerge.mergedFusedTensor(checkpoint, name: name, axis: folded.axis, groups: folded.groups))
+            } else if let cut = sliced[ByteName(name)] {
                 let (shape, ranges) = try ExpertSlicer.ranges(
                     of: loc.info, fileOffset: file.fileOffset(of: loc.info), axis: cut.axis, kept: cut.kept, path: file.path)
                 outputs.append(OutputTensor(name: name, dtype: loc.info.dtype, shape: shape, source: .ranges(file, ranges), shardHint: loc.shard))
@@ -57,7 +76,7 @@ public struct PruneTransform {
         self.plan = plan
         self.expertsPerLayer = counts
         self.uniform = uniform
-        self.config = try Self.rewriteConfig(checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform)
+        self.config = try Self.rewriteConfig(checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform, merge: merge)
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
@@ -90,7 +109,7 @@ public struct PruneTransform {
     /// Only the expert-count key, top-k (when asked) and our own `moe_slim` section change; every other key
     /// keeps its position and literal text.
     static func rewriteConfig(
-        _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool
+        _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool, merge: ExpertMerge? = nil
     ) throws(MoESlimError) -> JSONValue {
         var out = config
         // Every spelling present is rewritten (gpt-oss configs carry both experts_per_token and
@@ -105,13 +124,16 @@ public struct PruneTransform {
         }
         var section: [(key: String, value: JSONValue)] = []
         if case .object(let existing)? = config["moe_slim"] {
-            section = existing.filter { !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") }
+            section = existing.filter {
+                !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") && !$0.key.sameBytes(as: "merged_experts")
+            }
         }
         if !uniform {
             section.append(("experts_per_layer", .object(counts.sorted { $0.key < $1.key }.map { (String($0.key), .int($0.value)) })))
         }
         let previous = config["moe_slim"]?["kept_experts"]
         section.append(("kept_experts", composeKept(plan: plan, model: model, previous: previous)))
+        if let merge { section.append(("merged_experts", merge.json)) }
         out.set("moe_slim", .object(section))
         return out
     }
