@@ -35,7 +35,7 @@ final class SweepPlanFileTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n").map(String.init)
         XCTAssertTrue(lines[0].hasPrefix("\(model): 2 plans from \(f.counts) and 1 plan file, "), lines[0])
-        XCTAssertEqual(words(lines[1]), "sparsity strategy criterion plan bytes FLOPs/token perplexity KL vs base top-1 agree")
+        XCTAssertEqual(words(lines[1]), "sparsity strategy criterion plan bytes FLOPs/token perplexity ± s.e. KL vs base top-1 agree")
         XCTAssertTrue(words(lines[2]).hasPrefix("0.000 base - - "), lines[2])
         XCTAssertTrue(words(lines[3]).hasPrefix("0.500 layer hard - "), lines[3])
         XCTAssertTrue(words(lines[4]).hasPrefix("0.250 plan - \(f.plan) "), lines[4])

@@ -9,13 +9,20 @@ public struct PruneWriter {
     public let destination: String
     public let sharding: Sharding
     public let force: Bool
+    /// One .safetensors file with config.json beside it, whatever the input's shape (the input's shape by default).
+    let singleFile: Bool
 
     public init(input: Checkpoint, transform: PruneTransform, destination: String, sharding: Sharding, force: Bool) {
+        self.init(input: input, transform: transform, destination: destination, sharding: sharding, force: force, singleFile: !input.isFolder)
+    }
+
+    init(input: Checkpoint, transform: PruneTransform, destination: String, sharding: Sharding, force: Bool, singleFile: Bool) {
         self.input = input
         self.transform = transform
         self.destination = destination
         self.sharding = sharding
         self.force = force
+        self.singleFile = singleFile
     }
 
     /// Weights in other formats (a repository's consolidated.*.pt, pytorch_model.bin, GGUF): copying them
@@ -52,7 +59,7 @@ public struct PruneWriter {
     @discardableResult
     public func write() throws(MoESlimError) -> [String] {
         let configBytes = Array((transform.config.serialized() + "\n").utf8)
-        if input.isFolder {
+        if !singleFile {
             let writer = try CheckpointWriter(
                 destination: destination, asFolder: true, sharding: sharding, metadata: transform.metadata,
                 force: force, inputs: input.inputPaths, companionsFrom: input.folder)
