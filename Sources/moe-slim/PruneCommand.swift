@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimSlimming
 
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

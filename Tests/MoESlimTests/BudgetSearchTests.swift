@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// The greedy budget search with a made-up KL (so the allocation is known), its refusals, and the command end to end.
 final class BudgetSearchTests: XCTestCase {

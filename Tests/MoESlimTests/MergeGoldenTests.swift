@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// `prune --merge` must produce, byte for byte, the tensors fixtures/gen_merge.py computed with numpy from the
 /// same plan and hard counts (that script also loaded them in transformers with no missing or unexpected keys).

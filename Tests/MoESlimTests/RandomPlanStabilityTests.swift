@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// Random plans against a Python transcription of formats/eval.md's generator, and the split-half statistics
 /// against scipy.stats (spearmanr, kendalltau).
