@@ -41,7 +41,11 @@ final class SweepGroupTests: XCTestCase {
         XCTAssertEqual(lines.count, 4 + 2 * 4, r.stdout)
         XCTAssertEqual(lines[4], "group prose: \(groups["prose"]!["tokens"] as! Int) tokens", "groups in the order of the data")
         XCTAssertEqual(words(lines[5]), "sparsity strategy criterion perplexity ± s.e. KL vs base top-1 agree")
-        XCTAssertEqual(words(lines[6]), "0.000 base - " + String(format: "%.4f", groups["prose"]!["perplexity"] as! Double) + " - -")
+        let base = words(lines[6]).split(separator: " ").map(String.init)
+        XCTAssertEqual(base.count, 7, lines[6])
+        XCTAssertEqual(base[..<4].joined(separator: " "), "0.000 base - " + String(format: "%.4f", groups["prose"]!["perplexity"] as! Double))
+        XCTAssertGreaterThan(Double(base[4]) ?? 0, 0, "the perplexity's ±")
+        XCTAssertEqual(base[5...].joined(separator: " "), "- -")
         XCTAssertTrue(words(lines[7]).hasPrefix("0.250 layer hard "), lines[7])
         XCTAssertEqual(lines[8], "group code: \(groups["code"]!["tokens"] as! Int) tokens")
     }

@@ -74,7 +74,7 @@ final class SweepPlanFileTests: XCTestCase {
         let plan = Fixtures.model("mixtral") + "/plan.json"
         let r = try CommandRunner.run(["sweep", model, "--plan", plan, "--sparsity", "0.25", "--data", calib])
         XCTAssertEqual(r.status, 64)
-        XCTAssertTrue(r.stderr.contains("--sparsity, --strategy and --criterion choose experts from counts; give --counts"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--sparsity, --strategy, --criterion, --random and --merge choose experts from counts; give --counts"), r.stderr)
         let none = try CommandRunner.run(["sweep", model, "--data", calib])
         XCTAssertEqual(none.status, 64)
         XCTAssertTrue(none.stderr.contains("give --counts, --plan FILE, or both"), none.stderr)
