@@ -63,12 +63,24 @@ struct CountsShowCommand: ParsableCommand {
     @Flag(help: "Print the counts per expert as JSON (dead experts listed per layer).")
     var json = false
 
+    @Option(help: ArgumentHelp("Counts of the other half of the data (e.g. input from calibrate --shard 0/2, this from --shard 1/2): print how well the halves agree on the ranking and the kept experts (formats/counts.md).", valueName: "counts"))
+    var stability: String?
+
+    @Option(help: ArgumentHelp("With --stability: the ranking compared (default hard).", valueName: "criterion"))
+    var criterion = ExpertSelection.Criterion(.hard)
+
     func run() throws {
         try failing {
             if let heatmap {
                 try OutputTarget.check([OutputTarget(heatmap, option: "--heatmap", kind: .file)], inputs: [input], force: force)
             }
             let counts = try input.hasByteSuffix(".gguf") ? ImatrixCounts.load(input) : ExpertCounts.load(input)
+            if let stability {
+                let other = try ExpertCounts.load(stability)
+                let result = try CountsStability(counts, pathA: input, other, pathB: stability, criterion: criterion, sparsities: [0.25, 0.5])
+                print(Self.stabilityTable(result, tokens: (counts.tokens, other.tokens), criterion: criterion))
+                return
+            }
             if json {
                 print(CountsDetails.json(counts))
             } else {
@@ -84,5 +96,32 @@ struct CountsShowCommand: ParsableCommand {
                 if !json { print("heatmap: \(heatmap)") }
             }
         }
+    }
+}
+
+extension CountsShowCommand {
+    /// One row per layer and a mean row: rank correlations and the kept-set agreement at 25% and 50% removed.
+    static func stabilityTable(_ s: CountsStability, tokens: (Int, Int), criterion: ExpertSelection.Criterion) -> String {
+        let keepHeaders = s.sparsities.map { "kept agree @\(Int(($0 * 100).rounded()))%" }
+        var lines = ["split-half stability of the \(criterion.name) ranking: \(tokens.0) and \(tokens.1) tokens"]
+        let header = ["layer", "spearman", "kendall"] + keepHeaders
+        var rows: [[String]] = s.layers.map { l in
+            [String(l.layer), String(format: "%.3f", l.spearman), String(format: "%.3f", l.kendall)]
+                + zip(l.keptAgreement, l.keeps).map { String(format: "%.3f (%d)", $0, $1) }
+        }
+        let n = Double(max(s.layers.count, 1))
+        rows.append(["mean", String(format: "%.3f", s.layers.reduce(0) { $0 + $1.spearman } / n),
+                     String(format: "%.3f", s.layers.reduce(0) { $0 + $1.kendall } / n)]
+                    + s.sparsities.indices.map { i in String(format: "%.3f", s.layers.reduce(0) { $0 + $1.keptAgreement[i] } / n) })
+        let cells = [header] + rows
+        let widths = header.indices.map { c in cells.map { $0[c].count }.max() ?? 0 }
+        lines += cells.map { row in
+            row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+        lines.append("kept agree: |A ∩ B| / |A ∪ B| of the experts each half keeps (in brackets: experts kept); 1 = the same experts")
+        return lines.joined(separator: "\n")
     }
 }

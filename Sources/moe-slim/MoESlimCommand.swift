@@ -43,6 +43,7 @@ struct MoESlimCommand: ParsableCommand {
             PruneCommand.self,
             EvalCommand.self,
             SweepCommand.self,
+            PlanCommand.self,
             TokenizeCommand.self,
             MergeLoraCommand.self,
             VerifyCommand.self,

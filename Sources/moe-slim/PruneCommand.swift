@@ -54,6 +54,9 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Leave out the multi-token-prediction block (mtp.* of Qwen3-Next and Qwen3.5; the layer after the last, model.layers.<num_hidden_layers>.*, of DeepSeek-V3/V3.2 and GLM-4.5+), whose experts the plan does not cover; its layer count in the config becomes 0. Required to prune a checkpoint that has one.")
     var dropMtp = false
 
+    @Flag(help: "Fold each removed expert into the most similar kept expert of its layer (router-row cosine), averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")
+    var merge = false
+
     @Flag(help: "Print the plan and the size report before and after; write nothing.")
     var dryRun = false
 
@@ -63,9 +66,10 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        if plan != nil && (counts != nil || keep != nil || sparsity != nil) {
+        if plan != nil && (keep != nil || sparsity != nil || (counts != nil && !merge)) {
             throw ValidationError("--plan cannot be combined with --counts, --keep or --sparsity")
         }
+        if merge && counts == nil { throw ValidationError("--merge weights experts by their hard counts; give --counts") }
         if plan == nil {
             guard counts != nil || !criterion.needsCounts else {
                 throw ValidationError("give --counts (with --keep or --sparsity), --criterion aimer or random, or --plan")
@@ -87,8 +91,8 @@ struct PruneCommand: ParsableCommand {
             let checkpoint = try Checkpoint(path: input)
             try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)
+            let loaded = try counts.map { (path) throws(MoESlimError) in (try ExpertCounts.load(path, for: model), path) }
             let chosen: PruningPlan
-            var loadedCounts: ExpertCounts?
             if let plan {
                 chosen = try PruningPlan.load(plan, for: model, topK: topK)
             } else {
@@ -96,15 +100,17 @@ struct PruneCommand: ParsableCommand {
                     criterion: criterion,
                     strategy: strategy,
                     amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK, seed: seed, superExperts: superExperts.rule)
-                let loaded = try counts.map { (path) throws(MoESlimError) in (try ExpertCounts.load(path, for: model), path) }
                 if let loaded, let rule = superExperts.rule {
                     let found = try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1)
                     printError("moe-slim: note: kept whatever the criterion says, " + found.lines.joined(separator: "\n"))
                 }
-                loadedCounts = loaded?.0
                 chosen = try selection.plan(model: model, counts: loaded, checkpoint: checkpoint)
             }
-            let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: chosen, multiTokenPrediction: dropMtp ? .drop : .refuse)
+            let merging = try loaded.flatMap { (c, path) throws(MoESlimError) in
+                merge ? try ExpertMerge(checkpoint: checkpoint, model: model, plan: chosen, counts: c, countsPath: path) : nil
+            }
+            let transform = try PruneTransform(
+                checkpoint: checkpoint, model: model, plan: chosen, multiTokenPrediction: dropMtp ? .drop : .refuse, merge: merging)
             if let planOut {
                 try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut)
             }
@@ -119,7 +125,7 @@ struct PruneCommand: ParsableCommand {
             writer.modelCardNote = ModelCardNote(
                 source: FileSystemPath.lastComponent(checkpoint.folder), model: model, plan: chosen,
                 how: plan.map { "the explicit plan file `\($0)`" } ?? "criterion `\(criterion.rawValue)`, strategy `\(strategy.rawValue)`",
-                counts: loadedCounts, countsPath: counts
+                counts: loaded?.0, countsPath: counts
             ).text
             let skipped = try writer.write()
             if !skipped.isEmpty {

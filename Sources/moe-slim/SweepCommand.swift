@@ -18,7 +18,9 @@ struct SweepCommand: ParsableCommand {
             computes exactly what the pruned checkpoint would. The base model runs once per chunk of records and \
             every plan is compared with it: perplexity, KL(base‖plan), top-1 agreement (or accuracy with --task \
             choice), next to the bytes and FLOPs per token that `prune --dry-run` reports. With --group-by, the \
-            table is followed by the same metrics per group.
+            table is followed by the same metrics per group. --random N adds N random plans per sparsity, the \
+            baseline a criterion must beat; --merge adds, for every plan chosen from counts, the checkpoint \
+            `prune --merge` would write (written to TMPDIR while it is evaluated).
             """)
 
     static let defaultSparsity = [0.125, 0.25, 0.375, 0.5]
@@ -47,6 +49,12 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var superExperts: SuperExpertOptions
 
+    @Option(help: "With --counts: random plans per sparsity (seeds 0..<N), as a baseline (formats/eval.md).")
+    var random: Int = 0
+
+    @Flag(help: "With --counts: also evaluate each counts plan merged (prune --merge, formats/merge.md) instead of dropped.")
+    var merge = false
+
     @Option(name: .customLong("top-k"), help: "New experts per token for every plan (overrides a plan file's top_k).")
     var topK: Int?
 
@@ -68,10 +76,11 @@ struct SweepCommand: ParsableCommand {
         guard counts != nil || !planFiles.isEmpty || countsFree else {
             throw ValidationError("give --counts, --plan FILE, or both (or --criterion aimer or random)")
         }
-        if counts == nil && !countsFree && (sparsity != nil || strategy != nil || criterion != nil) {
-            throw ValidationError("--sparsity, --strategy and --criterion choose experts from counts; give --counts")
+        if counts == nil && ((!countsFree && (sparsity != nil || strategy != nil || criterion != nil)) || random != 0 || merge) {
+            throw ValidationError("--sparsity, --strategy, --criterion, --random and --merge choose experts from counts; give --counts")
         }
         if superExperts.rule != nil && counts == nil { throw ValidationError("--keep-super-experts finds them in --counts; give --counts") }
+        guard (0...1000).contains(random) else { throw ValidationError("--random must be between 0 and 1000 plans per sparsity") }
         guard sparsities.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--sparsity must list fractions between 0 and 1, e.g. 0.125,0.25")
         }
@@ -91,8 +100,20 @@ struct SweepCommand: ParsableCommand {
             var sweep = try SweepPlans(checkpoint: checkpoint, model: pass.model, context: context)
             if counts != nil || criterion != nil { try addCountPlans(to: &sweep, counts: counts, checkpoint: checkpoint) }
             for file in planFiles { try sweep.add(planFile: file, topK: topK) }
-            let models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
-                + sweep.plans.map { LogitsSource(pass: pass, plan: $0, vocabSlice: planner.vocabSlice) }
+            var scratch: [ScratchMerge] = []
+            var models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
+            for candidate in sweep.plans {
+                guard candidate.merged, let counts else {
+                    models.append(LogitsSource(pass: pass, plan: candidate.plan, vocabSlice: planner.vocabSlice))
+                    continue
+                }
+                let merged = try ScratchMerge(input: checkpoint, model: pass.model, plan: candidate.plan,
+                                              counts: ExpertCounts.load(counts, for: pass.model), countsPath: counts)
+                scratch.append(merged)
+                let mergedPass = try ForwardPass(checkpoint: merged.checkpoint, compute: eval.engine.compute)
+                models.append(LogitsSource(pass: mergedPass, vocabSlice: planner.vocabSlice))
+            }
+            defer { withExtendedLifetime(scratch) {} }
             let results = try eval.evaluate(models, checkpoint: checkpoint, reader: reader, chunkTokens: planner.chunkTokens, label: "sweep")
             let output = SweepOutput(model: model, counts: counts, planFiles: planFiles, task: eval.task.rawValue, context: context, rows: sweep.rows)
             switch results {
@@ -120,8 +141,13 @@ struct SweepCommand: ParsableCommand {
                         continue
                     }
                     try sweep.add(plan, sparsity: s, strategy: st.rawValue, criterion: c.rawValue)
+                    if merge { try sweep.add(plan, sparsity: s, strategy: st.rawValue, criterion: c.rawValue, merged: true) }
                     made += 1
                 }
+            }
+            for seed in 0..<UInt64(random) {
+                let plan = try RandomPlan.plan(model: sweep.model, amount: .sparsity(s), seed: seed, topK: topK)
+                try sweep.add(plan, sparsity: s, strategy: "layer", criterion: "random", seed: seed)
             }
         }
         guard made > 0 else {

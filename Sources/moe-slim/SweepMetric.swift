@@ -14,15 +14,17 @@ protocol SweepMetric: Sendable, Equatable {
 }
 
 extension NextTokenMetrics: SweepMetric {
-    static var columns: [String] { ["perplexity", "KL vs base", "top-1 agree"] }
+    static var columns: [String] { ["perplexity", "± s.e.", "KL vs base", "top-1 agree"] }
 
     func cells(versusBase: Bool) -> [String] {
-        [String(format: "%.4f", perplexity)]
+        [String(format: "%.4f", perplexity), String(format: "%.4f", perplexityStandardError)]
             + (versusBase ? [String(format: "%.6f", kl), String(format: "%.2f%%", top1Agreement * 100)] : ["-", "-"])
     }
 
     func members(versusBase: Bool) -> [(key: String, value: JSONValue)] {
-        var out: [(key: String, value: JSONValue)] = [("perplexity", EvalOutput.number(perplexity)), ("tokens", .int(tokens))]
+        var out: [(key: String, value: JSONValue)] = [
+            ("perplexity", EvalOutput.number(perplexity)), ("perplexity_se", EvalOutput.number(perplexityStandardError)), ("tokens", .int(tokens)),
+        ]
         if versusBase { out += [("kl", EvalOutput.number(kl)), ("top1_agreement", EvalOutput.number(top1Agreement))] }
         return out
     }

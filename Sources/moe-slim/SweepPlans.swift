@@ -10,8 +10,16 @@ struct SweepPlans {
     let model: ModelDescription
     let context: Int
     private(set) var rows: [SweepRow]
-    /// Evaluated once each, as models 1, 2, …; rows that choose the same experts point at the same plan.
-    private(set) var plans: [PruningPlan] = []
+    /// A plan as evaluated: the routers masked to it (what a plain prune writes), or the checkpoint that
+    /// `prune --merge` writes for it.
+    struct Candidate: Equatable {
+        var plan: PruningPlan
+        var merged: Bool
+    }
+
+    /// Evaluated once each, as models 1, 2, …; rows that choose the same experts (and both merge or both drop)
+    /// point at the same candidate.
+    private(set) var plans: [Candidate] = []
 
     init(checkpoint: Checkpoint, model: ModelDescription, context: Int) throws(MoESlimError) {
         self.checkpoint = checkpoint
@@ -20,12 +28,13 @@ struct SweepPlans {
         rows = [SweepRow(sparsity: 0, strategy: "base", criterion: "-", size: try SizeReport(checkpoint, context: context), model: 0)]
     }
 
-    mutating func add(_ plan: PruningPlan, sparsity: Double, strategy: String, criterion: String, planFile: String? = nil) throws(MoESlimError) {
+    mutating func add(_ plan: PruningPlan, sparsity: Double, strategy: String, criterion: String, planFile: String? = nil, merged: Bool = false, seed: UInt64? = nil) throws(MoESlimError) {
         let transform = try PruneTransform(checkpoint: checkpoint, model: model, plan: plan, multiTokenPrediction: .keepForSizing)
         let size = SizeReport(model: transform.prunedDescription(model), tensors: transform.tensorShapes, path: "(pruned)", context: context)
-        if !plans.contains(plan) { plans.append(plan) }
-        rows.append(SweepRow(sparsity: sparsity, strategy: strategy, criterion: criterion, planFile: planFile, size: size,
-                             model: 1 + plans.firstIndex(of: plan)!))
+        let candidate = Candidate(plan: plan, merged: merged)
+        if !plans.contains(candidate) { plans.append(candidate) }
+        rows.append(SweepRow(sparsity: sparsity, strategy: strategy, criterion: criterion, planFile: planFile, merged: merged, seed: seed, size: size,
+                             model: 1 + plans.firstIndex(of: candidate)!))
     }
 
     /// A plan file read as `prune --plan` reads it; its sparsity is the share of routed experts it removes.

@@ -8,6 +8,10 @@ struct SweepRow {
     var strategy: String
     var criterion: String
     var planFile: String?
+    /// The row evaluates the checkpoint `prune --merge` writes for its plan, not the masked routers.
+    var merged = false
+    /// The seed of a random plan (`--random`).
+    var seed: UInt64?
     var size: SizeReport
     /// 0 for the unpruned model; rows whose plans coincide share one index, so one evaluation.
     var model: Int
@@ -16,7 +20,12 @@ struct SweepRow {
 
     /// The columns that say which plan this is; the plan-file column only when the sweep has plan files.
     func labels(withPlanFile: Bool) -> [String] {
-        [String(format: "%.3f", sparsity), strategy, criterion] + (withPlanFile ? [planFile ?? "-"] : [])
+        [String(format: "%.3f", sparsity), strategy, label] + (withPlanFile ? [planFile ?? "-"] : [])
+    }
+
+    private var label: String {
+        if let seed { return "\(criterion)(\(seed))" }
+        return merged ? criterion + "+merge" : criterion
     }
 
     var labelMembers: [(key: String, value: JSONValue)] {
@@ -24,6 +33,8 @@ struct SweepRow {
             ("sparsity", EvalOutput.number(sparsity)), ("strategy", .string(strategy)), ("criterion", .string(criterion)),
         ]
         if let planFile { members.append(("plan", .string(planFile))) }
+        if merged { members.append(("merged", .bool(true))) }
+        if let seed { members.append(("seed", .int(Int(seed)))) }
         return members
     }
 }

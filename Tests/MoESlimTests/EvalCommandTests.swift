@@ -57,7 +57,7 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n").map(String.init)
         let header = lines[1].split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        XCTAssertEqual(header, "sparsity strategy criterion bytes FLOPs/token perplexity KL vs base top-1 agree")
+        XCTAssertEqual(header, "sparsity strategy criterion bytes FLOPs/token perplexity ± s.e. KL vs base top-1 agree")
         XCTAssertEqual(lines.count, 2 + 1 + 8, r.stdout)
         XCTAssertTrue(lines[2].contains("base"))
 
@@ -68,7 +68,7 @@ final class EvalCommandTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as! [String: Any]
         let rows = json["rows"] as! [[String: Any]]
         XCTAssertEqual(rows.count, 2)
-        XCTAssertEqual(Set(rows[1].keys), ["sparsity", "strategy", "criterion", "bytes", "flops_per_token", "perplexity", "tokens", "kl", "top1_agreement"])
+        XCTAssertEqual(Set(rows[1].keys), ["sparsity", "strategy", "criterion", "bytes", "flops_per_token", "perplexity", "perplexity_se", "tokens", "kl", "top1_agreement"])
         XCTAssertLessThan(rows[1]["bytes"] as! Int, rows[0]["bytes"] as! Int)
         XCTAssertGreaterThan(rows[1]["kl"] as! Double, 0)
 

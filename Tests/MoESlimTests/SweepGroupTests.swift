@@ -16,8 +16,8 @@ final class SweepGroupTests: XCTestCase {
         let baseGroups = rows[0]["groups"] as! [String: [String: Any]]
         let planGroups = rows[1]["groups"] as! [String: [String: Any]]
         XCTAssertEqual(Set(baseGroups.keys), ["prose", "code"])
-        XCTAssertEqual(Set(baseGroups["code"]!.keys), ["perplexity", "tokens"], "the base row is compared with nothing")
-        XCTAssertEqual(Set(planGroups["code"]!.keys), ["perplexity", "tokens", "kl", "top1_agreement"])
+        XCTAssertEqual(Set(baseGroups["code"]!.keys), ["perplexity", "perplexity_se", "tokens"], "the base row is compared with nothing")
+        XCTAssertEqual(Set(planGroups["code"]!.keys), ["perplexity", "perplexity_se", "tokens", "kl", "top1_agreement"])
         XCTAssertEqual(baseGroups.values.map { $0["tokens"] as! Int }.reduce(0, +), rows[0]["tokens"] as? Int)
         for group in ["prose", "code"] {
             let e = evalGroups[group]!
@@ -40,8 +40,12 @@ final class SweepGroupTests: XCTestCase {
         let groups = eval["groups"] as! [String: [String: Any]]
         XCTAssertEqual(lines.count, 4 + 2 * 4, r.stdout)
         XCTAssertEqual(lines[4], "group prose: \(groups["prose"]!["tokens"] as! Int) tokens", "groups in the order of the data")
-        XCTAssertEqual(words(lines[5]), "sparsity strategy criterion perplexity KL vs base top-1 agree")
-        XCTAssertEqual(words(lines[6]), "0.000 base - " + String(format: "%.4f", groups["prose"]!["perplexity"] as! Double) + " - -")
+        XCTAssertEqual(words(lines[5]), "sparsity strategy criterion perplexity ± s.e. KL vs base top-1 agree")
+        let base = words(lines[6]).split(separator: " ").map(String.init)
+        XCTAssertEqual(base.count, 7, lines[6])
+        XCTAssertEqual(base[..<4].joined(separator: " "), "0.000 base - " + String(format: "%.4f", groups["prose"]!["perplexity"] as! Double))
+        XCTAssertGreaterThan(Double(base[4]) ?? 0, 0, "the perplexity's ±")
+        XCTAssertEqual(base[5...].joined(separator: " "), "- -")
         XCTAssertTrue(words(lines[7]).hasPrefix("0.250 layer hard "), lines[7])
         XCTAssertEqual(lines[8], "group code: \(groups["code"]!["tokens"] as! Int) tokens")
     }

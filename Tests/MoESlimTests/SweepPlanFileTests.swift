@@ -35,7 +35,7 @@ final class SweepPlanFileTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n").map(String.init)
         XCTAssertTrue(lines[0].hasPrefix("\(model): 2 plans from \(f.counts) and 1 plan file, "), lines[0])
-        XCTAssertEqual(words(lines[1]), "sparsity strategy criterion plan bytes FLOPs/token perplexity KL vs base top-1 agree")
+        XCTAssertEqual(words(lines[1]), "sparsity strategy criterion plan bytes FLOPs/token perplexity ± s.e. KL vs base top-1 agree")
         XCTAssertTrue(words(lines[2]).hasPrefix("0.000 base - - "), lines[2])
         XCTAssertTrue(words(lines[3]).hasPrefix("0.500 layer hard - "), lines[3])
         XCTAssertTrue(words(lines[4]).hasPrefix("0.250 plan - \(f.plan) "), lines[4])
@@ -74,7 +74,7 @@ final class SweepPlanFileTests: XCTestCase {
         let plan = Fixtures.model("mixtral") + "/plan.json"
         let r = try CommandRunner.run(["sweep", model, "--plan", plan, "--sparsity", "0.25", "--data", calib])
         XCTAssertEqual(r.status, 64)
-        XCTAssertTrue(r.stderr.contains("--sparsity, --strategy and --criterion choose experts from counts; give --counts"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--sparsity, --strategy, --criterion, --random and --merge choose experts from counts; give --counts"), r.stderr)
         let none = try CommandRunner.run(["sweep", model, "--data", calib])
         XCTAssertEqual(none.status, 64)
         XCTAssertTrue(none.stderr.contains("give --counts, --plan FILE, or both"), none.stderr)

@@ -5,7 +5,8 @@ import MoESlimFamilies
 
 /// Turns a checkpoint and a plan into the pruned checkpoint's tensors and config, without touching data:
 /// per-expert tensors of removed experts are dropped and the rest renumbered, fused expert tensors and router
-/// tensors are sliced on their expert axis, everything else is copied byte for byte.
+/// tensors are sliced on their expert axis, everything else is copied byte for byte. With an `ExpertMerge`, a kept
+/// expert that removed experts were folded into is computed from its group instead of copied.
 public struct PruneTransform {
     public let tensors: [OutputTensor]
     public let config: JSONValue
@@ -26,7 +27,8 @@ public struct PruneTransform {
     }
 
     public init(
-        checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, multiTokenPrediction: MultiTokenPredictionChoice = .refuse
+        checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, multiTokenPrediction: MultiTokenPredictionChoice = .refuse,
+        merge: ExpertMerge? = nil
     ) throws(MoESlimError) {
         try plan.validate(against: model, source: "plan")
         var renamed: [ByteName: String] = [:]
@@ -42,26 +44,40 @@ public struct PruneTransform {
             for name in checkpoint.names where name.hasBytePrefix(mtp.prefix) { dropped.insert(ByteName(name)) }
         }
         var sliced: [ByteName: (axis: Int, kept: [Int])] = [:]
+        var mergedSeparate: [ByteName: (group: ExpertMerge.Group, sources: [String])] = [:]
+        var mergedFused: [ByteName: (axis: Int, groups: [ExpertMerge.Group])] = [:]
         var counts: [Int: Int] = [:]
         for layer in model.moeLayers {
             let kept = plan.keptExperts(layer: layer)
             counts[layer.layer] = kept.count
             guard kept.count != layer.numExperts else { continue }
             for r in layer.router { sliced[ByteName(r.name)] = (r.axis, kept) }
+            let groups = merge?.groups[layer.layer]
             switch layer.experts {
             case .separate(let prefix, let perExpert):
                 let newIndex = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($1, $0) })
                 for (e, names) in perExpert.enumerated() {
-                    for name in names {
+                    for (j, name) in names.enumerated() {
                         if let n = newIndex[e] {
                             renamed[ByteName(name)] = prefix + "\(n)." + name.dropBytes(prefix.utf8.count + "\(e).".utf8.count)
+                            if let group = groups?[n], !group.isAlone {
+                                mergedSeparate[ByteName(name)] = (group, try group.members.map { m throws(MoESlimError) in
+                                    guard j < perExpert[m].count else {
+                                        throw MoESlimError(.invalidTensor, "expert \(m) of layer \(layer.layer) has fewer tensors than expert \(e), so they cannot be merged", path: checkpoint.path, tensor: name)
+                                    }
+                                    return perExpert[m][j]
+                                })
+                            }
                         } else {
                             dropped.insert(ByteName(name))
                         }
                     }
                 }
             case .fused(let fused):
-                for f in fused { sliced[ByteName(f.name)] = (f.axis, kept) }
+                for f in fused {
+                    sliced[ByteName(f.name)] = (f.axis, kept)
+                    if let groups, groups.contains(where: { !$0.isAlone }) { mergedFused[ByteName(f.name)] = (f.axis, groups) }
+                }
             }
         }
         var outputs: [OutputTensor] = []
@@ -69,7 +85,11 @@ public struct PruneTransform {
         for name in checkpoint.names where !dropped.contains(ByteName(name)) {
             guard let loc = checkpoint.location(of: name) else { continue }
             let file = checkpoint.shards[loc.shard]
-            if let cut = sliced[ByteName(name)] {
+            if let folded = mergedSeparate[ByteName(name)] {
+                outputs.append(try ExpertMerge.mergedTensor(checkpoint, name: renamed[ByteName(name)] ?? name, group: folded.group, sources: folded.sources))
+            } else if let folded = mergedFused[ByteName(name)] {
+                outputs.append(try ExpertMerge.mergedFusedTensor(checkpoint, name: name, axis: folded.axis, groups: folded.groups))
+            } else if let cut = sliced[ByteName(name)] {
                 let (shape, ranges) = try ExpertSlicer.ranges(
                     of: loc.info, fileOffset: file.fileOffset(of: loc.info), axis: cut.axis, kept: cut.kept, path: file.path)
                 outputs.append(OutputTensor(name: name, dtype: loc.info.dtype, shape: shape, source: .ranges(file, ranges), shardHint: loc.shard))
@@ -84,7 +104,7 @@ public struct PruneTransform {
         self.uniform = uniform
         self.config = try Self.rewriteConfig(
             checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform,
-            droppedMultiTokenPrediction: multiTokenPrediction == .drop ? mtp : nil)
+            droppedMultiTokenPrediction: multiTokenPrediction == .drop ? mtp : nil, merge: merge)
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
@@ -118,7 +138,7 @@ public struct PruneTransform {
     /// keeps its position and literal text.
     static func rewriteConfig(
         _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool,
-        droppedMultiTokenPrediction: MultiTokenPrediction? = nil
+        droppedMultiTokenPrediction: MultiTokenPrediction? = nil, merge: ExpertMerge? = nil
     ) throws(MoESlimError) -> JSONValue {
         var out = config
         // The expert keys live in the language model's section of a wrapper's config (text_config).
@@ -138,13 +158,16 @@ public struct PruneTransform {
         if let section = model.configSection { out.set(section, rewritten) } else { out = rewritten }
         var section: [(key: String, value: JSONValue)] = []
         if case .object(let existing)? = config["moe_slim"] {
-            section = existing.filter { !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") }
+            section = existing.filter {
+                !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") && !$0.key.sameBytes(as: "merged_experts")
+            }
         }
         if !uniform {
             section.append(("experts_per_layer", .object(counts.sorted { $0.key < $1.key }.map { (String($0.key), .int($0.value)) })))
         }
         let previous = config["moe_slim"]?["kept_experts"]
         section.append(("kept_experts", composeKept(plan: plan, model: model, previous: previous)))
+        if let merge { section.append(("merged_experts", merge.json)) }
         out.set("moe_slim", .object(section))
         return out
     }

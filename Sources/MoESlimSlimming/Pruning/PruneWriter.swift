@@ -17,13 +17,20 @@ public struct PruneWriter {
     /// pruned; a card over `cardLimit` bytes is copied unchanged.
     public var modelCardNote: String?
     static let cardLimit = 16 << 20
+    /// One .safetensors file with config.json beside it, whatever the input's shape (the input's shape by default).
+    let singleFile: Bool
 
     public init(input: Checkpoint, transform: PruneTransform, destination: String, sharding: Sharding, force: Bool) {
+        self.init(input: input, transform: transform, destination: destination, sharding: sharding, force: force, singleFile: !input.isFolder)
+    }
+
+    init(input: Checkpoint, transform: PruneTransform, destination: String, sharding: Sharding, force: Bool, singleFile: Bool) {
         self.input = input
         self.transform = transform
         self.destination = destination
         self.sharding = sharding
         self.force = force
+        self.singleFile = singleFile
     }
 
     /// The companions with README.md replaced by the original card followed by the note.
@@ -43,7 +50,7 @@ public struct PruneWriter {
     @discardableResult
     public func write() throws(MoESlimError) -> [String] {
         let configBytes = Array((transform.config.serialized() + "\n").utf8)
-        if input.isFolder {
+        if !singleFile {
             let writer = try CheckpointWriter(
                 destination: destination, asFolder: true, sharding: sharding, metadata: transform.metadata,
                 force: force, inputs: input.inputPaths, companionsFrom: input.folder)
