@@ -34,7 +34,7 @@ final class CalibrateShardTests: XCTestCase {
             for (a, b) in zip(ours.soft, expected.soft) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(b, 1e-6)) }
         }
         let svg = try String(contentsOfFile: folder + "/h.svg", encoding: .utf8)
-        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("layer 2 expert 7"))
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("<title>L2 E7: "))
     }
 
     /// Every output value is summed by one core in a fixed order, so the core count changes nothing.

@@ -101,7 +101,7 @@ final class CountsFileTests: XCTestCase {
         let table = CountsTable.text(c)
         XCTAssertTrue(table.contains("0 (100.0%)"), table)
         let svg = CountsHeatmap.svg(c, title: "t")
-        XCTAssertTrue(svg.contains("layer 0 expert 0: 100% (6 tokens)"), svg)
-        XCTAssertEqual(CountsHeatmap.colour(1), "rgb(255,255,255)")
+        XCTAssertTrue(svg.contains("L0 E0: 200% (6 tokens)"), svg)
+        XCTAssertEqual(CountsHeatmap.colour(0), "#ffffff")
     }
 }
