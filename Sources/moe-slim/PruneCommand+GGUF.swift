@@ -8,6 +8,7 @@ extension PruneCommand {
     /// `prune in.gguf out.gguf`: the same choices as for safetensors (a plan, or counts with --keep or
     /// --sparsity), counts from calibrate or from a llama-imatrix GGUF; expert slabs copied block for block.
     func runGGUF() throws {
+        if merge { throw MoESlimError(.invalidArgument, "--merge averages expert weights, which a GGUF's quantized blocks do not allow; prune the safetensors with --merge and convert", path: input) }
         let gguf = try GGUFModel(path: input)
         var outputs: [OutputTarget] = []
         if let output, !dryRun { outputs.append(OutputTarget(output, option: "the output", kind: .file)) }
@@ -18,18 +19,20 @@ extension PruneCommand {
         if let plan {
             chosen = try PruningPlan.load(plan, for: model, topK: topK)
         } else {
-            let countsPath = counts!
-            let loaded: ExpertCounts
-            if countsPath.hasByteSuffix(".gguf") {
-                guard criterion.rawValue.sameBytes(as: "hard") else {
-                    throw MoESlimError(.invalidArgument, "an imatrix holds hard counts only; use --criterion hard", path: countsPath)
-                }
-                loaded = try ImatrixCounts.load(countsPath, for: model)
-            } else {
-                loaded = try ExpertCounts.load(countsPath, for: model)
+            if criterion.rawValue.sameBytes(as: "aimer") {
+                throw MoESlimError(.invalidArgument, "--criterion aimer does not read GGUF weights yet; prune the safetensors, or give --counts", path: input)
             }
-            let selection = ExpertSelection(criterion: criterion, strategy: strategy, amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK)
-            chosen = try selection.plan(model: model, counts: loaded, countsPath: countsPath)
+            let loaded = try counts.map { (path) throws(MoESlimError) -> (counts: ExpertCounts, path: String) in
+                guard path.hasByteSuffix(".gguf") else { return (try ExpertCounts.load(path, for: model), path) }
+                guard criterion.rawValue.sameBytes(as: "hard") else {
+                    throw MoESlimError(.invalidArgument, "an imatrix holds hard counts only; use --criterion hard", path: path)
+                }
+                return (try ImatrixCounts.load(path, for: model), path)
+            }
+            let selection = ExpertSelection(
+                criterion: criterion, strategy: strategy, amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK,
+                seed: seed, superExperts: superExperts.rule)
+            chosen = try selection.plan(model: model, counts: loaded, checkpoint: nil)
         }
         let writer = try GGUFPruneWriter(input: gguf, model: model, plan: chosen)
         if let planOut { try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut) }

@@ -27,9 +27,12 @@ public struct CountsStability: Sendable {
         guard a.fingerprint.sameBytes(as: b.fingerprint) else {
             throw MoESlimError(.invalidCounts, "counts were made on another model than \(pathA) (fingerprint \(b.fingerprint), not \(a.fingerprint)); split halves must come from the same model", path: pathB)
         }
+        guard criterion.needsCounts else {
+            throw MoESlimError(.invalidArgument, "--stability compares rankings made from counts; \(criterion.name) does not rank by counts")
+        }
         self.sparsities = sparsities
-        layers = zip(a.layers, b.layers).map { la, lb in
-            let sa = criterion.scores(la), sb = criterion.scores(lb)
+        layers = try zip(a.layers, b.layers).map { (la, lb) throws(MoESlimError) in
+            let sa = try criterion.scores(la, path: pathA), sb = try criterion.scores(lb, path: pathB)
             let keeps = sparsities.map { la.experts - Int(($0 * Double(la.experts)).rounded()) }
             return Layer(layer: la.layer, spearman: Self.spearman(sa, sb), kendall: Self.kendall(sa, sb),
                          keptAgreement: keeps.map { Self.jaccard(Self.top($0, sa), Self.top($0, sb)) }, keeps: keeps)

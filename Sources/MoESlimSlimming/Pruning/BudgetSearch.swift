@@ -16,6 +16,9 @@ public struct BudgetSearch: Sendable {
     public init(model: ModelDescription, counts: ExpertCounts, countsPath: String, criterion: ExpertSelection.Criterion,
                 keepTotal: Int, topK: Int?) throws(MoESlimError) {
         try counts.check(against: model, path: countsPath)
+        guard criterion.needsCounts else {
+            throw MoESlimError(.invalidArgument, "plan search ranks experts within a layer by counts; \(criterion.name) does not rank by counts")
+        }
         if let groups = model.routing.groups, groups > 1 {
             throw MoESlimError(.invalidPlan, "plan search keeps different numbers of experts per layer, which group-limited routing (n_group \(groups)) cannot load")
         }
@@ -24,7 +27,7 @@ public struct BudgetSearch: Sendable {
             guard let c = counts.layer(layer.layer), c.experts == layer.numExperts else {
                 throw MoESlimError(.invalidCounts, "no counts for MoE layer \(layer.layer) with \(layer.numExperts) experts", path: countsPath)
             }
-            let scores = criterion.scores(c)
+            let scores = try criterion.scores(c, path: countsPath)
             ranking[layer.layer] = scores.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }
         }
         let total = model.moeLayers.reduce(0) { $0 + $1.numExperts }
