@@ -27,8 +27,8 @@ final class CompletionScriptTests: XCTestCase {
         XCTAssertEqual(bash.stdout, """
             complete -o default -o filenames -F _moe-slim moe-slim
             --strategy: layer global
-            --criterion: hard soft soft-softmax saliency
-            --criterion: hard soft soft-softmax saliency
+            --criterion: hard soft soft-softmax saliency-sum reap ean man random aimer
+            --criterion: hard soft soft-softmax saliency-sum reap ean man random aimer
             --counts: \n--data: \n
             """)
     }
