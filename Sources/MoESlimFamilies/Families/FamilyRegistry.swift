@@ -16,6 +16,9 @@ enum FamilyRegistry {
         Ernie45MoeFamily.self,
         Qwen3NextFamily.self,
         Qwen35MoeFamily.self,
+        Qwen3VlMoeFamily.self,
+        Glm4vMoeFamily.self,
+        Llama4Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

@@ -93,7 +93,7 @@ public enum ModelFamilies {
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
-            let layout: FamilyLayout
+            var layout: FamilyLayout
             do throws(MoESlimError) {
                 layout = try F.layout(config)
             } catch {
@@ -101,6 +101,9 @@ public enum ModelFamilies {
                 located.path = located.path ?? checkpoint.configPath
                 throw located
             }
+            // A wrapper ties its lm_head by its own tie_word_embeddings (transformers reads the top-level config),
+            // which can differ from the one in its text section.
+            if section != nil, let tied = whole["tie_word_embeddings"]?.boolValue { layout.tiedEmbeddings = tied }
             var outline = try layout.outline(modelType: modelType, config: whole, checkpoint: checkpoint)
             outline.model.forwardPass = F.forwardPass(config, path: checkpoint.configPath)
             outline.model.configSection = section?.0
