@@ -54,4 +54,43 @@ final class VisionLanguageWrapperTests: XCTestCase {
         XCTAssertEqual(model.lmHeadTensor, "language_model.lm_head.weight")
         XCTAssertEqual(model.moeLayers.map(\.layer), [1, 3])
     }
+
+    /// Qwen3-VL-MoE's fused experts are read in either orientation, but a gate_up_proj that fits neither is refused
+    /// naming the tensor and the input-major shape the config makes.
+    func testQwen3VlFusedExpertsOfNeitherOrientationAreRefused() throws {
+        let source = Fixtures.model("qwen3_vl_moe")
+        let dir = try Fixtures.scratch()
+        try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
+        let target = "model.language_model.layers.0.mlp.experts.gate_up_proj"
+        try Self.writeZeros(like: source + "/model.safetensors", to: dir + "/model.safetensors", reshaping: [target: [4, 16, 10]])
+        let r = try CommandRunner.run(["inspect", dir])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(dir): tensor '\(target)': has shape [4, 16, 10], expected [4, 16, 12]\n")
+    }
+
+    /// A safetensors file with the same tensors as `source` (F32 zeros), some with other shapes.
+    private static func writeZeros(like source: String, to path: String, reshaping: [String: [Int]]) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: source))
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as! [String: Any]
+        var tensors: [(String, [Int])] = []
+        for (name, value) in header where name != "__metadata__" {
+            tensors.append((name, reshaping[name] ?? ((value as! [String: Any])["shape"] as! [Int])))
+        }
+        tensors.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        var text = "{\"__metadata__\":{\"format\":\"pt\"}"
+        var offset = 0
+        for (name, shape) in tensors {
+            let bytes = shape.reduce(4, *)
+            text += ",\"\(name)\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            offset += bytes
+        }
+        text += "}"
+        while text.utf8.count % 8 != 0 { text += " " }
+        var file = Data()
+        withUnsafeBytes(of: UInt64(text.utf8.count).littleEndian) { file.append(contentsOf: $0) }
+        file.append(contentsOf: text.utf8)
+        file.append(Data(count: offset))
+        try file.write(to: URL(fileURLWithPath: path))
+    }
 }
