@@ -26,7 +26,7 @@ struct Qwen3VlMoeFamily: EngineFamily {
     }
 
     /// Names are the same at training time. An adapter on the fused experts has the training-time (output-major)
-    /// shape, which the merge's shape check refuses against a release's input-major tensors.
+    /// shape, which the merge's shape check refuses against a release's input-major tensors unless H = 2·I.
     static let adapterNames = AdapterNameMap.identity
 }
 
