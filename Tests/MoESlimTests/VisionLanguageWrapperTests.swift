@@ -47,6 +47,19 @@ final class VisionLanguageWrapperTests: XCTestCase {
         XCTAssertEqual(model.layersPrefix, "model.language_model.layers.")
     }
 
+    /// The wrapper's own tie_word_embeddings is read as strictly as the text section's keys.
+    func testWrapperTieOfTheWrongTypeIsRefused() throws {
+        let dir = try Fixtures.scratch()
+        let source = Fixtures.model("qwen3_vl_moe")
+        var config = try Fixtures.json(source + "/config.json")
+        config["tie_word_embeddings"] = "no"
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        let r = try CommandRunner.run(["inspect", dir])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(dir)/config.json: does not read as a qwen3_vl_moe config: wrong type for 'tie_word_embeddings'\n")
+    }
+
     /// Meta's Llama 4 keeps its language model under language_model. and its lm_head there too.
     func testLlama4NamesItsLanguageModel() throws {
         let model = try ModelFamilies.describe(Checkpoint(path: Fixtures.model("llama4")))

@@ -103,7 +103,12 @@ public enum ModelFamilies {
             }
             // A wrapper ties its lm_head by its own tie_word_embeddings (transformers reads the top-level config),
             // which can differ from the one in its text section.
-            if section != nil, let tied = whole["tie_word_embeddings"]?.boolValue { layout.tiedEmbeddings = tied }
+            if section != nil, let value = whole["tie_word_embeddings"], value != .null {
+                guard let tied = value.boolValue else {
+                    throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: wrong type for 'tie_word_embeddings'", path: checkpoint.configPath)
+                }
+                layout.tiedEmbeddings = tied
+            }
             var outline = try layout.outline(modelType: modelType, config: whole, checkpoint: checkpoint)
             outline.model.forwardPass = F.forwardPass(config, path: checkpoint.configPath)
             outline.model.configSection = section?.0
