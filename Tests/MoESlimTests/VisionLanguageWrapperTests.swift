@@ -81,6 +81,26 @@ final class VisionLanguageWrapperTests: XCTestCase {
         XCTAssertEqual(r.stderr, "moe-slim: error: \(dir): tensor '\(target)': has shape [4, 16, 10], expected [4, 16, 12]\n")
     }
 
+    /// An adapter trained on transformers 5's output-major experts does not fit a release's input-major ones
+    /// ([E, H, 2I], [E, I, H]): the merge refuses it by shape rather than adding a transposed delta.
+    func testQwen3VlAdapterOnInputMajorExpertsIsRefused() throws {
+        let lora = Fixtures.root.appendingPathComponent("lora").path
+        let base = lora + "/bases/qwen3-vl-moe"
+        let dir = try Fixtures.scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/base", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: base + "/config.json", toPath: dir + "/base/config.json")
+        var reshaping: [String: [Int]] = [:]
+        for layer in 0..<2 {
+            reshaping["model.language_model.layers.\(layer).mlp.experts.gate_up_proj"] = [4, 16, 24]
+            reshaping["model.language_model.layers.\(layer).mlp.experts.down_proj"] = [4, 12, 16]
+        }
+        try Self.writeZeros(like: base + "/model.safetensors", to: dir + "/base/model.safetensors", reshaping: reshaping)
+        let r = try CommandRunner.run(["merge-lora", dir + "/base", lora + "/qwen3-vl-moe/adapter", dir + "/out"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("no targeted parameter of 'model.language_model.layers.0.mlp.experts' (model.language_model.layers.0.mlp.experts.down_proj, model.language_model.layers.0.mlp.experts.gate_up_proj) has a shape matching lora_A [16, 16] and lora_B [24, 16]"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
+    }
+
     /// A safetensors file with the same tensors as `source` (F32 zeros), some with other shapes.
     private static func writeZeros(like source: String, to path: String, reshaping: [String: [Int]]) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: source))

@@ -26,7 +26,8 @@ struct Qwen3VlMoeFamily: EngineFamily {
     }
 
     /// Names are the same at training time. An adapter on the fused experts has the training-time (output-major)
-    /// shape, which the merge's shape check refuses against a release's input-major tensors unless H = 2·I.
+    /// shape: it merges into output-major tensors, and the merge's shape check refuses it against a release's
+    /// input-major ones (unless H = 2·I, where gate_up_proj's delta would be added transposed).
     static let adapterNames = AdapterNameMap.identity
 }
 
