@@ -20,8 +20,9 @@ struct ExpertRunner {
         self.weights = weights
         self.hidden = hidden
         let e = layer.numExperts
-        switch format.resolved(for: layer.experts) {
-        case .perExpertOrFused:
+        let resolved = format.resolved(for: layer.experts, shape: { try? weights.shape(prefix + $0) }, hidden: hidden)
+        switch resolved {
+        case .perExpertOrFused, .fusedGateUpEitherMajor:
             throw MoESlimError(.unsupportedModel, "MoE layer \(layer.layer): the expert format has no storage to resolve to", path: weights.checkpoint.path)
         case .perExpert(let gate, let up, let down):
             stored = .perExpert(prefix: prefix + "experts.", gate: gate, up: up, down: down)

@@ -59,6 +59,7 @@ struct CalibrateCommand: ParsableCommand {
             try OutputTarget.check(outputs, inputs: checkpoint.inputPaths + data + [tokenizerPath(checkpoint)].compactMap { $0 }, force: force)
             engine.applyThreads()
             var pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
+            ImageRoutingWarning.warn(pass.model)
             pass.measuresExpertOutputs = !hardCountsOnly
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
             var options = try reader.readerOptions(tokenizerFolder: self.tokenizer.map(FileSystemPath.parent) ?? checkpoint.folder)

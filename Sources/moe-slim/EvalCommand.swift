@@ -34,6 +34,7 @@ struct EvalCommand: ParsableCommand {
             let checkpoint = try Checkpoint(path: model)
             eval.engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            ImageRoutingWarning.warn(pass.model)
             var planner = try eval.planner(checkpoint, model: pass.model)
             var models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
             if let against {

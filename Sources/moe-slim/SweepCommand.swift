@@ -96,6 +96,7 @@ struct SweepCommand: ParsableCommand {
             let checkpoint = try Checkpoint(path: model)
             eval.engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            ImageRoutingWarning.warn(pass.model)
             let planner = try eval.planner(checkpoint, model: pass.model)
             var sweep = try SweepPlans(checkpoint: checkpoint, model: pass.model, context: context)
             if counts != nil || criterion != nil { try addCountPlans(to: &sweep, counts: counts, checkpoint: checkpoint) }

@@ -13,12 +13,13 @@ final class EngineGoldenTests: XCTestCase {
     }
 
     /// Storage variants of registered families: bf16 and f16 weights, FP8 and MXFP4 quantized experts, and
-    /// Qwen3.5-MoE's experts fused as its releases store them.
+    /// Qwen3.5-MoE's experts fused and Qwen3-VL-MoE's input-major, as their releases store them.
     func testMixtralBF16() throws { try check("mixtral-bf16") }
     func testOlmoeF16() throws { try check("olmoe-f16") }
     func testDeepseekV3FP8() throws { try check("deepseek_v3-fp8") }
     func testGptOssMXFP4() throws { try check("gpt_oss-mxfp4") }
     func testQwen35MoeFusedExperts() throws { try check("qwen3_5_moe-fused") }
+    func testQwen3VlMoeInputMajorExperts() throws { try check("qwen3_vl_moe-inputmajor") }
 
     /// Every kernel path this CPU has must meet transformers' numbers.
     private func check(_ name: String) throws {

@@ -32,6 +32,9 @@ final class LoRAGoldenTests: XCTestCase {
     /// Gated DeltaNet's projections, the gated attention, the shared expert's gate, and the fused training-time
     /// experts and router split back onto per-expert tensors.
     func testQwen3NextIsBitExact() throws { try check("qwen3-next", maxULP: 0) }
+    /// A vision-language wrapper (model.language_model.) with its fused experts output-major, as transformers 5
+    /// saves them and trains on them.
+    func testQwen3VlMoeIsBitExact() throws { try check("qwen3-vl-moe", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }

@@ -38,6 +38,10 @@ public enum ExpertFormat: Sendable {
     /// Qwen3.5: per-expert Linears as transformers 5 saves them, or the [E, 2I, H] / [E, H, I] stacks (gate rows
     /// then up rows) the releases ship; each layer's storage decides (`resolved(for:)`).
     indirect case perExpertOrFused(perExpert: ExpertFormat, fused: ExpertFormat)
+    /// Qwen3-VL-MoE: `fusedGateUpInputMajor` as the releases ship it, or `fusedGateUp` as transformers 5 saves it
+    /// (its loader transposes either way); the stored shapes decide. No pair of tensors fits both readings: that
+    /// would need both 2·I = H (gate_up) and I = H (down).
+    case fusedGateUpEitherMajor(gateUp: String, down: String)
 
     /// Per-expert SiLU-gated MLPs under the family's gate, up and down names.
     static func perExpert(_ names: TensorNames) -> ExpertFormat {
@@ -49,10 +53,19 @@ public enum ExpertFormat: Sendable {
         .perExpertOrFused(perExpert: perExpert(names), fused: .fusedGateUp(gateUp: names[.fusedGateUp], down: names[.fusedDown]))
     }
 
-    /// The format of a layer stored as `storage`.
-    package func resolved(for storage: MoELayer.ExpertStorage) -> ExpertFormat {
-        guard case .perExpertOrFused(let perExpert, let fused) = self else { return self }
-        if case .fused = storage { return fused }
-        return perExpert
+    /// The format of a layer stored as `storage`, with `shape` giving a stored tensor's shape (relative to the
+    /// MoE block) and `hidden` the model's hidden size.
+    package func resolved(for storage: MoELayer.ExpertStorage, shape: (String) -> [Int]?, hidden: Int) -> ExpertFormat {
+        switch self {
+        case .perExpertOrFused(let perExpert, let fused):
+            if case .fused = storage { return fused }
+            return perExpert
+        case .fusedGateUpEitherMajor(let gateUp, let down):
+            let g = shape(gateUp), d = shape(down)
+            let outputMajor = g?.count == 3 && g?[2] == hidden && d?.count == 3 && d?[1] == hidden
+            return outputMajor ? .fusedGateUp(gateUp: gateUp, down: down) : .fusedGateUpInputMajor(gateUp: gateUp, down: down)
+        default:
+            return self
+        }
     }
 }

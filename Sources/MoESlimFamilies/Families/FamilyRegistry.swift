@@ -25,6 +25,9 @@ enum FamilyRegistry {
         AfmoeFamily.self,
         Lfm2MoeFamily.self,
         NemotronHFamily.self,
+        Qwen3VlMoeFamily.self,
+        Glm4vMoeFamily.self,
+        Llama4Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

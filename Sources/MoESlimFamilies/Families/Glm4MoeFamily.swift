@@ -33,7 +33,10 @@ struct Glm4MoeFamily: EngineFamily {
         }
     }
 
-    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout { try layout(c, names: names) }
+
+    /// The layout under `names` (GLM-4.5V keeps the same language model under model.language_model.).
+    static func layout(_ c: Config, names: TensorNames) throws(MoESlimError) -> FamilyLayout {
         let r = c.router
         let first = r.firstKDenseReplace ?? 1
         let routing = RoutingRule(
@@ -55,9 +58,14 @@ struct Glm4MoeFamily: EngineFamily {
 
 extension Glm4MoeFamily {
     static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+        try engineSpec(c, names: names, qkNorm: c.useQkNorm ?? false)
+    }
+
+    /// The forward pass under `names`, with or without the per-head q/k norms (GLM-4.5V's attention has none).
+    static func engineSpec(_ c: Config, names: TensorNames, qkNorm: Bool) throws(MoESlimError) -> EngineSpec {
         try c.engine.requireSiLU()
         var (attention, rope) = try c.engine.groupedAttention()
-        if c.useQkNorm ?? false { attention.qkNorm = .perHead }
+        if qkNorm { attention.qkNorm = .perHead }
         var spec = EngineSpec(
             normEps: c.engine.eps, rope: rope, attention: attention, names: names,
             experts: .perExpert(names))

@@ -58,7 +58,10 @@ struct Llama4TextFamily: EngineFamily {
         }
     }
 
-    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout { layout(c, names: names) }
+
+    /// The layout under `names` (the multimodal Llama 4 keeps this model under language_model.).
+    static func layout(_ c: Config, names: TensorNames) -> FamilyLayout {
         let step = max(c.interleaveMoeLayerStep ?? 1, 1)
         let layers = c.moeLayers ?? Array(stride(from: step - 1, to: c.dims.numHiddenLayers, by: step))
         return FamilyLayout(
@@ -75,7 +78,10 @@ struct Llama4TextFamily: EngineFamily {
 extension Llama4TextFamily {
     /// no_rope_layers holds 1 for layers that rotate (transformers' naming); without it every
     /// no_rope_layer_interval-th layer skips RoPE. Rotating layers attend in chunks of attention_chunk_size.
-    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec { try engineSpec(c, names: names) }
+
+    /// The forward pass under `names`.
+    static func engineSpec(_ c: Config, names: TensorNames) throws(MoESlimError) -> EngineSpec {
         try c.engine.requireSiLU()
         let layers = c.engine.numHiddenLayers
         if let chunk = c.attentionChunkSize, chunk < 1 {

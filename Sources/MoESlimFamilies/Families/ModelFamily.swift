@@ -93,13 +93,21 @@ public enum ModelFamilies {
             } catch {
                 throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: \(ConfigDecoding.explain(error))", path: checkpoint.configPath)
             }
-            let layout: FamilyLayout
+            var layout: FamilyLayout
             do throws(MoESlimError) {
                 layout = try F.layout(config)
             } catch {
                 var located = error
                 located.path = located.path ?? checkpoint.configPath
                 throw located
+            }
+            // A wrapper ties its lm_head by its own tie_word_embeddings (transformers reads the top-level config),
+            // which can differ from the one in its text section.
+            if section != nil, let value = whole["tie_word_embeddings"], value != .null {
+                guard let tied = value.boolValue else {
+                    throw MoESlimError(.invalidConfig, "does not read as a \(modelType) config: wrong type for 'tie_word_embeddings'", path: checkpoint.configPath)
+                }
+                layout.tiedEmbeddings = tied
             }
             var outline = try layout.outline(modelType: modelType, config: whole, checkpoint: checkpoint)
             outline.model.forwardPass = F.forwardPass(config, path: checkpoint.configPath)

@@ -195,7 +195,8 @@ struct ModelShapes {
             if case .size(let n) = inter { return (inter, .size(2 * n)) }
             return (inter, .even("2·intermediate"))
         }
-        switch (spec.experts.resolved(for: layer.experts), layer.experts) {
+        let format = spec.experts.resolved(for: layer.experts, shape: { checkpoint.info(p + $0).map { Array($0.shape) } }, hidden: hidden)
+        switch (format, layer.experts) {
         case (.perExpert(let gate, let up, let down), .separate(let marker, _)):
             gatedMLP(gate: marker + "0." + gate, up: marker + "0." + up, down: marker + "0." + down, width: width)
         case (.fusedGateUp(let gateUp, let down), .fused):
