@@ -50,9 +50,10 @@ struct CalibrateCommand: ParsableCommand {
             engine.applyThreads()
             let pass = try ForwardPass(checkpoint: checkpoint, compute: engine.compute)
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
+            if let note = planner.streamingNote { printError(note) }
             let records = try RecordReader(paths: data, options: try reader.readerOptions(), tokenizer: try loadTokenizer(checkpoint))
             let progress = ProgressLine(total: reader.maxTokens)
-            let counts = try Calibration(pass: pass, chunkTokens: planner.chunkTokens).run(
+            let counts = try Calibration(pass: pass.streaming(planner.streams), chunkTokens: planner.chunkTokens).run(
                 settings: settings(planner),
                 next: { () throws(MoESlimError) in
                     guard let record = try records.next() else { return nil }

@@ -72,8 +72,10 @@ struct SweepCommand: ParsableCommand {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
             eval.engine.applyThreads()
-            let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
-            let planner = try eval.planner(checkpoint, model: pass.model)
+            let unplanned = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            let planner = try eval.planner(checkpoint, model: unplanned.model)
+            if let note = planner.streamingNote { printError(note) }
+            let pass = unplanned.streaming(planner.streams)
             var sweep = try SweepPlans(checkpoint: checkpoint, model: pass.model, context: context)
             if let counts { try addCountPlans(to: &sweep, counts: counts) }
             for file in planFiles { try sweep.add(planFile: file, topK: topK) }
