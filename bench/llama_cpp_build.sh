@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds llama.cpp, CPU only, from the llama.cpp that the llama-cpp-python source package on PyPI vendors, once,
-# into bench/out/ (git-ignored): llama-bench, llama-perplexity, llama-quantize and llama_cpp_peer (the peer
-# runner of llama_cpp_bench.sh). Prints the folder of the binaries. Needs pip, cmake and a C++ compiler; the
+# into bench/out/ (git-ignored): the llama library and llama_cpp_peer, the runner of llama_cpp_bench.sh (the
+# tools and their common library are left out: they take longer to build than the library, and the peer feeds
+# token ids, which llama-perplexity cannot). Prints the peer's path. Needs pip, cmake and a C++ compiler; the
 # build takes a while on a few cores and runs nice'd.
 #
 # usage: bench/llama_cpp_build.sh
@@ -20,15 +21,15 @@ source=$out/$(basename "$archive" .tar.gz)
 [ -d "$source" ] || tar -xzf "$archive" -C "$out"
 llama=$source/vendor/llama.cpp
 build=$out/llama.cpp-build
-bin=$build/bin
-if [ ! -x "$bin/llama-perplexity" ] || [ ! -x "$bin/llama-bench" ] || [ ! -x "$bin/llama-quantize" ]; then
+peer=$build/llama_cpp_peer
+if [ ! -x "$peer" ]; then
     cmake -S "$llama" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >&2
-    nice -n 10 cmake --build "$build" -j "$(nproc)" --target llama-bench llama-perplexity llama-quantize >&2
+    nice -n 5 cmake --build "$build" -j "$(nproc)" --target llama >&2
 fi
-if [ ! -x "$bin/llama_cpp_peer" ] || [ "$here/llama_cpp_peer.cpp" -nt "$bin/llama_cpp_peer" ]; then
+if [ ! -x "$peer" ] || [ "$here/llama_cpp_peer.cpp" -nt "$peer" ]; then
     libs=$(find "$build" -name 'libllama.a' -o -name 'libggml.a' -o -name 'libggml-cpu.a' -o -name 'libggml-base.a' | sort -r)
-    nice -n 10 c++ -O2 -std=c++17 -I "$llama/include" -I "$llama/ggml/include" "$here/llama_cpp_peer.cpp" \
-        $(for l in llama ggml ggml-cpu ggml-base; do echo "$libs" | grep "/lib$l.a\$"; done) -fopenmp -lpthread -ldl -o "$bin/llama_cpp_peer" >&2
+    nice -n 5 c++ -O2 -std=c++17 -I "$llama/include" -I "$llama/ggml/include" "$here/llama_cpp_peer.cpp" \
+        $(for l in llama ggml ggml-cpu ggml-base; do echo "$libs" | grep "/lib$l.a\$"; done) -fopenmp -lpthread -ldl -o "$peer" >&2
 fi
-echo "$bin"
+echo "$peer"

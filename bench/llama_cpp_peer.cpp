@@ -1,6 +1,6 @@
 // llama.cpp's side of llama_cpp_bench.sh: runs a GGUF model on the same token ids moe-slim reads, one
-// sequence at a time (each sequence one batch, the KV cache cleared between), CPU only, and prints the seconds
-// the sequences took (model loading excluded) as JSON. llama-perplexity and llama-bench tokenize text or make
+// sequence at a time (each sequence one batch, the KV cache cleared between), CPU only, and prints the wall and
+// CPU seconds (all threads) the sequences took, model loading excluded, as JSON. llama-perplexity and llama-bench tokenize text or make
 // up tokens; this feeds the exact ids.
 //
 // usage: llama_cpp_peer MODEL.gguf IDS THREADS MODE
@@ -10,6 +10,7 @@
 #include "llama.h"
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +68,7 @@ int main(int argc, char ** argv) {
     double nll = 0;
     long predicted = 0, tokens = 0;
     const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     for (auto & s : sequences) {
         llama_memory_clear(llama_get_memory(ctx), true);
         batch.n_tokens = static_cast<int32_t>(s.size());
@@ -94,7 +96,8 @@ int main(int argc, char ** argv) {
         }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("{\"seconds\": %.6f, \"tokens\": %ld, \"threads\": %d", seconds, tokens, threads);
+    const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    std::printf("{\"seconds\": %.6f, \"cpu_seconds\": %.6f, \"tokens\": %ld, \"threads\": %d", seconds, cpu_seconds, tokens, threads);
     if (perplexity) std::printf(", \"perplexity\": %.6f, \"predicted\": %ld", std::exp(nll / predicted), predicted);
     std::printf("}\n");
     llama_batch_free(batch);

@@ -64,33 +64,36 @@ if mkdir "$group" 2>/dev/null; then
     limited=yes
 fi
 
-python3 - "$work" "$limited" "$tokens" "$model_bytes" "$limit_mib" "$memory" "$threads" "$(peak "$work/memory.time")" \
-    "$(cpu "$work/memory.time")" <<'PY'
+python3 - "$work" "$limited" "$tokens" "$model_bytes" "$limit_mib" "$memory" "$threads" <<'PY'
 import json, sys
-work, limited, tokens, model_bytes, limit_mib, memory, threads, rss, cpu = sys.argv[1:]
+work, limited, tokens, model_bytes, limit_mib, memory, threads = sys.argv[1:]
 tokens, model_bytes, limit_mib = int(tokens), int(model_bytes), int(limit_mib)
 seconds = lambda name: float(open(f"{work}/{name}.seconds").read())
-def peak(name):
-    for line in open(f"{work}/{name}.time"):
-        if "Maximum resident set size" in line:
-            return int(line.split(":")[1]) * 1024
+def figure(name, label):
+    return sum(float(line.split(": ")[1]) for line in open(f"{work}/{name}.time") if any(l in line for l in label))
+peak = lambda name: int(figure(name, ["Maximum resident set size"])) * 1024
+cpu = lambda name: figure(name, ["User time", "System time"])
+read = lambda name: figure(name, ["File system inputs"]) * 512
 def fields(name):
     counts = json.load(open(f"{work}/counts-{name}.json"), parse_float=str, parse_int=str)
     del counts["settings"]
     return counts
 in_memory = tokens / seconds("memory")
 print(f"threads {threads}, {tokens} tokens, model {model_bytes / 2**30:.2f} GiB bf16, --memory {memory}")
-print(f"in memory (page cache warm)        {in_memory:8.1f} tokens/s  peak RSS {peak('memory') / 2**20:6.0f} MiB")
+print(f"in memory (page cache warm)        {in_memory:8.1f} tokens/s  peak RSS {peak('memory') / 2**20:6.0f} MiB"
+      f"  ({seconds('memory'):.1f} s wall, {cpu('memory'):.1f} CPU s, {read('memory') / 2**20:.0f} MiB read from disk)")
 if limited != "yes":
     print("larger than RAM: skipped (no cgroup v1 memory controller to limit the run; run as root)")
     sys.exit(0)
 streamed = tokens / seconds("limited")
 group_peak = int(open(f"{work}/limited.group-peak").read())
 print(f"memory group of {limit_mib} MiB          {streamed:8.1f} tokens/s  peak RSS {peak('limited') / 2**20:6.0f} MiB"
-      f"  (group peak with page cache {group_peak / 2**20:.0f} MiB, model {model_bytes / 2**20:.0f} MiB)")
+      f"  ({seconds('limited'):.1f} s wall, {cpu('limited'):.1f} CPU s, {read('limited') / 2**20:.0f} MiB read from disk)")
+print(f"group peak with page cache         {group_peak / 2**20:8.0f} MiB of {limit_mib} MiB; the model is {model_bytes / 2**20:.0f} MiB")
 print(f"larger than RAM / in memory        {streamed / in_memory:8.2f}   (goal >= 0.70)")
-budget = float(memory[:-2]) * 1e9 if memory.endswith("GB") else None
-if budget:
-    print(f"peak RSS within --memory           {'yes' if peak('limited') <= budget else 'NO'}")
+units = {"GiB": 2**30, "MiB": 2**20, "GB": 1e9, "MB": 1e6}
+unit = next((u for u in units if memory.endswith(u)), None)
+budget = float(memory[:-len(unit)]) * units[unit] if unit else float(memory)
+print(f"peak RSS within --memory           {'yes' if peak('limited') <= budget else 'NO'}")
 print(f"counts equal                       {'yes' if fields('memory') == fields('limited') else 'NO'}")
 PY
