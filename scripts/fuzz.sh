@@ -11,7 +11,8 @@ out=.build-fuzz
 mkdir -p "$out/corpus" "$out/findings"
 
 # The whole library goes in (a snapshot, so edits during the build do not spoil it), so the target follows
-# whatever the readers call. The C targets (CShims, CKernels) have no module maps of their own (SwiftPM makes
+# whatever the readers call. Its layers (Sources/MoESlim*/) are compiled as one module, so the snapshot drops
+# their imports of each other. The C targets (CShims, CKernels) have no module maps of their own (SwiftPM makes
 # them), so the script writes one beside each target's objects, its include folder as the umbrella.
 objects=()
 for target in CShims CKernels; do
@@ -22,9 +23,13 @@ for target in CShims CKernels; do
     done
     printf 'module %s {\n    umbrella "%s"\n    export *\n}\n' "$target" "$PWD/Sources/$target/include" > "$out/$target/module.modulemap"
 done
-rm -rf "$out/src" && cp -R Sources/MoESlim "$out/src"
+rm -rf "$out/src" && mkdir -p "$out/src"
+for layer in MoESlimSupport MoESlimFormats MoESlimFamilies MoESlimText MoESlimEngine MoESlimSlimming; do
+    cp -R "Sources/$layer" "$out/src/$layer"
+done
 mapfile -t sources < <(find "$out/src" -name '*.swift' | sort)
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name MoESlim \
+sed -i -E '/^import MoESlim[A-Za-z]*$/d' "${sources[@]}"
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name MoESlim -package-name moe_slim \
     -I Sources/CZstd -I Sources/COpenBLAS -I Sources/CJSONC -I "$out/CShims" -I "$out/CKernels" \
     $(pkg-config --cflags-only-I libzstd openblas json-c | sed 's/-I/-Xcc -I/g') \
     "${sources[@]}" fuzz/HeaderFuzz.swift "${objects[@]}" \

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimText
+import MoESlimEngine
+import MoESlimSlimming
 
 // The library's closed sets of choices, typed for the parser: it rejects anything else before a command runs,
 // and --help, the man pages and shell completion list the values (CaseIterable gives `allValueStrings`).

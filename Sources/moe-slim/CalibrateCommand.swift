@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimText
+import MoESlimEngine
+import MoESlimSlimming
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimEngine
 
 /// The arithmetic and the cores of the forward pass, shared by every command that runs the model so that
 /// counts, perplexity and sweeps of one model are computed alike.

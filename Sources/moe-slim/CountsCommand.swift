@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimSlimming
 
 struct CountsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSlimming
 
 /// `--criterion` parses to the criteria the statistics declare; help and shell completion list the same values.
 extension ExpertSelection.Criterion: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimText
 
 /// Options that decide how input files become records, shared by every command that reads data so that
 /// `tokenize` shows exactly the ids `calibrate` and `eval` will use.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimEngine
+import MoESlimSlimming
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

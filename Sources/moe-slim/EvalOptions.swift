@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimText
+import MoESlimEngine
+import MoESlimSlimming
 
 /// What `eval` and `sweep` share: the data, the task and its record fields, the tokenizer, the budget and the
 /// arithmetic.

@@ -1,5 +1,7 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimText
+import MoESlimSlimming
 
 /// The JSON members and text of eval and sweep results (formats/eval.md), one metric set at a time.
 enum EvalOutput {

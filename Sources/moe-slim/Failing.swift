@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
 
 /// Runs a command body and turns our typed error into one line on stderr and its exit code, so no command
 /// prints a Swift stack or exits 0 on bad input.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimFormats
+import MoESlimSlimming
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
 
 @main
 struct MoESlimCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import MoESlim
+import MoESlimFormats
 
 /// merge-lora's --dtype: keep each tensor's stored type, or write every float tensor as one type. The other
 /// names torch and transformers use (bfloat16, fp16, float32, …) are accepted too, in any case.

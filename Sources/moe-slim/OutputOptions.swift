@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
 
 /// Options every command that writes a checkpoint shares.
 struct OutputOptions: ParsableArguments {

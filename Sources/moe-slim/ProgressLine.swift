@@ -1,5 +1,6 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimSlimming
 
 /// Progress of calibrate, eval and sweep on stderr: a bar redrawn in place on a terminal, one plain line per
 /// chunk otherwise (logs of batch jobs stay readable).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimSlimming
 
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

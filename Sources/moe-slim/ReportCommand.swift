@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimFormats
+import MoESlimSlimming
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimEngine
+import MoESlimSlimming
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

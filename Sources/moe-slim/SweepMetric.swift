@@ -1,5 +1,7 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimText
+import MoESlimSlimming
 
 /// What the sweep shows of one metric set, so perplexity and choice results share one table and one JSON
 /// layout. `versusBase` is false on the base row, which has nothing to be compared with.

@@ -1,5 +1,6 @@
 import Foundation
-import MoESlim
+import MoESlimSupport
+import MoESlimSlimming
 
 /// The sweep's table and JSON (formats/eval.md): one row per plan, then, with --group-by, the same rows'
 /// metrics over each group's records alone.

@@ -1,4 +1,7 @@
-import MoESlim
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+import MoESlimSlimming
 
 /// The sweep's rows and the distinct plans behind them, built as `prune` would build each plan, so a row's
 /// bytes and FLOPs are those of `prune --dry-run`.

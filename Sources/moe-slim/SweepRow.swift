@@ -1,4 +1,5 @@
-import MoESlim
+import MoESlimSupport
+import MoESlimSlimming
 
 /// One row of the sweep table: how its plan was made (from counts, or read from a plan file), what the pruned
 /// checkpoint would weigh, and which evaluated model holds its results.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSupport
+import MoESlimText
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

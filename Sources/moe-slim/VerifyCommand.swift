@@ -1,5 +1,5 @@
 import ArgumentParser
-import MoESlim
+import MoESlimSlimming
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

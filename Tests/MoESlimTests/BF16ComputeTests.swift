@@ -1,6 +1,8 @@
 import CKernels
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimEngine
 
 /// bf16 compute against independent references: torch's own f32 → bf16 rounding, OpenBLAS sgemm on the
 /// bf16-rounded operands for the AVX512-BF16 kernel, and transformers' float32 forward for the whole pass.

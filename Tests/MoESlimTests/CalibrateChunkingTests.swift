@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// Chunk size is a memory knob only: many small chunks must route every token exactly as one large chunk.
 final class CalibrateChunkingTests: XCTestCase {

@@ -1,5 +1,9 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 @testable import moe_slim
 
 /// `calibrate` end to end on the fixture models: the command's counts file against transformers' counts, and

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimEngine
 
 /// Attention over sequences longer than one query block, against the textbook definition written out loop by
 /// loop: softmax over the visible keys (causal, sliding window, chunk) plus the sink logit, then the values.

@@ -1,5 +1,6 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimSlimming
 
 /// The counts file's own rules: merge adds every field, refuses mismatched layers, and the show / heatmap
 /// outputs name every layer.

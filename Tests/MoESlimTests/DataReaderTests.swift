@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimText
 
 /// Record readers: every expected id list comes from Hugging Face `tokenizers` (fixtures/gen_tokenizers.py)
 /// or is the input's own `input_ids`.

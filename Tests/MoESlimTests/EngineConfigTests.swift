@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimEngine
 
 /// Published checkpoints spell RoPE settings the pre-5.0 way (`rope_theta` + `rope_scaling`, sometimes with
 /// `type` instead of `rope_type`); the fixtures use transformers 5's `rope_parameters`. Both must give the same

@@ -1,5 +1,5 @@
 import Foundation
-@testable import MoESlim
+@testable import MoESlimSlimming
 
 /// fixtures/engine/<name>/golden.json, written by fixtures/gen_engine.py from transformers' own router outputs.
 struct EngineGolden: Decodable {

@@ -1,5 +1,7 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// The forward pass against transformers (fixtures/gen_engine.py) on a tiny random model of every supported
 /// family: the same experts for every token, router scores and hidden states after the last MoE layer within

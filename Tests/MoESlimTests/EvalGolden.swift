@@ -1,5 +1,4 @@
 import Foundation
-@testable import MoESlim
 
 /// fixtures/eval/logits/<name>.json: transformers' full-model logits on an engine fixture (fixtures/gen_eval.py).
 struct EvalLogitsGolden: Decodable {

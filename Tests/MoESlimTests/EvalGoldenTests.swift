@@ -1,5 +1,10 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimText
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// The engine's full forward pass (every layer, final norm, lm_head) against transformers' logits on a tiny
 /// model of every family, all sequences of a family in one batch; perplexity, KL, agreement and choice

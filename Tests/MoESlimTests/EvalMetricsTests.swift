@@ -1,5 +1,6 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimText
+@testable import MoESlimSlimming
 
 /// Perplexity, KL, top-1 agreement and choice accuracy from transformers' own logits must equal what torch
 /// computed from the same logits (fixtures/gen_eval.py).

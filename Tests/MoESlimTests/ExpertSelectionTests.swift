@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// Heavy-hitter choices on hand-made counts, with the plans worked out by hand.
 final class ExpertSelectionTests: XCTestCase {

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
 
 /// The one registry and what each family's one description derives: model types listed once, the forward pass
 /// a capability of some families, and deepseek_v2's router read as transformers reads it.

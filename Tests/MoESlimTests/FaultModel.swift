@@ -1,5 +1,6 @@
 import Foundation
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
 
 /// A Mixtral-shaped model of a few MB in several shards, written at test time into a fresh temporary folder,
 /// large enough that a prune of it spends a noticeable while in its write loop.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSlimming
 
 /// The write path under faults, through the real `moe-slim prune` executable: a full disk, a read-only output
 /// folder, a missing input shard, SIGKILL in the middle of a multi-shard write, and two writers at once.

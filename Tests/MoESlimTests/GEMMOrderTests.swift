@@ -1,6 +1,6 @@
 import CKernels
 import XCTest
-@testable import MoESlim
+@testable import MoESlimEngine
 
 /// moe_gemm's promise: every output is one chain of fused multiply-adds over k in index order, from zero (or from
 /// c when accumulating), whatever the rows, the column range or the path. The reference is that loop written out

@@ -1,5 +1,4 @@
 import XCTest
-@testable import MoESlim
 
 /// Every registered model type has the goldens the golden tests compare it against: prune and report for all,
 /// engine and eval where the family has a forward pass. A family added to the registry without them fails here.

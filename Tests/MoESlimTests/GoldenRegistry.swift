@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFamilies
 
 /// The registry the golden tests are driven by, read in this one place so that renaming it touches one line.
 enum RegisteredFamilies {

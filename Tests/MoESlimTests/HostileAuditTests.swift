@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimText
 
 /// Cases found by the issue-14 audit that the hostile corpora did not cover: tokenizer.json split patterns
 /// that crashed the release binary (integer overflow traps, stack overflow in the recursive regex parser and

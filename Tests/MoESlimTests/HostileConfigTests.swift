@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFamilies
 
 /// Every folder of fixtures/hostile/configs (written by fixtures/gen_hostile_configs.py) with the exact error and
 /// exit code of each command that reads it, run through the built executable. Each case is a one-layer model

@@ -1,5 +1,7 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimText
 #if canImport(Glibc)
 import Glibc
 #endif

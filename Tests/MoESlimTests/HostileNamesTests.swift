@@ -1,5 +1,7 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// fixtures/hostile/names (written by fixtures/gen_hostile_names.py): names compared as bytes, integers read
 /// as the reference reads them, names echoed escaped, counts files and adapter configs refused with the key

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// Adapters PEFT would merge wrongly or silently ignore are refused with .invalidAdapter, and nothing is written.
 final class LoRAErrorTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// Every merged tensor against PEFT's merge_and_unload (fixtures/gen_lora.py), every other tensor against the base
 /// byte for byte. Differences are counted in units in the last place of the stored type.

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// What a merge writes besides the merged values: resized vocabularies, output dtype, config.json, adapter names.
 final class LoRAOutputTests: XCTestCase {

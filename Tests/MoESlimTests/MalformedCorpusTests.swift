@@ -1,5 +1,7 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// Every file of fixtures/malformed (written by fixtures/gen_malformed.py) with the exact error verify reports
 /// first. Messages are compared in full, paths relative to fixtures/.

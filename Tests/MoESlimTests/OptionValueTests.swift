@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import XCTest
 
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
 @testable import moe_slim
 
 /// Closed choices and sizes are typed options: the parser refuses anything else before a command runs (usage

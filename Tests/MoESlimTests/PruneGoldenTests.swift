@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// moe-slim's prune must produce, byte for byte, the tensors fixtures/gen_models.py got by slicing the state
 /// dict itself; that script also checked that transformers loads them and reproduces the masked-router logits.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimText
 
 /// The share of input read, which gives calibrate, eval and sweep an ETA without counting records first:
 /// exactly the bytes the reader has pulled from the file (1 MiB reads), over the total size of all inputs.

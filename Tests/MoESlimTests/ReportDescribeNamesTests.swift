@@ -1,5 +1,7 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimSlimming
 
 /// describe reads expert tensor names as bytes: odd names must give the same refusals, never a trap, and the
 /// outline report and inspect use must agree with the full description.

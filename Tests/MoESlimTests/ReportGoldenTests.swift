@@ -1,5 +1,6 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// total_params and bytes must be what transformers counts (fixtures/gen_models.py records them).
 final class ReportGoldenTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
 
 /// The header fast path against the strict parser: the same tables when it accepts, and the strict path's
 /// exact handling of everything it hands over.

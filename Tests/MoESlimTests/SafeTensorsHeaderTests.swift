@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
 
 final class SafeTensorsHeaderTests: XCTestCase {
     func testSmokeParsesEmptyHeader() throws {

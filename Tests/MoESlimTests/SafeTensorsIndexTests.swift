@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
 
 /// Sharded folders whose index and shards disagree: the first problem reported is the one a shard-by-shard,
 /// tensor-by-tensor walk meets first, although the shards are opened all at once.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
 
 /// The fast readers' building blocks: what they take must be read exactly as the strict parser reads it, and
 /// anything else must be refused (nil), sending the caller to the strict parser.

@@ -1,5 +1,6 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 /// A Mixtral-8x7B-shaped checkpoint made of its header and a hole: the report must read only headers and
 /// give the published sizes (46.7B total, 12.9B active) and Kaplan's FLOPs by hand.

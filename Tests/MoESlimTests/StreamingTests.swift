@@ -1,5 +1,9 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// A model larger than the page cache is streamed: the planner leaves room for the layer read ahead, and the
 /// pass drops finished tensors from the cache. Neither may change a single result.

@@ -1,5 +1,8 @@
 import XCTest
-@testable import MoESlim
+@testable import MoESlimFormats
+@testable import MoESlimFamilies
+@testable import MoESlimEngine
+@testable import MoESlimSlimming
 
 /// A plan evaluated with masked routers must compute what the checkpoint prune writes for it computes: the
 /// same logits, for softmax, sigmoid with group-limited selection, top-k-then-softmax, sparsemixer and

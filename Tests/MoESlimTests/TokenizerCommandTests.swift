@@ -2,7 +2,6 @@ import Foundation
 import ArgumentParser
 import XCTest
 
-@testable import MoESlim
 @testable import moe_slim
 
 /// `moe-slim tokenize` through its command type, standard output redirected to a file.

@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimText
 
 /// Ids recorded from Hugging Face `tokenizers` by fixtures/gen_tokenizers.py; every corpus line must match.
 final class TokenizerGoldenTests: XCTestCase {

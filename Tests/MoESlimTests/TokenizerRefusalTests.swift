@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimText
 
 /// Components outside what formats/tokenizer.md lists must fail at load with their name, never fall back.
 final class TokenizerRefusalTests: XCTestCase {

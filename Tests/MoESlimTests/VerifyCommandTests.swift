@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import MoESlim
+@testable import MoESlimSupport
+@testable import MoESlimFormats
+@testable import MoESlimSlimming
 
 final class VerifyCommandTests: XCTestCase {
     func testValidFixturesPass() {

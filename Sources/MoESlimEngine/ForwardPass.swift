@@ -1,0 +1,149 @@
+import MoESlimSupport
+import MoESlimFormats
+import MoESlimFamilies
+
+/// The forward pass: embeddings, then one decoder layer at a time over a whole chunk of sequences. Calibration
+/// stops after the last MoE layer because counts need no lm_head; evaluation runs every layer and the head.
+public struct ForwardPass {
+    public let model: ModelDescription
+    public let spec: EngineSpec
+    private var weights: WeightReader
+    private let lastMoELayer: Int
+    /// Every tensor under `model.layers.L.`, by L, to release after the layer has run.
+    private let layerTensors: [[String]]
+
+    public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) throws(MoESlimError) {
+        let model = try ModelFamilies.describe(checkpoint)
+        try self.init(checkpoint: checkpoint, model: model, spec: try EngineFamilies.spec(for: checkpoint, model: model), compute: compute)
+    }
+
+    public init(checkpoint: Checkpoint, model: ModelDescription, spec: EngineSpec, compute: ComputePrecision = .bf16) throws(MoESlimError) {
+        guard let last = model.moeLayers.map(\.layer).max() else {
+            throw MoESlimError(.unsupportedModel, "the model has no MoE layers to count", path: checkpoint.path)
+        }
+        self.model = model
+        self.spec = spec
+        self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
+        self.lastMoELayer = last
+        self.layerTensors = Self.tensorsByLayer(checkpoint.names, layers: model.numLayers)
+    }
+
+    /// This pass streaming a model larger than the page cache (ChunkPlanner.streams): each tensor leaves the
+    /// page cache once its layer, or its expert, is done, so the kernel never evicts the layer read ahead instead.
+    public func streaming(_ streams: Bool) -> ForwardPass {
+        var copy = self
+        copy.weights.evictsPageCache = streams
+        return copy
+    }
+
+    private static func tensorsByLayer(_ names: [String], layers: Int) -> [[String]] {
+        var byLayer = [[String]](repeating: [], count: layers)
+        for name in names {
+            if let layer = name.indexAfter(prefix: TensorNames.layersPrefix), byLayer.indices.contains(layer) {
+                byLayer[layer].append(name)
+            }
+        }
+        return byLayer
+    }
+
+    /// Runs the sequences and reports each MoE layer's routing as it happens; returns the hidden states after
+    /// the last MoE layer ([tokens, hidden], before any final norm).
+    public func run(_ sequences: [[Int32]], observe: (RoutingRecord) throws(MoESlimError) -> Void) throws(MoESlimError) -> [Float] {
+        try decode(batch(sequences), through: lastMoELayer, masking: nil, observe: observe)
+    }
+
+    /// Next-token logits of each sequence ([tokens, vocab] row-major). With a plan, every router only sees the
+    /// experts the plan keeps, which computes what the checkpoint `prune` writes for that plan computes.
+    /// The head is widened `vocabSlice` rows at a time so a large vocabulary never sits widened whole.
+    public func logits(_ sequences: [[Int32]], masking plan: PruningPlan? = nil, vocabSlice: Int = 4096) throws(MoESlimError) -> [[Float]] {
+        let batch = batch(sequences)
+        var h = try decode(batch, through: model.numLayers - 1, masking: plan) { _ throws(MoESlimError) in }
+        try normalize(&h, spec.finalNorm)
+        let name = model.lmHeadTensor ?? model.embedTensor
+        let head = LMHead(weights: weights, name: name, bias: spec.names[.lmHeadBias], hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        defer { weights.release([name]) }
+        let logits = try head(h, batch: batch, vocabSlice: vocabSlice)
+        // The routers have seen finite activations; a NaN or infinity after the last of them (a final norm or
+        // head weight, a dense layer) would make every metric NaN with exit 0.
+        guard logits.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            throw MoESlimError(
+                .invalidData, "the next-token logits are NaN or infinite; a weight after the last MoE layer (such as the final norm or the head) makes them non-finite",
+                path: weights.checkpoint.path)
+        }
+        return logits
+    }
+
+    private func batch(_ sequences: [[Int32]]) -> TokenBatch {
+        var batch = TokenBatch()
+        for s in sequences { batch.append(s) }
+        return batch
+    }
+
+    private func decode(
+        _ batch: TokenBatch, through lastLayer: Int, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) -> [Float] {
+        let hidden = model.hiddenSize
+        var h = try embed(batch.tokens)
+        weights.release([model.embedTensor])
+        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
+        weights.willNeed(layerTensors.first ?? [])
+        for layer in 0...lastLayer {
+            let prefix = spec.names.layer(layer)
+            if layer < lastLayer { weights.willNeed(layerTensors[layer + 1]) }
+            var x = h
+            try normalize(&x, prefix + spec.inputNorm)
+            addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
+            x = h
+            try normalize(&x, prefix + spec.postAttentionNorm)
+            if var moe = model.moeLayer(layer) {
+                let kept = plan.map { $0.keptExperts(layer: moe) }
+                if let topK = plan?.topK { moe.topK = topK }
+                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden, kept: kept)
+                let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: prefix)
+                try observe(record)
+                addResidual(&h, output)
+            } else {
+                let m = spec.denseMLP
+                let p = prefix + m.prefix
+                addResidual(&h, Kernels.gatedMLP(
+                    x, rows: batch.count, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
+                    down: try weights.linear(p + m.down), hidden: hidden))
+            }
+            weights.release(layerTensors[layer])
+        }
+        return h
+    }
+
+    private func normalize(_ x: inout [Float], _ name: String) throws(MoESlimError) {
+        let hidden = model.hiddenSize
+        let weight = try weights.load(name + ".weight", count: hidden)
+        switch spec.norm {
+        case .rms: Kernels.rmsNorm(&x, width: hidden, weight: weight, eps: spec.normEps)
+        case .layer: Kernels.layerNorm(&x, width: hidden, weight: weight, bias: try weights.load(name + ".bias", count: hidden), eps: spec.normEps)
+        }
+    }
+
+    private func addResidual(_ h: inout [Float], _ branch: [Float]) {
+        let scale = spec.residualMultiplier
+        for i in h.indices { h[i] += branch[i] * scale }
+    }
+
+    /// Only the rows of the tokens in the chunk are widened, not the whole vocabulary.
+    private func embed(_ tokens: [Int32]) throws(MoESlimError) -> [Float] {
+        let name = model.embedTensor
+        let shape = try weights.shape(name)
+        let hidden = model.hiddenSize
+        guard shape.count == 2, shape[1] == hidden else {
+            throw MoESlimError(.invalidTensor, "expected [vocab, \(hidden)], found \(shape)", path: weights.checkpoint.path, tensor: name)
+        }
+        var out = [Float](repeating: 0, count: tokens.count * hidden)
+        for (i, token) in tokens.enumerated() {
+            guard token >= 0, Int(token) < shape[0] else {
+                throw MoESlimError(.invalidData, "token id \(token) is outside the vocabulary (\(shape[0]) entries)")
+            }
+            let row = try weights.row(name, Int(token), width: hidden)
+            for c in 0..<hidden { out[i * hidden + c] = row[c] * spec.embeddingMultiplier }
+        }
+        return out
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import MoESlimSupport
+import MoESlimFamilies
+
+/// One MoE layer on a chunk: route every token, then run each expert once on all the tokens routed to it
+/// (one gathered matrix, one matrix product per weight), combine with the gate weights, and add the shared expert.
+struct MoEBlock {
+    let spec: EngineSpec
+    let layer: MoELayer
+    let rule: RoutingRule
+    let hidden: Int
+    /// The original experts the router may choose (ascending), or nil for all of them.
+    var kept: [Int]? = nil
+
+    func callAsFunction(_ x: [Float], rows: Int, weights: WeightReader, prefix: String) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
+        let p = prefix + spec.moePath
+        let e = layer.numExperts, k = layer.topK
+        let routerWeight = try weights.load(p + spec.router.weight, count: e * hidden)
+        let routerBias = try spec.router.bias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
+        let correction = try spec.router.correctionBias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
+        let logits: [Float]
+        let routed: (scores: [Float], selected: [Int32], weights: [Float])
+        if let kept, kept.count < e {
+            (logits, routed) = try route(x, rows: rows, kept: kept, weight: routerWeight, bias: routerBias, correction: correction, weights: weights)
+        } else {
+            logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
+            try requireFinite(logits, weights: weights)
+            routed = Router(rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection).route(logits, tokens: rows, correctionBias: correction)
+        }
+
+        var assigned = [[(token: Int, slot: Int)]](repeating: [], count: e)
+        for t in 0..<rows {
+            for s in 0..<k { assigned[Int(routed.selected[t * k + s])].append((t, s)) }
+        }
+        var output = [Float](repeating: 0, count: rows * hidden)
+        var norms = [Float](repeating: 0, count: rows * k)
+        let experts = try ExpertRunner(format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden)
+        for expert in 0..<e where !assigned[expert].isEmpty {
+            let tokens = assigned[expert]
+            let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
+            let y = try experts.run(expert, gathered, rows: tokens.count)
+            experts.release(expert)
+            combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, norms: &norms)
+        }
+        try requireCountable(norms, gateWeights: routed.weights, weights: weights)
+        if let shared = spec.sharedExpert {
+            try addShared(shared, x, rows: rows, weights: weights, prefix: p, into: &output)
+        }
+        let record = RoutingRecord(
+            layer: layer.layer, tokens: rows, experts: e, topK: k, logits: logits, scores: routed.scores,
+            selected: routed.selected, weights: routed.weights, outputNorms: norms)
+        return (output, record)
+    }
+
+    /// The rows of the tokens routed to one expert, scaled by their gate weight first in the families that
+    /// apply it to the expert's input (llama4). Rows are independent, so the copy is spread over the cores.
+    private func gather(_ x: [Float], tokens: [(token: Int, slot: Int)], scales: [Float]?) -> [Float] {
+        let hidden = self.hidden, k = layer.topK
+        return [Float](unsafeUninitializedCapacity: tokens.count * hidden) { out, done in
+            x.withUnsafeBufferPointer { xp in
+                let source = SharedReadPointer(base: xp.baseAddress!), target = SharedPointer(base: out.baseAddress!)
+                Parallel.ranges(tokens.count, minimum: 64) { rows in
+                    for i in rows {
+                        let a = tokens[i]
+                        let scale = scales.map { $0[a.token * k + a.slot] } ?? 1
+                        for c in 0..<hidden { target.base[i * hidden + c] = scale * source.base[a.token * hidden + c] }
+                    }
+                }
+            }
+            done = tokens.count * hidden
+        }
+    }
+
+    /// Adds one expert's outputs into its tokens' rows and records each output's norm. One expert's tokens are
+    /// distinct, so their rows never collide across cores; experts still go one after another.
+    private func combine(_ y: [Float], tokens: [(token: Int, slot: Int)], gateWeights: [Float], into output: inout [Float], norms: inout [Float]) {
+        let hidden = self.hidden, k = layer.topK, onInput = spec.gateScalesExpertInput
+        y.withUnsafeBufferPointer { yp in
+            output.withUnsafeMutableBufferPointer { op in
+                norms.withUnsafeMutableBufferPointer { np in
+                    let y = SharedReadPointer(base: yp.baseAddress!), out = SharedPointer(base: op.baseAddress!)
+                    let norms = SharedPointer(base: np.baseAddress!)
+                    Parallel.ranges(tokens.count, minimum: 64) { rows in
+                        for i in rows {
+                            let a = tokens[i]
+                            let w = gateWeights[a.token * k + a.slot]
+                            let outputScale = onInput ? 1 : w
+                            var squares: Float = 0
+                            for c in 0..<hidden {
+                                let v = y.base[i * hidden + c]
+                                squares += v * v
+                                out.base[a.token * hidden + c] += outputScale * v
+                            }
+                            norms.base[a.token * k + a.slot] = squares.squareRoot() / (onInput ? w : 1)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Routing as the pruned checkpoint's router does it: only the kept rows of the router tensors, so softmax,
+    /// groups and top-k see exactly the experts that remain. Results come back in original expert ids, with
+    /// -inf logits and zero scores for the removed experts.
+    private func route(
+        _ x: [Float], rows: Int, kept: [Int], weight: [Float], bias: [Float]?, correction: [Float]?, weights: WeightReader
+    ) throws(MoESlimError) -> (logits: [Float], routed: (scores: [Float], selected: [Int32], weights: [Float])) {
+        let e = layer.numExperts, n = kept.count
+        var keptWeight = [Float](repeating: 0, count: n * hidden)
+        for (i, expert) in kept.enumerated() {
+            for c in 0..<hidden { keptWeight[i * hidden + c] = weight[expert * hidden + c] }
+        }
+        let keptLogits = Kernels.linear(x, rows: rows, weight: keptWeight, out: n, bias: bias.map { b in kept.map { b[$0] } })
+        try requireFinite(keptLogits, weights: weights)
+        let router = Router(rule: rule, experts: n, topK: layer.topK, groupScore: spec.groupScore, selection: spec.selection)
+        let routed = router.route(keptLogits, tokens: rows, correctionBias: correction.map { b in kept.map { b[$0] } })
+        var logits = [Float](repeating: -.infinity, count: rows * e)
+        var scores = [Float](repeating: 0, count: rows * e)
+        for t in 0..<rows {
+            for (i, expert) in kept.enumerated() {
+                logits[t * e + expert] = keptLogits[t * n + i]
+                scores[t * e + expert] = routed.scores[t * n + i]
+            }
+        }
+        return (logits, (scores, routed.selected.map { Int32(kept[Int($0)]) }, routed.weights))
+    }
+
+    /// A NaN or infinity anywhere before the router (a NaN weight, rope_theta 0) reaches every logit after it;
+    /// top-k over NaN picks the first experts, so counts and evaluations would be silently wrong. One pass over
+    /// the logits catches it whatever its source.
+    private func requireFinite(_ logits: [Float], weights: WeightReader) throws(MoESlimError) {
+        guard logits.allSatisfy(\.isFinite) else {
+            throw MoESlimError(
+                .invalidData,
+                "MoE layer \(layer.layer): the router's logits are NaN or infinite; a weight or a config value (such as rope_theta 0) makes the activations non-finite",
+                path: weights.checkpoint.path)
+        }
+    }
+
+    /// Each token's saliency term (gate weight × ‖expert output‖) is summed exactly in Int128 units; a term that
+    /// is not finite or beyond RoutingRecord.largestTerm comes only from broken weights and would trap or lie there.
+    private func requireCountable(_ norms: [Float], gateWeights: [Float], weights: WeightReader) throws(MoESlimError) {
+        for (norm, gate) in zip(norms, gateWeights) where !(abs(gate * norm) < RoutingRecord.largestTerm) {
+            throw MoESlimError(
+                .invalidData,
+                "MoE layer \(layer.layer): an expert's output has norm \(norm) under gate weight \(gate), not finite or beyond 2^40; the expert weights are broken",
+                path: weights.checkpoint.path)
+        }
+    }
+
+    private func addShared(_ shared: SharedExpertSpec, _ x: [Float], rows: Int, weights: WeightReader, prefix: String, into output: inout [Float]) throws(MoESlimError) {
+        let m = shared.mlp
+        let y = Kernels.gatedMLP(
+            x, rows: rows, gate: try weights.linear(prefix + m.prefix + m.gate), up: try weights.linear(prefix + m.prefix + m.up),
+            down: try weights.linear(prefix + m.prefix + m.down), hidden: hidden)
+        var gate = [Float](repeating: 1, count: rows)
+        if let name = shared.gate {
+            gate = Kernels.linear(x, rows: rows, weight: try weights.load(prefix + name, count: hidden), out: 1).map(Kernels.sigmoid)
+        }
+        for t in 0..<rows {
+            for c in 0..<hidden { output[t * hidden + c] += gate[t] * y[t * hidden + c] }
+        }
+    }
+}

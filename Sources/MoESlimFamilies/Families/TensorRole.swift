@@ -1,0 +1,100 @@
+/// One tensor's job in a decoder-only MoE checkpoint, after llama.cpp's tensor enum (llama-arch.cpp): code past
+/// the family files asks a family's `TensorNames` for a role and never spells a tensor name itself. Each role
+/// says what its name is relative to; most families keep transformers' Llama-style names, so a family file
+/// lists only the roles it names differently.
+package enum TensorRole: Sendable, Hashable, CaseIterable {
+    /// Whole-model tensors, full names.
+    case tokenEmbedding, finalNorm, lmHead, lmHeadBias
+    /// Norm modules relative to a layer's prefix (their .weight, and .bias for LayerNorm).
+    case attentionNorm, mlpNorm
+    /// The attention module relative to a layer's prefix.
+    case attention
+    /// Projection and norm modules relative to the attention module (their .weight and optional .bias).
+    case query, key, value, output, queryNorm, keyNorm
+    /// gpt_oss's per-head attention sinks, relative to the attention module.
+    case sinks
+    /// Multi-head latent attention modules relative to the attention module.
+    case queryDown, queryDownNorm, queryUp, keyValueDown, keyValueDownNorm, keyValueUp
+    /// The MoE block relative to a layer's prefix, and the dense MLP of the other layers.
+    case moeBlock, denseMLP
+    /// Router tensors relative to the MoE block.
+    case router, routerBias, routerCorrectionBias
+    /// The experts' folder relative to the MoE block: numbered children are per-expert, others fused.
+    case experts
+    /// One expert's (or any gated MLP's) tensors relative to it.
+    case gate, up, down
+    /// Fused expert tensors relative to the MoE block, with the expert on axis 0.
+    case fusedGateUp, fusedGateUpBias, fusedDown, fusedDownBias
+    /// Shared experts' folder and their sigmoid gate's folder, relative to the MoE block.
+    case sharedExperts, sharedExpertGate
+
+    /// transformers' Llama-style name; nil for roles most families do not have.
+    var standardName: String? {
+        switch self {
+        case .tokenEmbedding: return "model.embed_tokens.weight"
+        case .finalNorm: return "model.norm"
+        case .lmHead: return "lm_head.weight"
+        case .lmHeadBias: return "lm_head.bias"
+        case .attentionNorm: return "input_layernorm"
+        case .mlpNorm: return "post_attention_layernorm"
+        case .attention: return "self_attn."
+        case .query: return "q_proj"
+        case .key: return "k_proj"
+        case .value: return "v_proj"
+        case .output: return "o_proj"
+        case .queryNorm: return "q_norm"
+        case .keyNorm: return "k_norm"
+        case .sinks: return "sinks"
+        case .queryDown: return "q_a_proj"
+        case .queryDownNorm: return "q_a_layernorm"
+        case .queryUp: return "q_b_proj"
+        case .keyValueDown: return "kv_a_proj_with_mqa"
+        case .keyValueDownNorm: return "kv_a_layernorm"
+        case .keyValueUp: return "kv_b_proj"
+        case .moeBlock, .denseMLP: return "mlp."
+        case .router: return "gate.weight"
+        case .experts: return "experts."
+        case .gate: return "gate_proj.weight"
+        case .up: return "up_proj.weight"
+        case .down: return "down_proj.weight"
+        case .fusedGateUp: return "experts.gate_up_proj"
+        case .fusedGateUpBias: return "experts.gate_up_proj_bias"
+        case .fusedDown: return "experts.down_proj"
+        case .fusedDownBias: return "experts.down_proj_bias"
+        case .routerBias, .routerCorrectionBias, .sharedExperts, .sharedExpertGate: return nil
+        }
+    }
+}
+
+/// A family's name table: the standard names with the family's own where they differ.
+package struct TensorNames: Sendable {
+    private var own: [TensorRole: String]
+    /// Roles the family has none of even though they have a standard name.
+    private var absent: Set<TensorRole>
+
+    /// Every decoder layer's tensors are under "model.layers.<L>.".
+    package static let layersPrefix = "model.layers."
+
+    package init(_ own: [TensorRole: String] = [:], absent: Set<TensorRole> = []) {
+        self.own = own
+        self.absent = absent
+    }
+
+    /// The role's name, or nil when this family has no such tensor.
+    package func name(_ role: TensorRole) -> String? {
+        absent.contains(role) ? nil : own[role] ?? role.standardName
+    }
+
+    /// A role every family has (`standardName` is not nil and it is not absent).
+    package subscript(role: TensorRole) -> String { name(role) ?? "" }
+
+    package func layer(_ index: Int) -> String { "\(Self.layersPrefix)\(index)." }
+
+    /// "model.layers.3.mlp." for layer 3.
+    func moeBlock(_ layer: Int) -> String { self.layer(layer) + self[.moeBlock] }
+
+    /// The gated MLP names under a folder relative to the layer (dense MLP) or the MoE block (shared experts).
+    package func gatedMLP(prefix: String) -> GatedMLPNames {
+        GatedMLPNames(prefix: prefix, gate: self[.gate], up: self[.up], down: self[.down])
+    }
+}
