@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes a checkpoint of a real model's shapes for benchmarks: the header, then either a hole (sparse, for
-header-only commands) or random bytes (for commands that move data). Standard library only.
+header-only commands), random bytes (for commands that move data) or random finite bf16 weights (for commands
+that run the model). Standard library only.
 
-usage: make_checkpoint.py SHAPE OUT_FOLDER [--data random|sparse] [--layers N]
+usage: make_checkpoint.py SHAPE OUT_FOLDER [--data random|sparse|weights] [--layers N]
 SHAPE: deepseek_v3 (DeepSeek-V3 with FP8 scale tensors, ~100k tensors), mixtral_small (Mixtral layout, bf16,
 about 2.2 GB with the default 12 layers).
 """
@@ -64,6 +65,21 @@ def mixtral_small(layers):
     return t, config
 
 
+# bf16 is the high half of an f32: little-endian, its second byte holds the sign and the exponent's top 7 bits.
+# Keeping the sign and putting the exponent at 120 or 121 (the top bit of the first byte) gives magnitudes in
+# [2^-7, 2^-5): finite weights whose products keep the activations finite through any number of layers.
+WEIGHT_HIGH_BYTE = bytes((b & 0x80) | 0x3C for b in range(256))
+
+
+def random_bytes(n, data):
+    raw = os.urandom(n)
+    if data != "weights":
+        return raw
+    out = bytearray(raw)
+    out[1::2] = raw[1::2].translate(WEIGHT_HIGH_BYTE)
+    return bytes(out)
+
+
 def write_shard(path, header, length, data):
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * ((8 - (8 + len(raw)) % 8) % 8)
@@ -75,7 +91,7 @@ def write_shard(path, header, length, data):
         left = length
         while left:
             chunk = min(left, 64 << 20)
-            f.write(os.urandom(chunk))
+            f.write(random_bytes(chunk, data))
             left -= chunk
 
 
@@ -83,10 +99,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("shape", choices=["deepseek_v3", "mixtral_small"])
     ap.add_argument("out")
-    ap.add_argument("--data", choices=["random", "sparse"], default="sparse")
+    ap.add_argument("--data", choices=["random", "sparse", "weights"], default="sparse")
     ap.add_argument("--layers", type=int)
     ap.add_argument("--shard-gb", type=float, default=0, help="split into shards of about this size, with an index")
     a = ap.parse_args()
+    if a.data == "weights" and a.shape != "mixtral_small":
+        ap.error("--data weights writes bf16 values; only mixtral_small is all bf16")
     tensors, config = {"deepseek_v3": deepseek_v3, "mixtral_small": mixtral_small}[a.shape](a.layers or (61 if a.shape == "deepseek_v3" else 12))
     limit = a.shard_gb * 1e9 if a.shard_gb else float("inf")
     shards, current, size = [], [], 0

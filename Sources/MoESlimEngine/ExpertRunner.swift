@@ -77,6 +77,15 @@ struct ExpertRunner {
         return (try weights.fused(name), try weights.shape(name))
     }
 
+    /// Lets an expert stored on its own go once it has run, so a layer's resident pages stay near one expert
+    /// whatever the number of experts; fused experts go with their layer.
+    func release(_ expert: Int) {
+        if case .perExpert(let prefix, let gate, let up, let down) = stored {
+            let p = prefix + "\(expert)."
+            weights.release([p + gate, p + up, p + down])
+        }
+    }
+
     func run(_ expert: Int, _ x: [Float], rows: Int) throws(MoESlimError) -> [Float] {
         switch stored {
         case .perExpert(let prefix, let gate, let up, let down):

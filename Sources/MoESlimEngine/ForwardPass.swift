@@ -7,7 +7,7 @@ import MoESlimFamilies
 public struct ForwardPass {
     public let model: ModelDescription
     public let spec: EngineSpec
-    private let weights: WeightReader
+    private var weights: WeightReader
     private let lastMoELayer: Int
     /// Every tensor under `model.layers.L.`, by L, to release after the layer has run.
     private let layerTensors: [[String]]
@@ -29,6 +29,14 @@ public struct ForwardPass {
         self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
         self.lastMoELayer = last
         self.layerTensors = Self.tensorsByLayer(checkpoint.names, prefix: model.layersPrefix, layers: model.numLayers)
+    }
+
+    /// This pass streaming a model larger than the page cache (ChunkPlanner.streams): each tensor leaves the
+    /// page cache once its layer, or its expert, is done, so the kernel never evicts the layer read ahead instead.
+    public func streaming(_ streams: Bool) -> ForwardPass {
+        var copy = self
+        copy.weights.evictsPageCache = streams
+        return copy
     }
 
     private static func tensorsByLayer(_ names: [String], prefix: String, layers: Int) -> [[String]] {

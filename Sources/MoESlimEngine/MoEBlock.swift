@@ -41,6 +41,7 @@ struct MoEBlock {
             let tokens = assigned[expert]
             let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
             let y = try experts.run(expert, gathered, rows: tokens.count)
+            experts.release(expert)
             combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, measured: &measured)
         }
         if measuresOutputs { try requireCountable(measured, gateWeights: routed.weights, weights: weights) }

@@ -7,6 +7,9 @@ import MoESlimFormats
 package struct WeightReader {
     let checkpoint: Checkpoint
     var compute: ComputePrecision = .bf16
+    /// Set when the model is larger than the page cache can hold (ChunkPlanner.streams): released tensors then
+    /// leave the page cache too.
+    var evictsPageCache = false
 
     /// For readers outside the engine (AIMER's scores).
     package init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) {
@@ -116,10 +119,13 @@ package struct WeightReader {
 
     /// Drops the named tensors' pages from this process's memory once a layer is done with them: they are
     /// read in place or widened per chunk, so keeping them mapped would make peak memory grow with the model.
-    /// The page cache keeps them, so a later chunk faults them back in cheaply.
+    /// The page cache keeps them, so a later chunk faults them back in cheaply, unless the model is larger than
+    /// the page cache (`evictsPageCache`).
     package func release(_ names: [String]) {
         for name in names {
-            if let location = checkpoint.location(of: name) { checkpoint.shards[location.shard].release(location.info) }
+            guard let location = checkpoint.location(of: name) else { continue }
+            let shard = checkpoint.shards[location.shard]
+            if evictsPageCache { shard.evict(location.info) } else { shard.release(location.info) }
         }
     }
 

@@ -62,6 +62,7 @@ struct CalibrateCommand: ParsableCommand {
             ImageRoutingWarning.warn(pass.model)
             pass.measuresExpertOutputs = !hardCountsOnly
             let planner = try ChunkPlanner(checkpoint: checkpoint, model: pass.model, budget: memory.bytes, compute: engine.compute)
+            if let note = planner.streamingNote { printError(note) }
             var options = try reader.readerOptions(tokenizerFolder: self.tokenizer.map(FileSystemPath.parent) ?? checkpoint.folder)
             options.tokenizerHint = TokenizerLookup.hint(given: self.tokenizer, folder: checkpoint.folder)
             let tokenizer = try TokenizerLookup.load(given: self.tokenizer, folder: checkpoint.folder)
@@ -73,7 +74,7 @@ struct CalibrateCommand: ParsableCommand {
             let long = LongRecords(checkpoint)
             let progress = ProgressLine(label: "calibrate", total: total)
             defer { progress.close() }
-            var calibration = Calibration(pass: pass, chunkTokens: planner.chunkTokens)
+            var calibration = Calibration(pass: pass.streaming(planner.streams), chunkTokens: planner.chunkTokens)
             if hardCountsOnly { calibration.statistics = [.hard] }
             let counts = try calibration.run(
                 settings: settings(planner),

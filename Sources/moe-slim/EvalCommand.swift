@@ -36,7 +36,8 @@ struct EvalCommand: ParsableCommand {
             let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
             ImageRoutingWarning.warn(pass.model)
             var planner = try eval.planner(checkpoint, model: pass.model)
-            var models = [LogitsSource(pass: pass, vocabSlice: planner.vocabSlice)]
+            if let note = planner.streamingNote { printError(note) }
+            var models = [LogitsSource(pass: pass.streaming(planner.streams), vocabSlice: planner.vocabSlice)]
             if let against {
                 let other = try Checkpoint(path: against)
                 let otherPass = try ForwardPass(checkpoint: other, compute: eval.engine.compute)
@@ -45,7 +46,7 @@ struct EvalCommand: ParsableCommand {
                 }
                 let otherPlanner = try eval.planner(other, model: otherPass.model)
                 if otherPlanner.chunkTokens < planner.chunkTokens { planner = otherPlanner }
-                models.append(LogitsSource(pass: otherPass, vocabSlice: otherPlanner.vocabSlice))
+                models.append(LogitsSource(pass: otherPass.streaming(otherPlanner.streams), vocabSlice: otherPlanner.vocabSlice))
             }
             let results = try eval.evaluate(models, checkpoint: checkpoint, reader: reader, chunkTokens: planner.chunkTokens, label: "eval")
             print(eval.json ? json(results) : text(results))

@@ -95,9 +95,11 @@ struct SweepCommand: ParsableCommand {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
             eval.engine.applyThreads()
-            let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
-            ImageRoutingWarning.warn(pass.model)
-            let planner = try eval.planner(checkpoint, model: pass.model)
+            let unplanned = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            ImageRoutingWarning.warn(unplanned.model)
+            let planner = try eval.planner(checkpoint, model: unplanned.model)
+            if let note = planner.streamingNote { printError(note) }
+            let pass = unplanned.streaming(planner.streams)
             var sweep = try SweepPlans(checkpoint: checkpoint, model: pass.model, context: context)
             if counts != nil || criterion != nil { try addCountPlans(to: &sweep, counts: counts, checkpoint: checkpoint) }
             for file in planFiles { try sweep.add(planFile: file, topK: topK) }

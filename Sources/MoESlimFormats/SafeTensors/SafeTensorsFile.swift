@@ -59,6 +59,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// the page cache with data we will not read again.
     public func release(_ tensor: TensorInfo) { advise(tensor, MADV_DONTNEED) }
 
+    /// Releases a tensor's pages and drops them from the page cache too, for a model larger than the cache:
+    /// left to the kernel, pages read once and done with would push out the next layer, read ahead but not yet
+    /// touched. Unmapped first, since the page cache keeps pages that are still mapped.
+    public func evict(_ tensor: TensorInfo) {
+        advise(tensor, MADV_DONTNEED)
+        guard tensor.byteCount > 0 else { return }
+        _ = posix_fadvise(descriptor, off_t(header.dataStart + tensor.begin), off_t(tensor.byteCount), POSIX_FADV_DONTNEED)
+    }
+
     /// Starts reading a tensor from disk in the background, so it arrives before it is touched instead of
     /// page fault by page fault.
     public func willNeed(_ tensor: TensorInfo) { advise(tensor, MADV_WILLNEED) }
