@@ -31,10 +31,10 @@ done
 mapfile -t sources < <(find "$out/src" -name '*.swift' | sort)
 sed -i -E '/^import MoESlim[A-Za-z]*$/d' "${sources[@]}"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name MoESlim -package-name moe_slim \
-    -I Sources/CZstd -I Sources/COpenBLAS -I Sources/CJSONC -I "$out/CShims" -I "$out/CKernels" \
-    $(pkg-config --cflags-only-I libzstd openblas json-c | sed 's/-I/-Xcc -I/g') \
+    -I Sources/CZstd -I Sources/CZlib -I Sources/COpenBLAS -I Sources/CJSONC -I "$out/CShims" -I "$out/CKernels" \
+    $(pkg-config --cflags-only-I libzstd openblas json-c zlib | sed 's/-I/-Xcc -I/g') \
     "${sources[@]}" fuzz/HeaderFuzz.swift "${objects[@]}" \
-    $(pkg-config --libs libzstd openblas json-c) -o "$out/header-fuzz"
+    $(pkg-config --libs libzstd openblas json-c zlib) -o "$out/header-fuzz"
 
 # Seeds: every committed fixture, prefixed with the byte that selects its reader.
 seed() { { printf "\\x$1"; cat "$2"; } > "$out/corpus/seed-$1-$(echo "$2" | tr '/' '_')"; }
