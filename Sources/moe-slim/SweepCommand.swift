@@ -18,8 +18,8 @@ struct SweepCommand: ParsableCommand {
             computes exactly what the pruned checkpoint would. The base model runs once per chunk of records and \
             every plan is compared with it: perplexity, KL(base‖plan), top-1 agreement (or accuracy with --task \
             choice), next to the bytes and FLOPs per token that `prune --dry-run` reports. With --group-by, the \
-            table is followed by the same metrics per group. --random N adds N random plans per sparsity, the \
-            baseline a criterion must beat; --merge adds, for every plan chosen from counts, the checkpoint \
+            table is followed by the same metrics per group. --random N adds N random plans per sparsity (--criterion random with seeds \
+            0..<N), the baseline a criterion must beat; --merge adds, for every plan chosen from counts, the checkpoint \
             `prune --merge` would write (written to TMPDIR while it is evaluated).
             """)
 
@@ -149,7 +149,8 @@ struct SweepCommand: ParsableCommand {
                 }
             }
             for seed in 0..<UInt64(random) {
-                let plan = try RandomPlan.plan(model: sweep.model, amount: .sparsity(s), seed: seed, topK: topK)
+                let plan = try ExpertSelection(criterion: .random, strategy: .layer, amount: .sparsity(s), topK: topK, seed: seed)
+                    .plan(model: sweep.model, counts: nil, checkpoint: checkpoint)
                 try sweep.add(plan, sparsity: s, strategy: "layer", criterion: "random", seed: seed)
             }
         }

@@ -4,19 +4,26 @@ import XCTest
 @testable import MoESlimFamilies
 @testable import MoESlimSlimming
 
-/// Random plans against a Python transcription of formats/eval.md's generator, and the split-half statistics
+/// sweep's random rows are the seeded criterion's plans, and the split-half statistics
 /// against scipy.stats (spearmanr, kendalltau).
 final class RandomPlanStabilityTests: XCTestCase {
-    func testRandomPlansAreTheDocumentedShuffle() throws {
-        let model = try ModelFamilies.describe(Checkpoint(path: Fixtures.root.appendingPathComponent("tiny-mixtral").path))
-        XCTAssertEqual(try RandomPlan.plan(model: model, amount: .sparsity(0.5), seed: 42, topK: nil).kept, [0: [0, 2, 3, 4], 1: [0, 4, 5, 7]])
-        XCTAssertEqual(try RandomPlan.plan(model: model, amount: .keep(6), seed: 7, topK: nil).kept, [0: [1, 2, 4, 5, 6, 7], 1: [1, 3, 4, 5, 6, 7]])
+    func testSweepRandomRowsAreTheSeededCriterionsPlans() throws {
+        let fixture = try SweepFixture()
+        let sweep = try SweepFixture.json([
+            "sweep", SweepFixture.model, "--counts", fixture.counts, "--data", SweepFixture.calib, "--sparsity", "0.5",
+            "--criterion", "random", "--seed", "1", "--random", "2",
+        ])
+        let rows = try XCTUnwrap(sweep["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["seed"] as? Int }, [nil, nil, 0, 1])
+        XCTAssertEqual(rows[3]["kl"] as? Double, rows[1]["kl"] as? Double, "--random's seed 1 is --criterion random --seed 1")
+        XCTAssertNotEqual(rows[2]["kl"] as? Double, rows[3]["kl"] as? Double)
     }
 
     func testRandomPlanBelowTopKIsRefused() throws {
         let model = try ModelFamilies.describe(Checkpoint(path: Fixtures.root.appendingPathComponent("tiny-mixtral").path))
-        XCTAssertThrowsError(try RandomPlan.plan(model: model, amount: .keep(1), seed: 0, topK: nil)) { error in
-            XCTAssertEqual((error as? MoESlimError)?.description, "random plan (seed 0): layer 0 keeps 1 experts, fewer than top-k 2")
+        let selection = ExpertSelection(criterion: .random, strategy: .layer, amount: .keep(1), topK: nil, seed: 0)
+        XCTAssertThrowsError(try selection.plan(model: model, counts: nil, checkpoint: nil)) { error in
+            XCTAssertEqual((error as? MoESlimError)?.description, "--criterion random: layer 0 keeps 1 experts, fewer than top-k 2")
         }
     }
 
