@@ -113,4 +113,40 @@ final class ChatTemplateTests: XCTestCase {
             XCTAssertEqual((error as? ChatTemplateFailure)?.reason, "macros nested more than 64 calls deep")
         }
     }
+
+    /// A few characters of Jinja can ask for terabytes or nest values until freeing them overflows the stack;
+    /// each of these crashed or hung the renderer before JinjaBounds, and each now ends with one error.
+    func testHostileTemplatesEndWithAnError() throws {
+        let string = "a string longer than 16777216 bytes"
+        let cases: [(template: String, reason: String)] = [
+            ("{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", string),
+            ("{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", string),
+            ("{{ ('x' * 1000000) * 1000000 }}", string),
+            ("{{ range(100000) | join('x' * 1000) }}", string),
+            ("{% set a = 'x' * 100000 %}{{ a | replace('x', a) }}", string),
+            ("{% set ns = namespace(x=[1]) %}{% for i in range(60) %}{% set ns.x = ns.x + ns.x %}{% endfor %}", "a list longer than 1048576 items"),
+            ("{% set ns = namespace(x=[]) %}{% for i in range(100) %}{% set ns.x = [ns.x] %}{% endfor %}", "lists, dicts or namespaces nested more than 32 deep"),
+            ("{% set ns = namespace(a=1) %}{% set ns.a = [ns] %}{{ [ns] }}", "lists, dicts or namespaces nested more than 32 deep"),
+            ("{{ [1] | tojson(indent=100000000000) }}", "tojson indent must be between 0 and 1024"),
+            ("{% set ns = namespace(x=[1, 2]) %}{% for i in range(30) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}", "the template does more than 1000000 steps of work"),
+            ("{% set big = range(10000) | list %}{% for i in range(1000) %}{{ -1 in big }}{% endfor %}", "the template does more than 1000000 steps of work"),
+        ]
+        for (template, reason) in cases {
+            var limits = JinjaRenderer.Limits(outputBytes: 1 << 30)
+            if reason.hasPrefix("the template does more") { limits.work = 1_000_000 }
+            var renderer = JinjaRenderer(globals: [:], limits: limits)
+            XCTAssertThrowsError(try renderer.render(try JinjaParser.parse(try JinjaLexer.tokenize(template))), template) { error in
+                XCTAssertEqual((error as? ChatTemplateFailure)?.reason, reason, template)
+            }
+        }
+    }
+
+    func testFindIsPythonsFind() {
+        let text = Array("abababcabc".utf8)
+        XCTAssertEqual(JinjaBounds.find(text, Array("abc".utf8), from: 0), 4)
+        XCTAssertEqual(JinjaBounds.find(text, Array("abc".utf8), from: 5), 7)
+        XCTAssertEqual(JinjaBounds.find(text, Array("abd".utf8), from: 0), nil)
+        XCTAssertEqual(JinjaBounds.find(text, Array("c".utf8), from: 10), nil)
+        XCTAssertEqual(JinjaBounds.find(Array("aaab".utf8), Array("aab".utf8), from: 0), 1)
+    }
 }

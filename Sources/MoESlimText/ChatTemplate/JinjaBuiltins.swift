@@ -19,18 +19,30 @@ enum JinjaBuiltins {
         }
     }
 
-    static func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue) throws(ChatTemplateFailure) -> JinjaValue {
+    static func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue, fuel: JinjaFuel) throws(ChatTemplateFailure) -> JinjaValue {
         switch op {
-        case "==": return .bool(jinjaEqual(a, b))
-        case "!=": return .bool(!jinjaEqual(a, b))
-        case "~": return .string(try string(a) + string(b))
-        case "in": return .bool(try contains(b, a))
+        case "==": return .bool(try jinjaEqual(a, b, fuel: fuel))
+        case "!=": return .bool(try !jinjaEqual(a, b, fuel: fuel))
+        case "~":
+            let (x, y) = (try string(a), try string(b))
+            _ = try JinjaBounds.stringSum(x.utf8.count, y.utf8.count)
+            return .string(x + y)
+        case "in": return .bool(try contains(b, a, fuel: fuel))
         default: break
         }
         switch (op, a, b) {
-        case ("+", .string(let x), .string(let y)): return .string(x + y)
-        case ("+", .list(let x), .list(let y)): return .list(x + y)
-        case ("*", .string(let x), .int(let n)): return .string(String(repeating: x, count: max(0, min(n, 1 << 20))))
+        case ("+", .string(let x), .string(let y)):
+            _ = try JinjaBounds.stringSum(x.utf8.count, y.utf8.count)
+            return .string(x + y)
+        case ("+", .list(let x), .list(let y)):
+            try JinjaBounds.checkItems(x.count + y.count)
+            return .list(x + y)
+        case ("*", .string(let x), .int(let n)):
+            guard n > 0 else { return .string("") }
+            let (bytes, overflow) = x.utf8.count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw ChatTemplateFailure("a string longer than \(JinjaBounds.stringBytes) bytes") }
+            try JinjaBounds.checkString(bytes)
+            return .string(String(repeating: x, count: n))
         case (_, .int(let x), .int(let y)):
             switch op {
             case "+", "-", "*":
@@ -66,16 +78,18 @@ enum JinjaBuiltins {
         throw ChatTemplateFailure("'\(op)' between a \(a.typeName) and a \(b.typeName) is not implemented")
     }
 
-    private static func contains(_ container: JinjaValue, _ element: JinjaValue) throws(ChatTemplateFailure) -> Bool {
+    private static func contains(_ container: JinjaValue, _ element: JinjaValue, fuel: JinjaFuel) throws(ChatTemplateFailure) -> Bool {
         switch (container, element) {
-        case (.string(let s), .string(let part)): return find(Array(s.utf8), Array(part.utf8), from: 0) != nil
-        case (.list(let items), _): return items.contains { jinjaEqual($0, element) }
+        case (.string(let s), .string(let part)): return JinjaBounds.find(Array(s.utf8), Array(part.utf8), from: 0) != nil
+        case (.list(let items), _):
+            for item in items where try jinjaEqual(item, element, fuel: fuel) { return true }
+            return false
         case (.dict, .string(let key)): return container.member(key) != nil
         default: throw ChatTemplateFailure("'in' on a \(container.typeName) is not implemented")
         }
     }
 
-    static func test(_ name: String, _ v: JinjaValue, _ args: [JinjaValue]) throws(ChatTemplateFailure) -> Bool {
+    static func test(_ name: String, _ v: JinjaValue, _ args: [JinjaValue], fuel: JinjaFuel) throws(ChatTemplateFailure) -> Bool {
         switch name {
         case "defined": if case .undefined = v { return false } else { return true }
         case "undefined": if case .undefined = v { return true } else { return false }
@@ -98,10 +112,10 @@ enum JinjaBuiltins {
             return (i % 2 == 0) == (name == "even")
         case "eq", "equalto", "==", "sameas":
             guard args.count == 1 else { throw ChatTemplateFailure("the '\(name)' test takes one argument") }
-            return jinjaEqual(v, args[0])
+            return try jinjaEqual(v, args[0], fuel: fuel)
         case "ne", "!=":
             guard args.count == 1 else { throw ChatTemplateFailure("the '\(name)' test takes one argument") }
-            return !jinjaEqual(v, args[0])
+            return try !jinjaEqual(v, args[0], fuel: fuel)
         default: throw ChatTemplateFailure("the '\(name)' test is not implemented")
         }
     }
@@ -125,6 +139,7 @@ enum JinjaBuiltins {
                 if case .none = v { return nil }
                 throw ChatTemplateFailure("tojson indent must be an integer")
             }
+            if let indent { guard (0...JinjaJSON.maxIndent).contains(indent) else { throw ChatTemplateFailure("tojson indent must be between 0 and \(JinjaJSON.maxIndent)") } }
             var out = ""
             try JinjaJSON.write(v, indent: indent, level: 0, into: &out)
             return .string(out)
@@ -149,7 +164,12 @@ enum JinjaBuiltins {
         case "join":
             let separator = try args.first.map { v throws(ChatTemplateFailure) in try string(v) } ?? ""
             var parts: [String] = []
-            for item in try sequence(v) { parts.append(try string(item)) }
+            var bytes = 0
+            for item in try sequence(v) {
+                let part = try string(item)
+                bytes = try JinjaBounds.stringSum(bytes, part.utf8.count + (parts.isEmpty ? 0 : separator.utf8.count))
+                parts.append(part)
+            }
             return .string(parts.joined(separator: separator))
         case "string": return .string(try string(v))
         case "upper", "lower", "capitalize", "title": return try method(v, name, [], [])
@@ -171,7 +191,9 @@ enum JinjaBuiltins {
         case .undefined: return []
         case .list(let l): return l
         case .dict(let d): return d.map { .string($0.key) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .string(let s):
+            try JinjaBounds.checkItems(s.unicodeScalars.count)
+            return s.unicodeScalars.map { .string(String($0)) }
         default: throw ChatTemplateFailure("a \(v.typeName) is not a sequence")
         }
     }
@@ -257,14 +279,15 @@ enum JinjaBuiltins {
                 limit = n
             }
             guard let separator = try text(0) else {
-                return .list(pythonWhitespaceSplit(s, limit: limit).map { .string($0) })
+                return .list(try pythonWhitespaceSplit(s, limit: limit).map { .string($0) })
             }
             guard !separator.utf8.isEmpty else { throw ChatTemplateFailure("empty separator") }
             let bytes = Array(s.utf8)
             let sep = Array(separator.utf8)
             var parts: [JinjaValue] = []
             var start = 0
-            while limit != 0, let hit = find(bytes, sep, from: start) {
+            while limit != 0, let hit = JinjaBounds.find(bytes, sep, from: start) {
+                try JinjaBounds.checkItems(parts.count + 1)
                 parts.append(.string(String(decoding: bytes[start..<hit], as: UTF8.self)))
                 start = hit + sep.count
                 limit -= 1
@@ -278,8 +301,9 @@ enum JinjaBuiltins {
             let o = Array(old.utf8)
             var out: [UInt8] = []
             var start = 0
-            while let hit = find(bytes, o, from: start) {
+            while let hit = JinjaBounds.find(bytes, o, from: start) {
                 out += bytes[start..<hit]
+                try JinjaBounds.checkString(out.count + new.utf8.count)
                 out += new.utf8
                 start = hit + o.count
             }
@@ -299,7 +323,7 @@ enum JinjaBuiltins {
         }
     }
 
-    private static func pythonWhitespaceSplit(_ s: String, limit: Int) -> [String] {
+    private static func pythonWhitespaceSplit(_ s: String, limit: Int) throws(ChatTemplateFailure) -> [String] {
         var parts: [String] = []
         var scalars = Array(s.unicodeScalars)[...]
         var remaining = limit
@@ -313,27 +337,24 @@ enum JinjaBuiltins {
                 break
             }
             let word = scalars.prefix(while: { !isPythonSpace($0) })
+            try JinjaBounds.checkItems(parts.count + 1)
             parts.append(String(String.UnicodeScalarView(word)))
             scalars = scalars.dropFirst(word.count)
             remaining -= 1
         }
         return parts
     }
-
-    static func find(_ haystack: [UInt8], _ needle: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty else { return start }
-        var i = start
-        while i + needle.count <= haystack.count {
-            if haystack[i] == needle[0], haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
-    }
 }
 
 /// transformers' `tojson`: `json.dumps(x, ensure_ascii=False, indent=indent)`.
 enum JinjaJSON {
+    /// Python takes any indent; real templates use 2 or 4, and a huge one only multiplies the output.
+    static let maxIndent = 1024
+
+    /// Each value checks the text so far against the string bound, so a shared list printed many times over
+    /// stops at the bound instead of filling memory.
     static func write(_ v: JinjaValue, indent: Int?, level: Int, into out: inout String) throws(ChatTemplateFailure) {
+        try JinjaBounds.checkString(out.utf8.count)
         let (itemSeparator, newline) = indent == nil ? (", ", "") : (",", "\n")
         let pad = { (l: Int) in indent.map { String(repeating: " ", count: $0 * l) } ?? "" }
         switch v {

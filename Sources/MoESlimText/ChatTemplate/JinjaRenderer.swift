@@ -1,15 +1,19 @@
 /// Renders parsed statements as Jinja's sandbox does for transformers' `apply_chat_template`, within bounds
-/// on output size, loop iterations and macro recursion, since templates and records are untrusted.
+/// on output size, loop iterations, macro recursion, the values an expression builds and the work done
+/// (`JinjaBounds`), since templates and records are untrusted.
 struct JinjaRenderer {
     struct Limits {
         var outputBytes: Int
         var iterations = 1_000_000
         var callDepth = 64
+        /// Bytes and items all operations together may touch (`JinjaFuel`): about a second of work.
+        var work = 1 << 28
     }
 
     private typealias Interrupt = JinjaInterrupt
 
     let limits: Limits
+    private let fuel: JinjaFuel
     private var frames: [[String: JinjaValue]]
     private var output: [UInt8] = []
     private var iterations = 0
@@ -17,6 +21,7 @@ struct JinjaRenderer {
 
     init(globals: [String: JinjaValue], limits: Limits) {
         self.limits = limits
+        fuel = JinjaFuel(budget: limits.work)
         var builtins: [String: JinjaValue] = [:]
         for name in ["raise_exception", "namespace", "dict", "range"] { builtins[name] = .function(name) }
         frames = [builtins.merging(globals) { $1 }]
@@ -69,6 +74,7 @@ struct JinjaRenderer {
                     guard case .namespace(let ns) = lookup(name) else {
                         throw fail("'\(name).\(attribute)' can be set only on a namespace()")
                     }
+                    try checked(value, level: 1)
                     ns.set(attribute, value)
                 } else {
                     frames[frames.count - 1][name] = value
@@ -141,11 +147,14 @@ struct JinjaRenderer {
     }
 
     private func iterate(_ value: JinjaValue) throws(Interrupt) -> [JinjaValue] {
+        try spend(value)
         switch value {
         case .undefined: return []
         case .list(let items): return items
         case .dict(let pairs): return pairs.map { .string($0.key) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .string(let s):
+            try lift { () throws(ChatTemplateFailure) in try JinjaBounds.checkItems(s.unicodeScalars.count) }
+            return s.unicodeScalars.map { .string(String($0)) }
         default: throw fail("cannot loop over a \(value.typeName)")
         }
     }
@@ -157,9 +166,14 @@ struct JinjaRenderer {
         case .literal(let v): return v
         case .name(let n): return lookup(n)
         case .attribute(let base, let name): return try attribute(try evaluate(base), name)
-        case .item(let base, let index): return try item(try evaluate(base), try evaluate(index))
+        case .item(let base, let index):
+            let container = try evaluate(base)
+            try spend(container)
+            return try item(container, try evaluate(index))
         case .slice(let base, let start, let stop, let step):
-            return try slice(try evaluate(base), try start.map { e throws(Interrupt) in try evaluate(e) },
+            let container = try evaluate(base)
+            try spend(container)
+            return try slice(container, try start.map { e throws(Interrupt) in try evaluate(e) },
                              try stop.map { e throws(Interrupt) in try evaluate(e) },
                              try step.map { e throws(Interrupt) in try evaluate(e) })
         case .call(let callee, let arguments, let keywords):
@@ -175,12 +189,14 @@ struct JinjaRenderer {
             for a in arguments { args.append(try evaluate(a)) }
             var kw: [(String, JinjaValue)] = []
             for (k, e) in keywords { kw.append((k, try evaluate(e))) }
-            return try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.filter(name, value, args, kw) }
+            try spend([value] + args + kw.map(\.1))
+            return try checked(try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.filter(name, value, args, kw) })
         case .test(let base, let name, let arguments, let negated):
             let value = try evaluate(base)
             var args: [JinjaValue] = []
             for a in arguments { args.append(try evaluate(a)) }
-            let result = try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.test(name, value, args) }
+            try spend([value] + args)
+            let result = try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.test(name, value, args, fuel: fuel) }
             return .bool(result != negated)
         case .negate(let e):
             switch try evaluate(e) {
@@ -201,18 +217,19 @@ struct JinjaRenderer {
         case .binary(let op, let a, let b):
             let left = try evaluate(a)
             let right = try evaluate(b)
-            return try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.binary(op, left, right) }
+            try spend([left, right])
+            return try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.binary(op, left, right, fuel: fuel) }
         case .list(let items):
             var values: [JinjaValue] = []
             for i in items { values.append(try evaluate(i)) }
-            return .list(values)
+            return try checked(.list(values))
         case .dict(let pairs):
             var values: [(key: String, value: JinjaValue)] = []
             for (k, v) in pairs {
                 guard case .string(let key) = try evaluate(k) else { throw fail("dict keys must be strings") }
                 values.append((key, try evaluate(v)))
             }
-            return .dict(values)
+            return try checked(.dict(values))
         }
     }
 
@@ -307,12 +324,30 @@ struct JinjaRenderer {
             defer { frames = saved }
             return .string(try capture(macro.body))
         case .method(let receiver, let name):
-            return try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.method(receiver, name, args, kw) }
+            try spend([receiver] + args + kw.map(\.1))
+            return try checked(try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.method(receiver, name, args, kw) })
         case .function(let name):
-            return try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.function(name, args, kw) }
+            try spend(args + kw.map(\.1))
+            return try checked(try lift { () throws(ChatTemplateFailure) in try JinjaBuiltins.function(name, args, kw) })
         case .undefined: throw fail("call of an undefined function")
         default: throw fail("a \(f.typeName) is not callable")
         }
+    }
+
+    /// Pays for an operation on these values: their bytes or items, at least one unit each.
+    private func spend(_ values: [JinjaValue]) throws(Interrupt) {
+        for v in values { try spend(v) }
+    }
+
+    private func spend(_ value: JinjaValue) throws(Interrupt) {
+        try lift { () throws(ChatTemplateFailure) in try fuel.spend(1 + JinjaFuel.size(value)) }
+    }
+
+    /// A value an expression built, refused when its containers nest too deep (`JinjaBounds.nesting`).
+    @discardableResult
+    private func checked(_ value: JinjaValue, level: Int = 0) throws(Interrupt) -> JinjaValue {
+        try lift { () throws(ChatTemplateFailure) in try JinjaBounds.checkNesting(value, level: level, fuel: fuel) }
+        return value
     }
 
     private func string(_ value: JinjaValue) throws(Interrupt) -> String {

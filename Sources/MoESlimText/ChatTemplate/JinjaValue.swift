@@ -54,21 +54,34 @@ indirect enum JinjaValue {
     }
 }
 
-/// Python `==` between values: strings by code points, numbers across int/float, containers element-wise.
-func jinjaEqual(_ a: JinjaValue, _ b: JinjaValue) -> Bool {
+/// Python `==` between values: strings by code points, numbers across int/float, containers element-wise,
+/// every item compared paid from `fuel` (lists that share sub-lists are cheap to build and costly to compare).
+func jinjaEqual(_ a: JinjaValue, _ b: JinjaValue, fuel: JinjaFuel) throws(ChatTemplateFailure) -> Bool {
+    try fuel.spend(JinjaFuel.perValue)
     switch (a, b) {
-    case (.undefined, .undefined), (.none, .none): true
-    case (.bool(let x), .bool(let y)): x == y
-    case (.int(let x), .int(let y)): x == y
-    case (.float(let x), .float(let y)): x == y
-    case (.int(let x), .float(let y)), (.float(let y), .int(let x)): Double(x) == y
-    case (.bool(let x), .int(let y)), (.int(let y), .bool(let x)): (x ? 1 : 0) == y
-    case (.string(let x), .string(let y)): x.utf8.elementsEqual(y.utf8)
-    case (.list(let x), .list(let y)): x.count == y.count && zip(x, y).allSatisfy { jinjaEqual($0, $1) }
+    case (.undefined, .undefined), (.none, .none): return true
+    case (.bool(let x), .bool(let y)): return x == y
+    case (.int(let x), .int(let y)): return x == y
+    case (.float(let x), .float(let y)): return x == y
+    case (.int(let x), .float(let y)), (.float(let y), .int(let x)): return Double(x) == y
+    case (.bool(let x), .int(let y)), (.int(let y), .bool(let x)): return (x ? 1 : 0) == y
+    case (.string(let x), .string(let y)):
+        try fuel.spend(min(x.utf8.count, y.utf8.count))
+        return x.utf8.elementsEqual(y.utf8)
+    case (.list(let x), .list(let y)):
+        guard x.count == y.count else { return false }
+        for (p, q) in zip(x, y) where try !jinjaEqual(p, q, fuel: fuel) { return false }
+        return true
     case (.dict(let x), .dict(let y)):
-        x.count == y.count && x.allSatisfy { pair in b.member(pair.key).map { jinjaEqual(pair.value, $0) } ?? false }
-    case (.namespace(let x), .namespace(let y)): x === y
-    default: false
+        guard x.count == y.count else { return false }
+        for pair in x {
+            guard let other = b.member(pair.key) else { return false }
+            try fuel.spend(y.count * JinjaFuel.perValue)
+            if try !jinjaEqual(pair.value, other, fuel: fuel) { return false }
+        }
+        return true
+    case (.namespace(let x), .namespace(let y)): return x === y
+    default: return false
     }
 }
 
