@@ -58,6 +58,10 @@ final class QuantizedPruneTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains(
             "tensor 'model.layers.1.mlp.gate.weight_scale_inv': MoE layer 1: the router 'model.layers.1.mlp.gate.weight' is quantized (this tensor is beside it); removing experts would cut its rows out of their scale blocks"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // Sweep only sizes the plan (and masks the router in memory), so it is not refused.
+        let input = try Checkpoint(path: folder)
+        XCTAssertNoThrow(try PruneTransform(
+            checkpoint: input, model: ModelFamilies.describe(input), plan: PruningPlan.load(folder + "/plan.json"), multiTokenPrediction: .keepForSizing))
     }
 
     /// A copy of a quantized fixture with its quantization_config changed.

@@ -80,7 +80,9 @@ public struct PruneTransform {
                 }
             }
         }
-        try QuantizedRouters.refuse(checkpoint, model: model, sliced: Set(sliced.keys))
+        // Sweep sizes plans it never writes: what would make a written quantized checkpoint wrong does not apply.
+        let written = multiTokenPrediction != .keepForSizing
+        if written { try QuantizedRouters.refuse(checkpoint, model: model, sliced: Set(sliced.keys)) }
         var outputs: [OutputTensor] = []
         outputs.reserveCapacity(checkpoint.tensorCount)
         for name in checkpoint.names where !dropped.contains(ByteName(name)) {
@@ -103,11 +105,10 @@ public struct PruneTransform {
         self.plan = plan
         self.expertsPerLayer = counts
         self.uniform = uniform
-        self.config = try QuantizedModules.rewritten(
-            Self.rewriteConfig(
-                checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform,
-                droppedMultiTokenPrediction: multiTokenPrediction == .drop ? mtp : nil, merge: merge),
-            model: model, plan: plan, path: checkpoint.configPath)
+        let config = try Self.rewriteConfig(
+            checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform,
+            droppedMultiTokenPrediction: multiTokenPrediction == .drop ? mtp : nil, merge: merge)
+        self.config = written ? try QuantizedModules.rewritten(config, model: model, plan: plan, path: checkpoint.configPath) : config
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []

@@ -12,12 +12,13 @@ enum QuantizedModules {
     /// `config` (the whole config.json) with its `quantization_config` lists renumbered; unchanged when the config
     /// has none or the plan keeps every expert.
     static func rewritten(_ config: JSONValue, model: ModelDescription, plan: PruningPlan, path: String) throws(MoESlimError) -> JSONValue {
-        guard var quantization = config["quantization_config"], quantization.objectMembers != nil else { return config }
+        guard var quantization = config["quantization_config"], quantization.objectMembers != nil,
+              model.moeLayers.contains(where: { plan.keptExperts(layer: $0).count != $0.numExperts })
+        else { return config }
         let layers = model.moeLayers.compactMap { layer -> (prefix: String, newIndex: [Int: Int])? in
             guard case .separate(let prefix, _) = layer.experts else { return nil }
             return (prefix, Dictionary(uniqueKeysWithValues: plan.keptExperts(layer: layer).enumerated().map { ($1, $0) }))
         }
-        guard model.moeLayers.contains(where: { plan.keptExperts(layer: $0).count != $0.numExperts }) else { return config }
         func list(_ value: JSONValue, key: String) throws(MoESlimError) -> JSONValue {
             guard let entries = value.arrayValue else { return value }
             var out: [JSONValue] = []
