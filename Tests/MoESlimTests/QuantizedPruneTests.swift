@@ -122,6 +122,17 @@ final class QuantizedPruneTests: XCTestCase {
         XCTAssertTrue(Verifier.check(quantized("deepseek_v3-fp8"), scan: false).passed)
     }
 
+    /// Blocks round up (partial edge blocks), leading axes (a fused tensor's experts) stay, so a fused scale left
+    /// with the old expert count no longer fits its sliced weight.
+    func testBlockArithmetic() {
+        XCTAssertEqual(BlockScales.expectedShape(weight: [7168, 2048], block: [128, 128]), [56, 16])
+        XCTAssertEqual(BlockScales.expectedShape(weight: [129, 1], block: [128, 128]), [2, 1])
+        XCTAssertEqual(BlockScales.expectedShape(weight: [8, 16], block: [4, 12]), [2, 2])
+        XCTAssertEqual(BlockScales.expectedShape(weight: [3, 16, 8], block: [8, 8]), [3, 2, 1])
+        XCTAssertEqual(BlockScales.expectedShape(weight: [16, 8], block: nil), [])
+        XCTAssertNil(BlockScales.expectedShape(weight: [16], block: [4, 4]))
+    }
+
     private func canonical(_ value: Any?) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: [value ?? NSNull()], options: [.sortedKeys]), as: UTF8.self)
     }
