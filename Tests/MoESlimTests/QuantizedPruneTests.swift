@@ -116,6 +116,9 @@ final class QuantizedPruneTests: XCTestCase {
         XCTAssertTrue(problems.contains(
             "\(folder): tensor 'model.layers.1.mlp.experts.0.down_proj.weight_scale_inv': has shape [4, 1], but 'model.layers.1.mlp.experts.0.down_proj.weight' [16, 8] in blocks of [8, 8] needs [2, 1]"), "\(problems)")
         XCTAssertThrowsError(try prune(folder, plan: folder + "/plan.json", into: try Fixtures.scratch() + "/out"))
+        let defaulted = try copy("deepseek_v3-fp8") { $0.removeValue(forKey: "weight_block_size") }
+        XCTAssertTrue(Verifier.check(defaulted, scan: false).problems.map(\.description).contains(
+            "\(defaulted): tensor 'model.layers.1.mlp.experts.0.down_proj.weight_scale_inv': has shape [4, 1], but 'model.layers.1.mlp.experts.0.down_proj.weight' [16, 8] in blocks of [128, 128] needs [1, 1]"))
         let bad = try copy("deepseek_v3-fp8") { $0["weight_block_size"] = [0, 8] }
         XCTAssertEqual(Verifier.check(bad, scan: false).problems.map(\.description),
                        ["\(bad)/config.json: quantization_config.weight_block_size is [0,8], not two positive block sizes"])

@@ -11,9 +11,12 @@ enum BlockScales {
         guard let quantization = checkpoint.config?["quantization_config"],
               quantization["quant_method"]?.stringValue?.sameBytes(as: "fp8") == true
         else { return [] }
+        // transformers' FineGrainedFP8Config: 128×128 when the key is absent, one scale per tensor when it is null.
         let block: [Int]?
         switch quantization["weight_block_size"] {
-        case nil, .null?:
+        case nil:
+            block = [128, 128]
+        case .null?:
             block = nil
         case let value?:
             guard let sizes = value.arrayValue?.compactMap(\.intValue), sizes.count == 2, sizes.allSatisfy({ $0 > 0 }) else {
