@@ -88,6 +88,21 @@ final class QuantizedPruneTests: XCTestCase {
         }
     }
 
+    /// A config group's targets follow the same rule: a kept expert's module renumbered, a removed one's dropped.
+    func testConfigGroupTargetsAreRenumbered() throws {
+        let folder = try copy("mixtral-fp8-compressed") { q in
+            var groups = q["config_groups"] as! [String: Any]
+            var group = groups["group_0"] as! [String: Any]
+            group["targets"] = ["Linear", "model.layers.1.block_sparse_moe.experts.3.w1", "model.layers.1.block_sparse_moe.experts.0"]
+            groups["group_0"] = group
+            q["config_groups"] = groups
+        }
+        let out = try Fixtures.scratch() + "/out"
+        _ = try prune(folder, plan: folder + "/plan.json", into: out)
+        let groups = try Fixtures.json(out + "/config.json")["quantization_config"].flatMap { ($0 as? [String: Any])?["config_groups"] } as? [String: Any]
+        XCTAssertEqual((groups?["group_0"] as? [String: Any])?["targets"] as? [String], ["Linear", "model.layers.1.block_sparse_moe.experts.2.w1"])
+    }
+
     func testModuleEntriesAreRenumberedDroppedOrKept() {
         let layers = [(prefix: "model.layers.1.mlp.experts.", newIndex: [0: 0, 5: 1, 6: 2])]
         let cases: [(String, QuantizedModules.Outcome)] = [
