@@ -41,7 +41,7 @@ final class QuantizedPruneTests: XCTestCase {
         }
     }
 
-    func testReportStatesTheBytesOfScales() {
+    func testReportStatesTheBytesOfScales() throws {
         forEachGolden(Self.cases) { name in
             let golden = try Fixtures.json(quantized(name) + "/golden.json")
             let before = try SizeReport(Checkpoint(path: quantized(name)), context: 4096)
@@ -49,6 +49,10 @@ final class QuantizedPruneTests: XCTestCase {
             XCTAssertEqual(before.scaleBytes, golden["scale_bytes"] as? Int, name)
             XCTAssertEqual(after.scaleBytes, golden["pruned_scale_bytes"] as? Int, name)
         }
+        let r = try CommandRunner.run(["report", quantized("deepseek_v3-fp8"), "--compare", quantized("deepseek_v3-fp8-pruned")])
+        XCTAssertTrue(r.stdout.contains("\nquantization scales: 1.29 KiB → 936 B (included in bytes above)\n"), r.stdout)
+        let json = try CommandRunner.run(["report", quantized("deepseek_v3-fp8"), "--json"])
+        XCTAssertTrue(json.stdout.contains("\"scale_bytes\": 1320,"), json.stdout)
     }
 
     func testQuantizedRouterIsRefusedByName() throws {
