@@ -36,7 +36,7 @@ struct ModelShapes {
             }
         }
         if let spec { check.norm(spec.finalNorm, spec: spec) }
-        return check.problems
+        return check.problems + BlockScales.problems(in: checkpoint)
     }
 
     private var hidden: Int { model.hiddenSize }

@@ -80,6 +80,9 @@ public struct PruneTransform {
                 }
             }
         }
+        // Sweep sizes plans it never writes: what would make a written quantized checkpoint wrong does not apply.
+        let written = multiTokenPrediction != .keepForSizing
+        if written { try QuantizedRouters.refuse(checkpoint, model: model, sliced: Set(sliced.keys)) }
         var outputs: [OutputTensor] = []
         outputs.reserveCapacity(checkpoint.tensorCount)
         for name in checkpoint.names where !dropped.contains(ByteName(name)) {
@@ -102,9 +105,10 @@ public struct PruneTransform {
         self.plan = plan
         self.expertsPerLayer = counts
         self.uniform = uniform
-        self.config = try Self.rewriteConfig(
+        let config = try Self.rewriteConfig(
             checkpoint.requireConfig(), model: model, plan: plan, counts: counts, uniform: uniform,
             droppedMultiTokenPrediction: multiTokenPrediction == .drop ? mtp : nil, merge: merge)
+        self.config = written ? try QuantizedModules.rewritten(config, model: model, plan: plan, path: checkpoint.configPath) : config
         let keptJSON = Self.composeKept(plan: plan, model: model, previous: checkpoint.config?["moe_slim"]?["kept_experts"])
             .serialized(indent: nil)
         var meta = checkpoint.shards.first?.header.metadata ?? []
@@ -134,8 +138,9 @@ public struct PruneTransform {
 
     public var tensorShapes: [(name: String, dtype: DType, shape: [Int])] { tensors.map { ($0.name, $0.dtype, $0.shape) } }
 
-    /// Only the expert-count key, top-k (when asked) and our own `moe_slim` section change; every other key
-    /// keeps its position and literal text.
+    /// Only the expert-count key, top-k (when asked) and our own `moe_slim` section change (and, in
+    /// `QuantizedModules`, the expert numbers in quantization_config's module lists); every other key keeps its
+    /// position and literal text.
     static func rewriteConfig(
         _ config: JSONValue, model: ModelDescription, plan: PruningPlan, counts: [Int: Int], uniform: Bool,
         droppedMultiTokenPrediction: MultiTokenPrediction? = nil, merge: ExpertMerge? = nil

@@ -39,7 +39,8 @@ extension SizeReport {
             let (component, layer) = GGUFTensorClassifier.classify(info.name, model, moe: moe)
             tally.add(component, layer: layer, elements: info.elementCount, bytes: info.byteCount)
         }
-        self.init(model: model, tally: tally, path: gguf.path, context: context, topK: topK)
+        // GGUF keeps each block's scale inside the block, so no tensor holds scales alone.
+        self.init(model: model, tally: tally, path: gguf.path, context: context, topK: topK, scaleBytes: 0)
     }
 }
 

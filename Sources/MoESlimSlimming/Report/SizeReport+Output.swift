@@ -24,6 +24,7 @@ extension SizeReport {
             ("total_params", .int(totalParams)),
             ("active_params", .int(activeParams)),
             ("bytes", .int(bytes)),
+            ("scale_bytes", .int(scaleBytes)),
             ("flops_per_token", Self.number(flopsPerToken)),
             ("experts_per_layer", .object(expertsPerLayer.sorted { $0.key < $1.key }.map { (String($0.key), .int($0.value)) })),
             ("top_k_per_layer", .object(topKPerLayer.sorted { $0.key < $1.key }.map { (String($0.key), .int($0.value)) })),
@@ -71,6 +72,9 @@ extension SizeReport {
             }
             lines.append(cells.joined(separator: "  "))
             if i == 0 || i == table.count - 3 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        if base.scaleBytes > 0 || (other?.scaleBytes ?? 0) > 0 {
+            lines.append("quantization scales: \(ByteSize(base.scaleBytes))" + (other.map { " → \(ByteSize($0.scaleBytes))" } ?? "") + " (included in bytes above)")
         }
         if let other {
             lines.append("reduction: bytes \(percent(reduction(base.bytes, other.bytes))), FLOPs/token \(percent(reduction(base.flopsPerToken, other.flopsPerToken)))")

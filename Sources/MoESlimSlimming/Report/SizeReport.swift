@@ -19,6 +19,8 @@ public struct SizeReport: Sendable {
     public let rows: [Row]
     public let expertsPerLayer: [Int: Int]
     public let topKPerLayer: [Int: Int]
+    /// Bytes of quantization scales (`QuantizationScales`), already counted in their components' bytes.
+    public let scaleBytes: Int
 
     public var totalParams: Int { rows.reduce(0) { $0 + $1.params } }
     public var activeParams: Int { rows.reduce(0) { $0 + $1.activeParams } }
@@ -32,10 +34,13 @@ public struct SizeReport: Sendable {
             throw MoESlimError(.invalidArgument, "--top-k \(topK) is more than the \(layer.numExperts) experts of layer \(layer.layer)", path: checkpoint.path)
         }
         var tally = ComponentTally(model: model, topK: topK)
+        var scaleBytes = 0
         TensorClassifier.forEachTensor(of: checkpoint, outline) { table, row, component, layer in
-            tally.add(component, layer: layer, elements: table.elementCount(at: row), bytes: table.entries[row].end - table.entries[row].begin)
+            let bytes = table.entries[row].end - table.entries[row].begin
+            tally.add(component, layer: layer, elements: table.elementCount(at: row), bytes: bytes)
+            if QuantizationScales.isScale(table.nameBytes(at: row)) { scaleBytes += bytes }
         }
-        self.init(model: model, tally: tally, path: checkpoint.path, context: context, topK: topK)
+        self.init(model: model, tally: tally, path: checkpoint.path, context: context, topK: topK, scaleBytes: scaleBytes)
     }
 
     /// From a description and tensor shapes alone, so a plan's result can be reported before it is written.
@@ -43,14 +48,17 @@ public struct SizeReport: Sendable {
         let classes = TensorClassifier.classify(tensors.map(\.name), model)
         let skipped: String? = model.tiedEmbeddings ? model.lmHeadTensor : nil
         var tally = ComponentTally(model: model, topK: topK)
+        var scaleBytes = 0
         for (name, dtype, shape) in tensors where skipped.map({ !name.sameBytes(as: $0) }) ?? true && !model.buffers.contains(ByteName(name)) {
             guard let (component, layer) = classes[ByteName(name)] else { continue }
-            tally.add(component, layer: layer, elements: shape.reduce(1, *), bytes: TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0)
+            let bytes = TensorInfo.byteCount(dtype: dtype, shape: shape) ?? 0
+            tally.add(component, layer: layer, elements: shape.reduce(1, *), bytes: bytes)
+            if QuantizationScales.isScale(name) { scaleBytes += bytes }
         }
-        self.init(model: model, tally: tally, path: path, context: context, topK: topK)
+        self.init(model: model, tally: tally, path: path, context: context, topK: topK, scaleBytes: scaleBytes)
     }
 
-    init(model: ModelDescription, tally: ComponentTally, path: String, context: Int, topK: Int?) {
+    init(model: ModelDescription, tally: ComponentTally, path: String, context: Int, topK: Int?, scaleBytes: Int) {
         var experts: [Int: Int] = [:]
         var topKs: [Int: Int] = [:]
         for layer in model.moeLayers {
@@ -78,6 +86,7 @@ public struct SizeReport: Sendable {
         self.rows = rows
         self.expertsPerLayer = experts
         self.topKPerLayer = topKs
+        self.scaleBytes = scaleBytes
     }
 
     /// Kaplan's 2 · n_layer · n_ctx · d_attn, with n_ctx capped by the window on sliding-window layers; a
