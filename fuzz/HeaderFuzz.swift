@@ -4,14 +4,15 @@ import Foundation
 /// (length, header, data), 1 a model.safetensors.index.json beside valid shards, 2 a config.json beside a valid
 /// model, 3 header JSON for the fast path, which must agree with the strict parser whenever it accepts, 4 a counts
 /// file (formats/counts.md) through every rule the file alone can show, 5 a GGUF file (formats/gguf.md): its header,
-/// then, when that passes, the model reading and the imatrix reading of the same file.
+/// then, when that passes, the model reading and the imatrix reading of the same file, 6 a chat template
+/// (Jinja) rendered over a short conversation, as a model's chat_template.jinja is.
 /// Errors are the expected outcome; only a trap, a sanitizer report or a hang is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeRawBufferPointer(start: data, count: size)
     guard let mode = input.first else { return 0 }
     let body = UnsafeRawBufferPointer(rebasing: input[1...])
-    switch mode % 6 {
+    switch mode % 7 {
     case 0:
         _ = try? SafeTensorsHeader.parse(file: body, path: "fuzz")
     case 1:
@@ -26,6 +27,11 @@ public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             if let model = try? GGUFModel(path: path) { _ = try? GGUFArchitectures.describe(model) }
             _ = try? ImatrixCounts.load(path)
         }
+    case 6:
+        if let source = String(validating: body, as: UTF8.self),
+           let template = try? ChatTemplate(source: source, path: "fuzz", specialTokens: [("bos_token", "<s>")]) {
+            _ = try? template.render(messages: FuzzConversation.messages, maxBytes: 1 << 20)
+        }
     case 4:
         if let json = try? JSONParser.parse(body), let counts = try? ExpertCounts(json: json, path: "fuzz") {
             _ = try? CountsRules.check(counts, path: "fuzz")
@@ -37,6 +43,15 @@ public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     return 0
+}
+
+/// A conversation with every role and a content-parts message, for the template mode.
+enum FuzzConversation {
+    static let messages: JinjaValue = .list([
+        .dict([("role", .string("system")), ("content", .string("Be brief."))]),
+        .dict([("role", .string("user")), ("content", .string("hi <think>x</think> there"))]),
+        .dict([("role", .string("assistant")), ("content", .list([.dict([("type", .string("text")), ("text", .string("ok"))])]))]),
+    ])
 }
 
 /// Two copies of the valid tiny model (MOESLIM_FUZZ_MODEL), one whose index and one whose config each run

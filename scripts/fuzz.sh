@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the safetensors header parser, the index/config readers and the GGUF reader with libFuzzer and
-# AddressSanitizer.
+# Fuzzes the safetensors header parser, the index/config readers, the GGUF reader and the chat-template
+# (Jinja) renderer with libFuzzer and AddressSanitizer.
 # The target is compiled straight from the library sources with swiftc, outside the package, so `swift build`
 # and `swift test` never see it. Findings (crashes, leaks, timeouts) land in .build-fuzz/findings/.
 #
@@ -43,6 +43,7 @@ find fixtures/valid fixtures/malformed fixtures/hostile -name "model.safetensors
 find fixtures/valid fixtures/malformed fixtures/hostile -name config.json | while read -r f; do seed 02 "$f"; done
 find fixtures/hostile/names -name "counts-*.json" | while read -r f; do seed 04 "$f"; done
 find fixtures/gguf -name "*.gguf" -type f -size -16k | while read -r f; do seed 05 "$f"; done
+find fixtures/chat/templates -name "*.jinja" -type f | while read -r f; do seed 06 "$f"; done
 # Mode 3 takes header text alone (the length prefix dropped) for the fast-path agreement check.
 find fixtures/valid fixtures/malformed fixtures/scan -name "*.safetensors" -type f -size -16k | while read -r f; do
     { printf "\\x03"; tail -c +9 "$f"; } > "$out/corpus/seed-03-$(echo "$f" | tr / _)"

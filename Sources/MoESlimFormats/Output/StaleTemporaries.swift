@@ -12,8 +12,11 @@ enum StaleTemporaries {
         guard let dir = opendir(folder) else { return }
         defer { closedir(dir) }
         var names: [String] = []
+        // A dirent is only as long as its name: copying the declared 256-byte d_name reads past short records
+        // (AddressSanitizer caught it), so the name is read through a pointer up to its NUL.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = String(cString: UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self))
             if isOurs(name) { names.append(name) }
         }
         for name in names { removeIfUnlocked(FileSystem.join(folder, name)) }
