@@ -28,6 +28,7 @@ enum FamilyRegistry {
         Qwen3VlMoeFamily.self,
         Glm4vMoeFamily.self,
         Llama4Family.self,
+        KimiK25Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
