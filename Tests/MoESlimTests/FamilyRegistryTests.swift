@@ -44,4 +44,41 @@ final class FamilyRegistryTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("the forward pass for model_type 'mixtral' is not implemented"), "\(error)")
         }
     }
+
+    /// Mistral Small 4's router: softmax scores, groups, no correction bias; experts fused as transformers 5.25 saves them.
+    func testMistral4RoutesWithSoftmaxGroups() throws {
+        let model = try ModelFamilies.describe(Checkpoint(path: EngineGolden.folder("mistral4")))
+        XCTAssertEqual(model.routing, RoutingRule(scoring: .softmax, normalizeTopK: true, groups: 2, topkGroups: 1, scalingFactor: 1.5))
+        XCTAssertEqual(model.moeLayers.map(\.layer), [1, 2])
+        XCTAssertEqual(model.moeLayers[0].router.map(\.name), ["model.layers.1.mlp.gate.weight"])
+    }
+
+    /// Beyond original_max_position_embeddings, llama_4_scaling_beta scales the queries: calibrate refuses such a
+    /// sequence by name instead of computing other logits than transformers.
+    func testMistral4RefusesSequencesTheQueryScalingChanges() throws {
+        let dir = try Fixtures.scratch()
+        let data = dir + "/data.jsonl"
+        try "{\"input_ids\": [\((0..<33).map { String($0 % 90) }.joined(separator: ", "))]}\n".write(toFile: data, atomically: true, encoding: .utf8)
+        let r = try CommandRunner.run(["calibrate", EngineGolden.folder("mistral4"), "--data", data, "-o", dir + "/c.json"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("a sequence of 33 tokens is longer than rope_parameters.original_max_position_embeddings (32): llama_4_scaling_beta then scales the queries, which the forward pass does not implement; split sequences with --seq-len 32 or less"), r.stderr)
+    }
+
+    /// transformers rotates int(head_dim × partial_rotary_factor) dimensions; a config where that is not
+    /// qk_rope_head_dim is refused by the forward pass, naming both.
+    func testMistral4RotaryWidthMustBeQkRopeHeadDim() throws {
+        let folder = try Fixtures.scratch()
+        let source = EngineGolden.folder("mistral4")
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: folder + "/model.safetensors")
+        var config = try Fixtures.json(source + "/config.json")
+        var rope = config["rope_parameters"] as! [String: Any]
+        rope["partial_rotary_factor"] = 0.5
+        config["rope_parameters"] = rope
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        let checkpoint = try Checkpoint(path: folder)
+        let model = try ModelFamilies.describe(checkpoint)
+        XCTAssertThrowsError(try EngineFamilies.spec(for: checkpoint, model: model)) { error in
+            XCTAssertTrue("\(error)".contains("head_dim (16) × rope_parameters.partial_rotary_factor (0.5) is not qk_rope_head_dim (4)"), "\(error)")
+        }
+    }
 }

@@ -29,6 +29,7 @@ enum FamilyRegistry {
         Glm4vMoeFamily.self,
         Llama4Family.self,
         KimiK25Family.self,
+        Mistral4Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
