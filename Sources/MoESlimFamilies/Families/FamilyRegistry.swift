@@ -30,6 +30,8 @@ enum FamilyRegistry {
         Llama4Family.self,
         KimiK25Family.self,
         Mistral4Family.self,
+        Gemma4TextFamily.self,
+        Gemma4Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
