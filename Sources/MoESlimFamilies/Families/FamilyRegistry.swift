@@ -30,6 +30,7 @@ enum FamilyRegistry {
         Llama4Family.self,
         KimiK25Family.self,
         Mistral4Family.self,
+        Mistral3Family.self,
         Gemma4TextFamily.self,
         Gemma4Family.self,
     ]

@@ -49,7 +49,10 @@ struct Mistral4Family: EngineFamily {
 
     /// As Mistral4Config and Mistral4TopkRouter: no dense layers, one group keeping one, norm_topk_prob true and
     /// routed_scaling_factor 1 unless the config says otherwise.
-    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
+    static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout { try layout(c, names: names) }
+
+    /// The same layout under another name table, for the mistral3 wrapper that keeps this decoder under its own prefix.
+    static func layout(_ c: Config, names: TensorNames) throws(MoESlimError) -> FamilyLayout {
         try c.mla.mla.check()
         let routing = RoutingRule(
             scoring: .softmax, normalizeTopK: c.mla.router.normTopkProb ?? true, groups: c.mla.router.nGroup ?? 1,
@@ -70,7 +73,9 @@ struct Mistral4Family: EngineFamily {
 extension Mistral4Family {
     /// DeepSeek-V3's forward pass. The query scaling is 1 at every position below original_max_position_embeddings,
     /// so the forward pass equals transformers' there; longer sequences are refused while llama_4_scaling_beta is set.
-    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec { try engineSpec(c, names: names) }
+
+    static func engineSpec(_ c: Config, names: TensorNames) throws(MoESlimError) -> EngineSpec {
         try checkRotaryWidth(c)
         var spec = try DeepseekFamily.engineSpec(c.mla, names: names)
         spec.experts = .perExpertOrFused(names)
