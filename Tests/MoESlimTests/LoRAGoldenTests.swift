@@ -35,6 +35,14 @@ final class LoRAGoldenTests: XCTestCase {
     /// A vision-language wrapper (model.language_model.) with its fused experts output-major, as transformers 5
     /// saves them and trains on them.
     func testQwen3VlMoeIsBitExact() throws { try check("qwen3-vl-moe", maxULP: 0) }
+    /// Gemma 4: attention, the router's projection, the dense MLP and the fused experts under their disk names.
+    func testGemma4TextIsBitExact() throws { try check("gemma4-text", maxULP: 0) }
+    /// Mistral Small 4 in Mistral 3's wrapper: trained as model.language_model., model.vision_tower. and lm_head,
+    /// stored as language_model.model., vision_tower. and language_model.lm_head; fused experts in both.
+    func testMistral3IsBitExact() throws { try check("mistral3", maxULP: 0) }
+    /// Kimi-K2.5: trained as model.language_model. and lm_head, stored as language_model.model. and
+    /// language_model.lm_head; MLA projections, router, shared and fused experts.
+    func testKimiK25IsBitExact() throws { try check("kimi-k25", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }

@@ -9,7 +9,8 @@ import XCTest
 /// tensor for tensor and byte for byte, what fixtures/gen_quantized.py got by plain dictionary surgery, with the
 /// quantization_config that script rewrote (and transformers' AutoConfig read back).
 final class QuantizedPruneTests: XCTestCase {
-    static let cases = ["deepseek_v3-fp8", "minimax_m2-fp8", "mixtral-fp8-compressed", "qwen3_5_moe-fp8-fused", "qwen3_moe-nvfp4"]
+    static let cases = ["deepseek_v3-fp8", "minimax_m2-fp8", "mixtral-fp8-compressed", "qwen3_5_moe-fp8-fused", "qwen3_moe-nvfp4",
+                        "kimi_k25-int4"]
 
     func quantized(_ name: String) -> String { Fixtures.root.appendingPathComponent("quantized/\(name)").path }
 

@@ -2,7 +2,7 @@ import XCTest
 @testable import MoESlimFamilies
 @testable import MoESlimFormats
 
-/// Vision-language wrappers (qwen3_5_moe, qwen3_vl_moe, glm4v_moe, llama4) run on text only: calibrate, eval and
+/// Vision-language wrappers (qwen3_5_moe, qwen3_vl_moe, glm4v_moe, llama4, kimi_k25, mistral3) run on text only: calibrate, eval and
 /// sweep say once that image tokens also route through the experts; a text-only model says nothing of the kind.
 final class VisionLanguageWrapperTests: XCTestCase {
     private static let warning = " is a vision-language model; image tokens also route through these experts, so counts from text alone can drop experts that serve images"
@@ -16,7 +16,7 @@ final class VisionLanguageWrapperTests: XCTestCase {
     }
 
     func testCalibrateAndEvalWarnOnceAboutImageTokens() throws {
-        for name in ["qwen3_vl_moe", "glm4v_moe", "llama4", "qwen3_5_moe"] {
+        for name in ["qwen3_vl_moe", "glm4v_moe", "llama4", "qwen3_5_moe", "kimi_k25", "mistral3"] {
             let dir = try Fixtures.scratch()
             let data = try data(name, in: dir)
             let calibrate = try CommandRunner.run(["calibrate", EngineGolden.folder(name), "--data", data, "-o", dir + "/c.json"])
@@ -66,6 +66,50 @@ final class VisionLanguageWrapperTests: XCTestCase {
         XCTAssertEqual(model.layersPrefix, "language_model.model.layers.")
         XCTAssertEqual(model.lmHeadTensor, "language_model.lm_head.weight")
         XCTAssertEqual(model.moeLayers.map(\.layer), [1, 3])
+    }
+
+    /// Kimi-K2.5 keeps DeepSeek-V3 under language_model.model. and its head at language_model.lm_head, as released.
+    func testKimiK25NamesItsLanguageModel() throws {
+        let model = try ModelFamilies.describe(Checkpoint(path: Fixtures.model("kimi_k25")))
+        XCTAssertEqual(model.configSection, "text_config")
+        XCTAssertEqual(model.layersPrefix, "language_model.model.layers.")
+        XCTAssertEqual(model.lmHeadTensor, "language_model.lm_head.weight")
+        XCTAssertEqual(model.moeLayers.map(\.layer), [1, 2])
+    }
+
+    /// The releases' text model type kimi_k2 reads as deepseek_v3 does; another decoder type is refused by name.
+    func testKimiK25TextModelTypes() throws {
+        let source = Fixtures.model("kimi_k25")
+        for (type, accepted) in [("kimi_k2", true), ("qwen3_moe", false)] {
+            let dir = try Fixtures.scratch()
+            var config = try Fixtures.json(source + "/config.json")
+            var text = config["text_config"] as! [String: Any]
+            text["model_type"] = type
+            config["text_config"] = text
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+            let r = try CommandRunner.run(["inspect", dir])
+            if accepted {
+                XCTAssertEqual(r.status, 0, r.stderr)
+            } else {
+                XCTAssertNotEqual(r.status, 0)
+                XCTAssertEqual(r.stderr, "moe-slim: error: \(dir)/config.json: text_config.model_type is \"qwen3_moe\"; kimi_k25 wraps a DeepSeek-V3 language model ('deepseek_v3' or 'kimi_k2')\n")
+            }
+        }
+    }
+
+    /// Mistral 3 around a dense Mistral text model has no experts: it is refused by its text model type, before
+    /// any latent-attention key is looked for.
+    func testMistral3AroundADenseMistralIsRefused() throws {
+        let source = Fixtures.model("mistral3")
+        let dir = try Fixtures.scratch()
+        var config = try Fixtures.json(source + "/config.json")
+        config["text_config"] = ["model_type": "mistral", "hidden_size": 16, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 64]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        let r = try CommandRunner.run(["inspect", dir])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(dir)/config.json: does not read as a mistral3 config: text_config.model_type is \"mistral\"; only a mistral4 language model has experts\n")
     }
 
     /// Qwen3-VL-MoE's fused experts are read in either orientation, but a gate_up_proj that fits neither is refused

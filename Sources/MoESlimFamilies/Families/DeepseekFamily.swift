@@ -94,7 +94,9 @@ struct DeepseekFamily: EngineFamily {
         var scaling: Double
     }
 
-    static func sigmoidGroupedLayout(_ c: Config, moeLayers: [Int], defaults: RouterDefaults) throws(MoESlimError) -> FamilyLayout {
+    static func sigmoidGroupedLayout(
+        _ c: Config, names: TensorNames = names, moeLayers: [Int], defaults: RouterDefaults
+    ) throws(MoESlimError) -> FamilyLayout {
         try c.mla.check()
         let routing = RoutingRule(
             scoring: .sigmoid, normalizeTopK: c.router.normTopkProb ?? true, groups: c.router.nGroup ?? defaults.groups,
@@ -167,7 +169,11 @@ struct MultiLatentDims: Decodable {
 
 extension DeepseekFamily {
     /// The router is the layout's (see `layout`); the MLA projections add kv_lora_rank and q_lora_rank.
-    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec {
+    static func engineSpec(_ c: Config) throws(MoESlimError) -> EngineSpec { try engineSpec(c, names: names) }
+
+    /// The same forward pass under another name table, for a wrapper that keeps this decoder under its own
+    /// prefix (kimi_k25).
+    static func engineSpec(_ c: Config, names: TensorNames) throws(MoESlimError) -> EngineSpec {
         guard let kvLoraRank = c.kvLoraRank else {
             throw MoESlimError(.invalidConfig, "config lacks what the forward pass needs: missing key 'kv_lora_rank'")
         }

@@ -28,6 +28,11 @@ enum FamilyRegistry {
         Qwen3VlMoeFamily.self,
         Glm4vMoeFamily.self,
         Llama4Family.self,
+        KimiK25Family.self,
+        Mistral4Family.self,
+        Mistral3Family.self,
+        Gemma4TextFamily.self,
+        Gemma4Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

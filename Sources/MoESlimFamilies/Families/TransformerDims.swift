@@ -71,6 +71,15 @@ package struct ExpertKeys: Decodable {
         init?(intValue: Int) { nil }
     }
 
+    /// For a family whose config spells the top-k with a key only it uses (gemma4's top_k_experts): the family
+    /// reads the keys itself and names them here.
+    package init(count: Int, countKey: String, topK: Int, topKKey: String) {
+        self.count = count
+        self.countKey = countKey
+        self.topK = topK
+        self.topKKey = topKKey
+    }
+
     package init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: AnyKey.self)
         func first(_ keys: [String]) throws -> (Int, String) {
