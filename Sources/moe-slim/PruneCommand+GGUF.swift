@@ -6,7 +6,8 @@ import MoESlimSlimming
 
 extension PruneCommand {
     /// `prune in.gguf out.gguf`: the same choices as for safetensors (a plan, or counts with --keep or
-    /// --sparsity), counts from calibrate or from a llama-imatrix GGUF; expert slabs copied block for block.
+    /// --sparsity), counts from calibrate or from a llama-imatrix GGUF, or AIMER from the expert weights (F32,
+    /// F16, BF16, Q8_0, Q4_0); expert slabs copied block for block.
     func runGGUF() throws {
         if merge { throw MoESlimError(.invalidArgument, "--merge averages expert weights, which a GGUF's quantized blocks do not allow; prune the safetensors with --merge and convert", path: input) }
         let gguf = try GGUFModel(path: input)
@@ -19,9 +20,6 @@ extension PruneCommand {
         if let plan {
             chosen = try PruningPlan.load(plan, for: model, topK: topK)
         } else {
-            if criterion.rawValue.sameBytes(as: "aimer") {
-                throw MoESlimError(.invalidArgument, "--criterion aimer does not read GGUF weights yet; prune the safetensors, or give --counts", path: input)
-            }
             let loaded = try counts.map { (path) throws(MoESlimError) -> (counts: ExpertCounts, path: String) in
                 guard path.hasByteSuffix(".gguf") else { return (try ExpertCounts.load(path, for: model), path) }
                 guard criterion.rawValue.sameBytes(as: "hard") else {
@@ -32,7 +30,7 @@ extension PruneCommand {
             let selection = ExpertSelection(
                 criterion: criterion, strategy: strategy, amount: keep.map { .keep($0) } ?? .sparsity(sparsity!), topK: topK,
                 seed: seed, superExperts: superExperts.rule)
-            chosen = try selection.plan(model: model, counts: loaded, checkpoint: nil)
+            chosen = try selection.plan(model: model, counts: loaded, weights: gguf)
         }
         let writer = try GGUFPruneWriter(input: gguf, model: model, plan: chosen)
         if let planOut { try AtomicFile.write(chosen.json.serialized() + "\n", to: planOut) }

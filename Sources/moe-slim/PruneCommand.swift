@@ -13,7 +13,9 @@ struct PruneCommand: ParsableCommand {
             Choose experts from a counts file written by calibrate (--counts with --keep or --sparsity), from \
             the weights alone (--criterion aimer) or at random (--criterion random --seed N, the baseline), or \
             give the kept experts explicitly (--plan). The output has the input's shape (file or folder) and \
-            loads in Hugging Face transformers unchanged.
+            loads in Hugging Face transformers unchanged. A .gguf is pruned slab by slab, its quantized blocks \
+            copied untouched; there --criterion aimer reads F32, F16, BF16, Q8_0 and Q4_0 expert weights and \
+            refuses other types.
             """)
 
     @Argument(help: "Input: a .safetensors file, a model folder or a .gguf file (any part of a split GGUF).")
@@ -104,7 +106,7 @@ struct PruneCommand: ParsableCommand {
                     let found = try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1)
                     printError("moe-slim: note: kept whatever the criterion says, " + found.lines.joined(separator: "\n"))
                 }
-                chosen = try selection.plan(model: model, counts: loaded, checkpoint: checkpoint)
+                chosen = try selection.plan(model: model, counts: loaded, weights: checkpoint)
             }
             let merging = try loaded.flatMap { (c, path) throws(MoESlimError) in
                 merge ? try ExpertMerge(checkpoint: checkpoint, model: model, plan: chosen, counts: c, countsPath: path) : nil
