@@ -59,6 +59,12 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Fold each removed expert into the most similar kept expert of its layer (router-row cosine), averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")
     var merge = false
 
+    @Option(help: "GGUF output: parts of at most N tensors, <name>-00001-of-<n>.gguf and on, as llama.cpp's --split-max-tensors cuts them (default: the input's parts).")
+    var splitMaxTensors: Int?
+
+    @Option(help: ArgumentHelp("GGUF output: parts of at most this many bytes of tensor data, as llama.cpp's --split-max-size (5GB = 5e9 bytes, as llama.cpp's 5G; 5GiB = 5·2^30).", valueName: "size"))
+    var splitMaxSize: ByteSize?
+
     @Flag(help: "Print the plan and the size report before and after; write nothing.")
     var dryRun = false
 
@@ -85,6 +91,11 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--keep-super-experts finds them in --counts; it does not apply to --plan")
         }
         if output == nil && !dryRun { throw ValidationError("give an output path, or --dry-run") }
+        if let splitMaxTensors, splitMaxTensors < 1 { throw ValidationError("--split-max-tensors must be at least 1") }
+        if let splitMaxSize, splitMaxSize.bytes < 1 { throw ValidationError("--split-max-size must be at least 1 byte") }
+        if (splitMaxTensors != nil || splitMaxSize != nil) && !input.hasByteSuffix(".gguf") {
+            throw ValidationError("--split-max-tensors and --split-max-size cut a GGUF output; a safetensors output is sharded by --max-shard-size")
+        }
     }
 
     func run() throws {
