@@ -15,7 +15,8 @@ struct PruneCommand: ParsableCommand {
             give the kept experts explicitly (--plan). The output has the input's shape (file or folder) and \
             loads in Hugging Face transformers unchanged. A .gguf is pruned slab by slab, its quantized blocks \
             copied untouched; there --criterion aimer reads F32, F16, BF16, Q8_0 and Q4_0 expert weights and \
-            refuses other types.
+            refuses other types, and a split input (or --split-max-tensors, --split-max-size) gives a split \
+            output, OUT.gguf written as OUT-00001-of-<n>.gguf and on.
             """)
 
     @Argument(help: "Input: a .safetensors file, a model folder or a .gguf file (any part of a split GGUF).")
@@ -62,7 +63,7 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "GGUF output: parts of at most N tensors, <name>-00001-of-<n>.gguf and on, as llama.cpp's --split-max-tensors cuts them (default: the input's parts).")
     var splitMaxTensors: Int?
 
-    @Option(help: ArgumentHelp("GGUF output: parts of at most this many bytes of tensor data, as llama.cpp's --split-max-size (5GB = 5e9 bytes, as llama.cpp's 5G; 5GiB = 5·2^30).", valueName: "size"))
+    @Option(help: ArgumentHelp("GGUF output: parts of at most this many bytes of tensor data, as llama.cpp's --split-max-size (5GB = 5e9 bytes, llama.cpp's 5G; a bare 5G is 5GiB = 5·2^30 here, as for every size).", valueName: "size"))
     var splitMaxSize: ByteSize?
 
     @Flag(help: "Print the plan and the size report before and after; write nothing.")
