@@ -63,7 +63,7 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "GGUF output: parts of at most N tensors, <name>-00001-of-<n>.gguf and on, as llama.cpp's --split-max-tensors cuts them (default: the input's parts).")
     var splitMaxTensors: Int?
 
-    @Option(help: ArgumentHelp("GGUF output: parts of at most this many bytes of tensor data, as llama.cpp's --split-max-size (5GB = 5e9 bytes, llama.cpp's 5G; a bare 5G is 5GiB = 5·2^30 here, as for every size).", valueName: "size"))
+    @Option(help: ArgumentHelp("GGUF output: parts of at most this many bytes of tensor data, as llama.cpp's --split-max-size (5GB = 5e9 bytes, llama.cpp's 5G; a bare 5G is 5GiB here, as for every size).", valueName: "size"))
     var splitMaxSize: ByteSize?
 
     @Flag(help: "Print the plan and the size report before and after; write nothing.")

@@ -49,6 +49,8 @@ final class GGUFSplitPruneTests: XCTestCase {
         try assertSameFiles(parts("\(folder)/s"), parts(FixturePaths.fixture("gguf/expected/mixtral-q8_0-sized")))
         try prune([input, "\(folder)/one.gguf", "--split-max-size", "1GB"])
         try assertSameFiles(["\(folder)/one.gguf"], [FixturePaths.fixture("gguf/expected/mixtral-q8_0.gguf")])
+        try prune([FixturePaths.fixture("gguf/models/mixtral-q8_0-split-00001-of-00003.gguf"), "\(folder)/merged.gguf", "--split-max-size", "1000TB"])
+        try assertSameFiles(["\(folder)/merged.gguf"], [FixturePaths.fixture("gguf/expected/mixtral-q8_0.gguf")])
     }
 
     /// The first part has the model's metadata, then the split keys; the others only the split keys; the

@@ -27,12 +27,14 @@ enum AimerScores {
         }
     }
 
-    /// Each MoE layer's expert scores, from whichever file holds the weights (ExpertWeights).
+    /// Each MoE layer's expert scores, from whichever file holds the weights (ExpertWeights). Every layer's
+    /// pieces are found first, so a tensor that cannot be read is refused before anything is summed.
     static func table(_ weights: some ExpertWeights, model: ModelDescription) throws(MoESlimError) -> [Int: [Double]] {
+        let layers = try model.moeLayers.map { (layer) throws(MoESlimError) in (layer, try weights.expertPieces(layer)) }
         var table: [Int: [Double]] = [:]
-        for layer in model.moeLayers {
+        for (layer, perExpert) in layers {
             var scores: [Double] = []
-            for (expert, pieces) in try weights.expertPieces(layer).enumerated() {
+            for (expert, pieces) in perExpert.enumerated() {
                 guard !pieces.isEmpty else {
                     throw MoESlimError(.invalidTensor, "layer \(layer.layer) expert \(expert) has no weight matrix to score", path: weights.weightsPath)
                 }
