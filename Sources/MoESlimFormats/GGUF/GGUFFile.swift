@@ -49,13 +49,15 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: region.bytes[fileOffset(of: tensor)..<(fileOffset(of: tensor) + tensor.byteCount)])
     }
 
-    /// Drops a tensor's pages from this process's memory once it has been read (the page cache keeps them), so
-    /// reading a model tensor by tensor does not make peak memory grow with it.
-    public func release(_ tensor: GGUFTensorInfo) {
-        guard let base = region.bytes.baseAddress, tensor.byteCount > 0 else { return }
+    /// Drops the pages of a tensor's bytes `range` (all of them by default) from this process's memory once
+    /// they have been read (the page cache keeps them, and the mapping is read-only, so a page shared with a
+    /// neighbour is only read again): reading a model slab by slab does not make peak memory grow with it.
+    public func release(_ tensor: GGUFTensorInfo, bytes range: Range<Int>? = nil) {
+        let range = range ?? 0..<tensor.byteCount
+        guard let base = region.bytes.baseAddress, !range.isEmpty, range.upperBound <= tensor.byteCount else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = fileOffset(of: tensor) / page * page
-        madvise(UnsafeMutableRawPointer(mutating: base + start), fileOffset(of: tensor) + tensor.byteCount - start, MADV_DONTNEED)
+        let start = (fileOffset(of: tensor) + range.lowerBound) / page * page
+        madvise(UnsafeMutableRawPointer(mutating: base + start), fileOffset(of: tensor) + range.upperBound - start, MADV_DONTNEED)
     }
 
     /// The elements of an array value, decoded: integers and floats as Double, nil for other element types.

@@ -45,9 +45,9 @@ enum AimerScores {
                     throw MoESlimError(.invalidData, "layer \(layer.layer) expert \(expert): the weights are NaN, infinite or too large to score (verify --scan finds them)", path: weights.weightsPath)
                 }
                 scores.append(sums.score)
+                weights.release(layer, expert: expert)
             }
             table[layer.layer] = scores
-            weights.releaseExperts(layer)
         }
         return table
     }

@@ -77,7 +77,14 @@ extension Checkpoint: ExpertWeights {
         }
     }
 
-    public func releaseExperts(_ layer: MoELayer) {
-        WeightReader(checkpoint: self, compute: .f32).release(layer.expertTensorNames + layer.expertTensorNames.map { $0 + "_scale_inv" })
+    /// A separately stored expert's tensors go once it is scored; fused tensors, which a checkpoint releases
+    /// whole, once the layer's last expert is.
+    public func release(_ layer: MoELayer, expert: Int) {
+        let names: [String]
+        switch layer.experts {
+        case .separate(_, let perExpert): names = expert < perExpert.count ? perExpert[expert] : []
+        case .fused: names = expert == layer.numExperts - 1 ? layer.expertTensorNames : []
+        }
+        WeightReader(checkpoint: self, compute: .f32).release(names + names.map { $0 + "_scale_inv" })
     }
 }

@@ -11,8 +11,9 @@ public protocol ExpertWeights {
     /// Entry e lists expert e's pieces of weight values in `layer`, every tensor checked before anything is
     /// summed; the bytes stay in the mapped files, so a piece costs nothing until it is read.
     func expertPieces(_ layer: MoELayer) throws(MoESlimError) -> [[ExpertWeightPiece]]
-    /// The layer's pages may leave this process (the page cache keeps them): peak memory stays one layer's.
-    func releaseExperts(_ layer: MoELayer)
+    /// Expert `expert` of `layer` has been scored: the pages of its weights may leave this process (the page
+    /// cache keeps them), so peak memory stays about one expert's.
+    func release(_ layer: MoELayer, expert: Int)
 }
 
 /// One expert's part of one stored weight tensor, in its stored encoding.

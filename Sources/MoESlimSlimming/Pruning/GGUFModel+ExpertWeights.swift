@@ -35,9 +35,11 @@ extension GGUFModel: ExpertWeights {
         return perExpert
     }
 
-    public func releaseExperts(_ layer: MoELayer) {
+    public func release(_ layer: MoELayer, expert: Int) {
         for name in layer.expertTensorNames {
-            if let (part, info) = tensor(name) { parts[part].release(info) }
+            guard let (part, info) = tensor(name) else { continue }
+            let slab = info.outerSliceBytes
+            parts[part].release(info, bytes: (expert * slab)..<((expert + 1) * slab))
         }
     }
 }
