@@ -76,6 +76,17 @@ final class GGUFSplitPruneTests: XCTestCase {
         }
     }
 
+    func testPartsThatWouldLandOnTheInputsPartsAreRefused() throws {
+        for part in parts(FixturePaths.fixture("gguf/models/mixtral-q8_0-split")) {
+            try FileManager.default.copyItem(atPath: part, toPath: "\(folder)/" + URL(fileURLWithPath: part).lastPathComponent)
+        }
+        let input = "\(folder)/mixtral-q8_0-split-00002-of-00003.gguf"
+        let r = try CommandRunner.run(["prune", input, "\(folder)/mixtral-q8_0-split.gguf", "--plan", plan, "--force"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(folder)/mixtral-q8_0-split-00001-of-00003.gguf: the output would write over or inside the input \(folder)/mixtral-q8_0-split-00001-of-00003.gguf\n")
+        try assertSameFiles(parts("\(folder)/mixtral-q8_0-split"), parts(FixturePaths.fixture("gguf/models/mixtral-q8_0-split")))
+    }
+
     func testRefusedOutputsLeaveNothingBehind() throws {
         let input = FixturePaths.fixture("gguf/models/mixtral-q8_0-split-00001-of-00003.gguf")
         let existing = "\(folder)/out-00002-of-00003.gguf"
