@@ -8,7 +8,7 @@ import XCTest
 /// Split GGUF output (fixtures/gen_gguf.py): tiny Mixtral Q8_0 pruned by plan.json equals, part for part and
 /// byte for byte, what gguf-py's writer writes for the independently pruned model split the same way: in parts
 /// of at most 8 tensors (from the split input, or from one file with --split-max-tensors 8) or of at most 8000
-/// bytes of tensor data (--split-max-size 8000).
+/// bytes of tensor data (--split-max-size 8000); a first part of metadata only stays so.
 final class GGUFSplitPruneTests: XCTestCase {
     private var folder = ""
     private let plan = FixturePaths.fixture("gguf/plan.json")
@@ -22,7 +22,7 @@ final class GGUFSplitPruneTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    private func parts(_ prefix: String) -> [String] { (1...3).map { "\(prefix)-0000\($0)-of-00003.gguf" } }
+    private func parts(_ prefix: String, of count: Int = 3) -> [String] { (1...count).map { "\(prefix)-0000\($0)-of-0000\(count).gguf" } }
 
     private func prune(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try CommandRunner.run(["prune"] + arguments + ["--plan", plan])
@@ -39,6 +39,9 @@ final class GGUFSplitPruneTests: XCTestCase {
     func testSplitInputGivesASplitOutputWithTheSamePartsAsGGUFPyWrites() throws {
         try prune([FixturePaths.fixture("gguf/models/mixtral-q8_0-split-00002-of-00003.gguf"), "\(folder)/out.gguf"])
         try assertSameFiles(parts("\(folder)/out"), parts(FixturePaths.fixture("gguf/expected/mixtral-q8_0-split")))
+        try prune([FixturePaths.fixture("gguf/models/mixtral-q8_0-meta-00001-of-00004.gguf"), "\(folder)/meta.gguf"])
+        try assertSameFiles(parts("\(folder)/meta", of: 4), parts(FixturePaths.fixture("gguf/expected/mixtral-q8_0-meta"), of: 4))
+        XCTAssertEqual(try GGUFModel(path: "\(folder)/meta-00001-of-00004.gguf").parts.map(\.header.tensors.count), [0, 8, 8, 7])
     }
 
     func testSplitMaxTensorsAndSizeCutPartsAsGGUFPy() throws {

@@ -70,7 +70,7 @@ public struct GGUFPruneWriter {
             out.append(Tensor(name: info.name, dims: dims, type: info.type, part: part, ranges: ranges))
         }
         tensors = out
-        parts = split.parts(out.map { ($0.part, $0.byteCount) })
+        parts = split.parts(out.map { ($0.part, $0.byteCount) }, inputParts: input.parts.count)
     }
 
     /// The metadata of the output: the input's entries in order, byte for byte, except the expert count (and
@@ -124,7 +124,7 @@ public struct GGUFPruneWriter {
                 temporaries.append(temp)
                 try writePart(number, tensors: range, to: temp)
             }
-            try confirm(temporaries.map(\.path), as: destination)
+            try confirm(temporaries.map(\.path))
             try publish(temporaries, to: paths, force: force)
         } catch {
             for temp in temporaries { temp.remove() }
@@ -180,7 +180,7 @@ public struct GGUFPruneWriter {
 
     /// The written parts pass every reading rule, together as a split, and hold exactly the planned tensors
     /// and expert counts.
-    private func confirm(_ paths: [String], as destination: String) throws(MoESlimError) {
+    private func confirm(_ paths: [String]) throws(MoESlimError) {
         let written = try GGUFModel(path: paths[0], partPaths: paths)
         let path = paths[0]
         guard written.tensors.count == tensors.count else {

@@ -14,14 +14,22 @@ public enum GGUFSplit: Sendable, Equatable {
     /// `tensors` tensors, or its tensors' bytes (unpadded) plus this one's would pass `bytes`; 0 is no limit.
     case limits(tensors: Int, bytes: Int)
 
-    /// The tensors of each part, as ranges of `tensors`' indices; never an empty part.
-    func parts(_ tensors: [(inputPart: Int, bytes: Int)]) -> [Range<Int>] {
-        var starts: [Int] = []
+    /// The tensors of each part, as ranges of `tensors`' indices (in input order, each with the input part that
+    /// holds it, of `inputParts`). The limits never make an empty part; the input's parts are kept as they are,
+    /// a first part of metadata only (llama-gguf-split --no-tensor-first-split) too.
+    func parts(_ tensors: [(inputPart: Int, bytes: Int)], inputParts: Int) -> [Range<Int>] {
         switch self {
         case .keepInput:
-            for (i, t) in tensors.enumerated() where i == 0 || t.inputPart != tensors[i - 1].inputPart { starts.append(i) }
+            var ranges: [Range<Int>] = [], end = 0
+            for part in 0..<inputParts {
+                let start = end
+                while end < tensors.count && tensors[end].inputPart == part { end += 1 }
+                ranges.append(start..<end)
+            }
+            return ranges
         case .limits(let maxTensors, let maxBytes):
-            var count = 0, bytes = 0
+            guard !tensors.isEmpty else { return [0..<0] }
+            var starts: [Int] = [], count = 0, bytes = 0
             for (i, t) in tensors.enumerated() {
                 let full = maxTensors > 0 && count >= maxTensors
                 let large = maxBytes > 0 && bytes + t.bytes > maxBytes
@@ -33,8 +41,8 @@ public enum GGUFSplit: Sendable, Equatable {
                 count += 1
                 bytes += t.bytes
             }
+            return starts.indices.map { starts[$0]..<(($0 + 1 < starts.count) ? starts[$0 + 1] : tensors.count) }
         }
-        return starts.indices.map { starts[$0]..<(($0 + 1 < starts.count) ? starts[$0 + 1] : tensors.count) }
     }
 
     /// The file names of a `count`-part output named `destination`: `destination` itself for one part; for
