@@ -20,7 +20,7 @@ public protocol ExpertWeights {
 public enum ExpertWeightPiece {
     /// bf16, f16 or f32 elements, contiguous.
     case plain(dtype: DType, bytes: UnsafeRawBufferPointer)
-    /// ggml Q8_0 or Q4_0 blocks, whole, as llama.cpp stores them (GGMLBlockSums).
+    /// Whole ggml quantized blocks of a type GGMLBlockSums dequantizes, as llama.cpp stores them.
     case ggmlBlocks(type: GGMLType, bytes: UnsafeRawBufferPointer)
     /// One expert's slice of MXFP4 `_blocks` [rows, groups, 16] with its `_scales` [rows, groups].
     case mxfp4(blocks: UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer)

@@ -3,48 +3,116 @@ import MoESlimFormats
 import MoESlimEngine
 
 /// AIMER's sums over ggml quantized blocks, each value dequantized as ggml's reference code does
-/// (ggml-quants.c `dequantize_row_q8_0`, `dequantize_row_q4_0`; gguf-py's `quants.dequantize` gives the same
-/// floats): the fp16 scale d times the integer quant, in f32. Only types whose values are that cheap and exact
-/// are read; `supported` names them and the GGUF reader refuses the rest.
+/// (ggml-quants.c `dequantize_row_q8_0`, `_q4_0`, `_q4_K`, `_q5_K`, `_q6_K`; gguf-py's `quants.dequantize`
+/// computes the same f32 values): fp16 scales times integer quants, in f32. Only these types are read;
+/// `supported` names them and the GGUF reader refuses the rest.
 enum GGMLBlockSums {
-    /// Q8_0 (d, 32 × int8: q·d) and Q4_0 (d, 16 bytes of two 4-bit quants: (q − 8)·d, low nibbles first).
-    static let supported = ["Q8_0", "Q4_0"]
+    private enum Kind { case q8_0, q4_0, q4K, q5K, q6K }
 
-    static func isSupported(_ type: GGMLType) -> Bool { supported.contains { $0.sameBytes(as: type.name) } }
+    private static let kinds: [(name: String, kind: Kind)] = [("Q8_0", .q8_0), ("Q4_0", .q4_0), ("Q4_K", .q4K), ("Q5_K", .q5K), ("Q6_K", .q6K)]
 
-    /// Blocks summed in fixed runs of 2048 (65,536 values) spread over the cores and added in run order, so the
-    /// score does not depend on the thread count. `bytes` is whole blocks of a supported type.
+    static let supported = kinds.map(\.name)
+
+    static func isSupported(_ type: GGMLType) -> Bool { kind(type) != nil }
+
+    private static func kind(_ type: GGMLType) -> Kind? { kinds.first { $0.name.sameBytes(as: type.name) }?.kind }
+
+    /// Blocks summed in fixed runs of 65,536 values spread over the cores and added in run order, so the score
+    /// does not depend on the thread count. `bytes` is whole blocks of a supported type.
     static func sums(_ bytes: UnsafeRawBufferPointer, type: GGMLType) -> AimerScores.Sums {
-        let isQ8 = type.name.sameBytes(as: "Q8_0")
-        let blocks = bytes.count / type.bytesPerBlock, run = 2048
+        guard let kind = kind(type) else { return AimerScores.Sums() }
+        let size = type.bytesPerBlock, values = type.blockSize
+        let blocks = bytes.count / size, run = (1 << 16) / values
         let runs = (blocks + run - 1) / run
         var partial = [AimerScores.Sums](repeating: AimerScores.Sums(), count: runs)
         partial.withUnsafeMutableBufferPointer { out in
             guard let target = out.baseAddress.map(SharedPointer.init), let base = bytes.baseAddress else { return }
             let source = SharedRawPointer(base: base)
             Parallel.ranges(runs, minimum: 1) { range in
-                for r in range {
-                    var absolute = 0.0, squares = 0.0
-                    let end = min(blocks, (r + 1) * run)
-                    for b in (r * run)..<end {
-                        let block = source.base + b * type.bytesPerBlock
-                        let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
-                        func add(_ q: Int) {
-                            let v = Double(Float(q) * d)
-                            absolute += abs(v)
-                            squares += v * v
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: values) { y in
+                    for r in range {
+                        var absolute = 0.0, squares = 0.0
+                        let end = min(blocks, (r + 1) * run)
+                        for b in (r * run)..<end {
+                            decode(kind, source.base + b * size, into: y.baseAddress!)
+                            for v in y {
+                                let d = Double(v)
+                                absolute += abs(d)
+                                squares += d * d
+                            }
                         }
-                        if isQ8 {
-                            for j in 0..<32 { add(Int(Int8(bitPattern: block.load(fromByteOffset: 2 + j, as: UInt8.self)))) }
-                        } else {
-                            for j in 0..<16 { add(Int(block.load(fromByteOffset: 2 + j, as: UInt8.self) & 0x0F) - 8) }
-                            for j in 0..<16 { add(Int(block.load(fromByteOffset: 2 + j, as: UInt8.self) >> 4) - 8) }
-                        }
+                        target.base[r] = AimerScores.Sums(absolute: absolute, squares: squares, count: (end - r * run) * values)
                     }
-                    target.base[r] = AimerScores.Sums(absolute: absolute, squares: squares, count: (end - r * run) * 32)
                 }
             }
         }
         return partial.reduce(into: AimerScores.Sums()) { $0.add($1) }
+    }
+
+    private static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
+    }
+
+    /// K-quant sub-block j's 6-bit scale and min, packed in 12 bytes (ggml's `get_scale_min_k4`).
+    private static func scaleMin(_ j: Int, _ q: UnsafeRawPointer) -> (Float, Float) {
+        let b = { (i: Int) in q.load(fromByteOffset: i, as: UInt8.self) }
+        if j < 4 { return (Float(b(j) & 63), Float(b(j + 4) & 63)) }
+        return (Float((b(j + 4) & 0x0F) | ((b(j - 4) >> 6) << 4)), Float((b(j + 4) >> 4) | ((b(j) >> 6) << 4)))
+    }
+
+    /// One block's values, in ggml's order.
+    private static func decode(_ kind: Kind, _ x: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>) {
+        let byte = { (i: Int) in x.load(fromByteOffset: i, as: UInt8.self) }
+        switch kind {
+        case .q8_0:
+            // d, then 32 int8 quants.
+            let d = half(x, 0)
+            for j in 0..<32 { y[j] = Float(Int8(bitPattern: byte(2 + j))) * d }
+        case .q4_0:
+            // d, then 16 bytes: low nibbles are values 0..<16, high nibbles 16..<32, each minus 8.
+            let d = half(x, 0)
+            for j in 0..<16 {
+                y[j] = Float(Int(byte(2 + j) & 0x0F) - 8) * d
+                y[j + 16] = Float(Int(byte(2 + j) >> 4) - 8) * d
+            }
+        case .q4K, .q5K:
+            // d, dmin, 12 bytes of scales and mins, (Q5_K: 32 bytes of fifth bits), 128 bytes of nibbles; four
+            // runs of 64 values, the low nibbles with sub-block 2i's scale, the high with 2i + 1's.
+            let d = half(x, 0), dmin = half(x, 2)
+            let scales = x + 4, high = x + 16, qs = x + (kind == .q5K ? 48 : 16)
+            for i in 0..<4 {
+                let (sc1, m1) = scaleMin(2 * i, scales), (sc2, m2) = scaleMin(2 * i + 1, scales)
+                let d1 = d * sc1, dm1 = dmin * m1, d2 = d * sc2, dm2 = dmin * m2
+                for l in 0..<32 {
+                    let q = qs.load(fromByteOffset: 32 * i + l, as: UInt8.self)
+                    var low = q & 0x0F, top = q >> 4
+                    if kind == .q5K {
+                        let h = high.load(fromByteOffset: l, as: UInt8.self)
+                        low |= ((h >> (2 * i)) & 1) << 4
+                        top |= ((h >> (2 * i + 1)) & 1) << 4
+                    }
+                    y[64 * i + l] = d1 * Float(low) - dm1
+                    y[64 * i + 32 + l] = d2 * Float(top) - dm2
+                }
+            }
+        case .q6K:
+            // 128 bytes of low nibbles, 64 of 2-bit highs, 16 int8 scales, d; two halves of 128 values.
+            let d = half(x, 208)
+            for n in 0..<2 {
+                let ql = 64 * n, qh = 128 + 32 * n, sc = 192 + 8 * n
+                for l in 0..<32 {
+                    let s = l / 16, h = byte(qh + l)
+                    let q1 = Int((byte(ql + l) & 0x0F) | ((h & 3) << 4)) - 32
+                    let q2 = Int((byte(ql + l + 32) & 0x0F) | (((h >> 2) & 3) << 4)) - 32
+                    let q3 = Int((byte(ql + l) >> 4) | (((h >> 4) & 3) << 4)) - 32
+                    let q4 = Int((byte(ql + l + 32) >> 4) | (((h >> 6) & 3) << 4)) - 32
+                    let scale = { (i: Int) in d * Float(Int8(bitPattern: byte(sc + s + i))) }
+                    y[128 * n + l] = scale(0) * Float(q1)
+                    y[128 * n + l + 32] = scale(2) * Float(q2)
+                    y[128 * n + l + 64] = scale(4) * Float(q3)
+                    y[128 * n + l + 96] = scale(6) * Float(q4)
+                }
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@ import MoESlimFamilies
 
 /// A GGUF's expert weights: expert e of a stacked `blk.<l>.ffn_{gate,up,down,gate_up}_exps.weight` is its e-th
 /// outermost slab, read in place from the mapped part (F32, F16, BF16) or dequantized block by block (Q8_0,
-/// Q4_0, GGMLBlockSums). The slabs hold the same values in the same order as the Hugging Face tensors they were
+/// Q4_0, Q4_K, Q5_K, Q6_K: GGMLBlockSums). The slabs hold the same values in the same order as the Hugging Face tensors they were
 /// converted from ([E, rows, columns], row-major), so AIMER scores them as it scores the safetensors model.
 /// Expert biases (2-D `*_exps.bias`) are not weights and are left out.
 extension GGUFModel: ExpertWeights {
@@ -22,7 +22,8 @@ extension GGUFModel: ExpertWeights {
             }
             let floats: [UInt32: DType] = [0: .F32, 1: .F16, 30: .BF16]
             guard floats[info.type.id] != nil || GGMLBlockSums.isSupported(info.type) else {
-                throw MoESlimError(.unsupportedModel, "AIMER reads F32, F16, BF16, \(GGMLBlockSums.supported.joined(separator: " and ")) expert weights, not \(info.type.name) (shape \(info.shape)); rank by --counts or a llama-imatrix file instead", path: parts[part].path, tensor: name)
+                let readable = ["F32", "F16", "BF16"] + GGMLBlockSums.supported
+                throw MoESlimError(.unsupportedModel, "AIMER reads \(readable.dropLast().joined(separator: ", ")) and \(readable.last!) expert weights, not \(info.type.name) (shape \(info.shape)); rank by --counts or a llama-imatrix file instead", path: parts[part].path, tensor: name)
             }
             func piece(_ slab: UnsafeRawBufferPointer) -> ExpertWeightPiece {
                 floats[info.type.id].map { .plain(dtype: $0, bytes: slab) } ?? .ggmlBlocks(type: info.type, bytes: slab)
