@@ -6,8 +6,9 @@ import MoESlimSlimming
 
 extension PruneCommand {
     /// `prune in.gguf out.gguf`: the same choices as for safetensors (a plan, or counts with --keep or
-    /// --sparsity), counts from calibrate or from a llama-imatrix GGUF, or AIMER from the expert weights (F32,
-    /// F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K); expert slabs copied block for block, into one file or the parts GGUFSplit cuts.
+    /// --sparsity), counts from calibrate or from a llama-imatrix GGUF, or AIMER from the expert weights (the
+    /// float types and those GGMLBlockSums dequantizes); expert slabs copied block for block, into one file or
+    /// the parts GGUFSplit cuts.
     func runGGUF() throws {
         if merge { throw MoESlimError(.invalidArgument, "--merge averages expert weights, which a GGUF's quantized blocks do not allow; prune the safetensors with --merge and convert", path: input) }
         let gguf = try GGUFModel(path: input)

@@ -3,13 +3,17 @@ import MoESlimFormats
 import MoESlimEngine
 
 /// AIMER's sums over ggml quantized blocks, each value dequantized as ggml's reference code does
-/// (ggml-quants.c `dequantize_row_q8_0`, `_q4_0`, `_q4_K`, `_q5_K`, `_q6_K`; gguf-py's `quants.dequantize`
+/// (ggml-quants.c `dequantize_row_q8_0`, `_q4_0`, `_q4_1`, `_q5_0`, `_q5_1`, `_q2_K`, `_q4_K`, `_q5_K`,
+/// `_q6_K`; gguf-py's `quants.dequantize`
 /// computes the same f32 values): fp16 scales times integer quants, in f32. Only these types are read;
 /// `supported` names them and the GGUF reader refuses the rest.
 enum GGMLBlockSums {
-    private enum Kind { case q8_0, q4_0, q4K, q5K, q6K }
+    private enum Kind { case q8_0, q4_0, q4_1, q5_0, q5_1, q2K, q4K, q5K, q6K }
 
-    private static let kinds: [(name: String, kind: Kind)] = [("Q8_0", .q8_0), ("Q4_0", .q4_0), ("Q4_K", .q4K), ("Q5_K", .q5K), ("Q6_K", .q6K)]
+    private static let kinds: [(name: String, kind: Kind)] = [
+        ("Q8_0", .q8_0), ("Q4_0", .q4_0), ("Q4_1", .q4_1), ("Q5_0", .q5_0), ("Q5_1", .q5_1),
+        ("Q2_K", .q2K), ("Q4_K", .q4K), ("Q5_K", .q5K), ("Q6_K", .q6K),
+    ]
 
     static let supported = kinds.map(\.name)
 
@@ -74,6 +78,41 @@ enum GGMLBlockSums {
             for j in 0..<16 {
                 y[j] = Float(Int(byte(2 + j) & 0x0F) - 8) * d
                 y[j + 16] = Float(Int(byte(2 + j) >> 4) - 8) * d
+            }
+        case .q4_1:
+            // d, m, then nibbles as Q4_0's, unsigned: q·d + m.
+            let d = half(x, 0), m = half(x, 2)
+            for j in 0..<16 {
+                y[j] = Float(byte(4 + j) & 0x0F) * d + m
+                y[j + 16] = Float(byte(4 + j) >> 4) * d + m
+            }
+        case .q5_0, .q5_1:
+            // d (and m), 32 fifth bits (value i's is bit i), nibbles as Q4_0's; Q5_0 subtracts 16, Q5_1 adds m.
+            let d = half(x, 0), m = kind == .q5_1 ? half(x, 2) : 0
+            let at = kind == .q5_1 ? 4 : 2
+            let qh = UInt32(littleEndian: x.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+            let offset = kind == .q5_0 ? 16 : 0
+            for j in 0..<16 {
+                let q = byte(at + 4 + j)
+                let low = Int(q & 0x0F) | Int((qh >> UInt32(j)) & 1) << 4
+                let top = Int(q >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4
+                y[j] = Float(low - offset) * d + m
+                y[j + 16] = Float(top - offset) * d + m
+            }
+        case .q2K:
+            // 16 bytes of 4-bit scale and min, 64 bytes of 2-bit quants, d, dmin; sub-block s of 16 values uses
+            // scales[s]; the quants of each half of 128 come from 32 bytes at shifts 0, 2, 4, 6.
+            let d = half(x, 80), dmin = half(x, 82)
+            for n in 0..<2 {
+                for shift in 0..<4 {
+                    for g in 0..<2 {
+                        let s = 8 * n + 2 * shift + g, sc = byte(s)
+                        let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)
+                        for l in 0..<16 {
+                            y[16 * s + l] = dl * Float((byte(16 + 32 * n + 16 * g + l) >> UInt8(2 * shift)) & 3) - ml
+                        }
+                    }
+                }
             }
         case .q4K, .q5K:
             // d, dmin, 12 bytes of scales and mins, (Q5_K: 32 bytes of fifth bits), 128 bytes of nibbles; four

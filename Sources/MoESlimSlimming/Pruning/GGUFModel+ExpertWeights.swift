@@ -3,8 +3,8 @@ import MoESlimFormats
 import MoESlimFamilies
 
 /// A GGUF's expert weights: expert e of a stacked `blk.<l>.ffn_{gate,up,down,gate_up}_exps.weight` is its e-th
-/// outermost slab, read in place from the mapped part (F32, F16, BF16) or dequantized block by block (Q8_0,
-/// Q4_0, Q4_K, Q5_K, Q6_K: GGMLBlockSums). The slabs hold the same values in the same order as the Hugging Face tensors they were
+/// outermost slab, read in place from the mapped part (F32, F16, BF16) or dequantized block by block
+/// (GGMLBlockSums lists the types). The slabs hold the same values in the same order as the Hugging Face tensors they were
 /// converted from ([E, rows, columns], row-major), so AIMER scores them as it scores the safetensors model.
 /// Expert biases (2-D `*_exps.bias`) are not weights and are left out.
 extension GGUFModel: ExpertWeights {
