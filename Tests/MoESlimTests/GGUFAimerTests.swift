@@ -6,8 +6,8 @@ import XCTest
 @testable import MoESlimSlimming
 
 /// `--criterion aimer` on a GGUF (fixtures/gen_gguf.py): the same scores, to the last bit, as on the safetensors
-/// model the F32 and BF16 GGUFs were converted from; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q4_K, Q5_K and Q6_K as
-/// gguf-py's own dequantize gives them (aimer-reference.json); other quantized types refused by name.
+/// model the F32 and BF16 GGUFs were converted from; the legacy quants, K-quants and MXFP4 as gguf-py's own
+/// dequantize gives them (aimer-reference.json); other types (IQ*, TQ*) refused by name.
 final class GGUFAimerTests: XCTestCase {
     private struct Reference: Decodable {
         var scores: [String: [Double]]
@@ -38,7 +38,7 @@ final class GGUFAimerTests: XCTestCase {
     func testQuantizedScoresMatchGGUFPyDequantize() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: FixturePaths.fixture("gguf/aimer-reference.json")))
         let references = try JSONDecoder().decode([String: Reference].self, from: data)
-        XCTAssertEqual(references.keys.sorted(), ["mixtral-q4_0", "mixtral-q4_k", "mixtral-q8_0", "qwen3moe-q4_0", "qwen3moe-q4_k", "qwen3moe-q8_0", "seeded-q2_k", "seeded-q4_1-q5_0-q5_1", "seeded-q4_k-q5_k-q6_k"])
+        XCTAssertEqual(references.keys.sorted(), ["mixtral-q4_0", "mixtral-q4_k", "mixtral-q8_0", "qwen3moe-q4_0", "qwen3moe-q4_k", "qwen3moe-q8_0", "seeded-mxfp4", "seeded-q2_k", "seeded-q3_k", "seeded-q4_1-q5_0-q5_1", "seeded-q4_k-q5_k-q6_k"])
         for (name, reference) in references {
             let ours = try ggufScores(FixturePaths.fixture("gguf/models/\(name).gguf"))
             XCTAssertEqual(ours.table.keys.sorted(), reference.scores.keys.compactMap { Int($0) }.sorted(), name)
@@ -68,9 +68,9 @@ final class GGUFAimerTests: XCTestCase {
     }
 
     func testAnUnsupportedTypeIsRefusedNamingTheTensorAndType() throws {
-        let input = FixturePaths.fixture("gguf/models/refused-q3_k.gguf")
+        let input = FixturePaths.fixture("gguf/models/refused-iq2_xxs.gguf")
         let r = try CommandRunner.run(["prune", input, NSTemporaryDirectory() + "never-\(UUID().uuidString).gguf", "--criterion", "aimer", "--keep", "2", "--dry-run"])
         XCTAssertEqual(r.status, 69)
-        XCTAssertEqual(r.stderr, "moe-slim: error: \(input): tensor 'blk.0.ffn_gate_exps.weight': AIMER reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q4_K, Q5_K and Q6_K expert weights, not Q3_K (shape [4, 256, 256]); rank by --counts or a llama-imatrix file instead\n")
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(input): tensor 'blk.0.ffn_gate_exps.weight': AIMER reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and MXFP4 expert weights, not IQ2_XXS (shape [4, 256, 256]); rank by --counts or a llama-imatrix file instead\n")
     }
 }

@@ -3,17 +3,20 @@ import MoESlimFormats
 import MoESlimEngine
 
 /// AIMER's sums over ggml quantized blocks, each value dequantized as ggml's reference code does
-/// (ggml-quants.c `dequantize_row_q8_0`, `_q4_0`, `_q4_1`, `_q5_0`, `_q5_1`, `_q2_K`, `_q4_K`, `_q5_K`,
-/// `_q6_K`; gguf-py's `quants.dequantize`
+/// (ggml-quants.c `dequantize_row_q8_0`, `_q4_0`, `_q4_1`, `_q5_0`, `_q5_1`, `_q2_K`, `_q3_K`, `_q4_K`,
+/// `_q5_K`, `_q6_K`, `_mxfp4`; gguf-py's `quants.dequantize`
 /// computes the same f32 values): fp16 scales times integer quants, in f32. Only these types are read;
 /// `supported` names them and the GGUF reader refuses the rest.
 enum GGMLBlockSums {
-    private enum Kind { case q8_0, q4_0, q4_1, q5_0, q5_1, q2K, q4K, q5K, q6K }
+    private enum Kind { case q8_0, q4_0, q4_1, q5_0, q5_1, q2K, q3K, q4K, q5K, q6K, mxfp4 }
 
     private static let kinds: [(name: String, kind: Kind)] = [
         ("Q8_0", .q8_0), ("Q4_0", .q4_0), ("Q4_1", .q4_1), ("Q5_0", .q5_0), ("Q5_1", .q5_1),
-        ("Q2_K", .q2K), ("Q4_K", .q4K), ("Q5_K", .q5K), ("Q6_K", .q6K),
+        ("Q2_K", .q2K), ("Q3_K", .q3K), ("Q4_K", .q4K), ("Q5_K", .q5K), ("Q6_K", .q6K), ("MXFP4", .mxfp4),
     ]
+
+    /// E2M1 codes doubled (ggml's `kvalues_mxfp4`); the E8M0 scale is halved to match.
+    private static let mxfp4Values: [Float] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]
 
     static let supported = kinds.map(\.name)
 
@@ -113,6 +116,34 @@ enum GGMLBlockSums {
                         }
                     }
                 }
+            }
+        case .q3K:
+            // 32 bytes of high-bit mask, 64 of 2-bit quants, 12 of 6-bit scales, d; sub-block s of 16 values:
+            // scale (low nibble of byte s mod 8, high for s ≥ 8, two more bits from byte 8 + s mod 4) − 32, quant
+            // minus 4 where its mask bit is clear, laid out as Q2_K's.
+            let d = half(x, 108)
+            for n in 0..<2 {
+                for shift in 0..<4 {
+                    for g in 0..<2 {
+                        let s = 8 * n + 2 * shift + g
+                        let low = s < 8 ? byte(96 + s) & 0x0F : byte(96 + s - 8) >> 4
+                        let top = (byte(104 + s % 4) >> UInt8(2 * (s / 4))) & 3
+                        let dl = d * Float(Int(low | (top << 4)) - 32)
+                        let bit = UInt8(4 * n + shift)
+                        for l in 0..<16 {
+                            let q = Int((byte(32 + 32 * n + 16 * g + l) >> UInt8(2 * shift)) & 3)
+                            let masked = (byte(16 * g + l) >> bit) & 1 == 0
+                            y[16 * s + l] = dl * Float(q - (masked ? 4 : 0))
+                        }
+                    }
+                }
+            }
+        case .mxfp4:
+            // E8M0 exponent e, then nibbles as Q4_0's: doubled E2M1 values times 2^(e − 128).
+            let d = Float(sign: .plus, exponent: Int(byte(0)) - 128, significand: 1)
+            for j in 0..<16 {
+                y[j] = mxfp4Values[Int(byte(1 + j) & 0x0F)] * d
+                y[j + 16] = mxfp4Values[Int(byte(1 + j) >> 4)] * d
             }
         case .q4K, .q5K:
             // d, dmin, 12 bytes of scales and mins, (Q5_K: 32 bytes of fifth bits), 128 bytes of nibbles; four
