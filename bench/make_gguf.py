@@ -5,8 +5,8 @@ tensor through gguf-py's writer (pip install gguf), so making it needs one tenso
 
 Hidden 4096, expert width 14336, 8 experts top-2 as Mixtral-8x7B; stacked expert tensors in Q4_K (or the type
 named, e.g. Q8_0 for bench/gguf_aimer_bench.sh), attention in Q8_0, norms and routers F32. The bytes are random:
-pruning never decodes a block. Each block's leading fp16 scale is set to a finite value, so --criterion aimer,
-which does decode Q8_0 and Q4_0, reads finite weights.
+pruning never decodes a block. Each block's leading 4 bytes are set to two finite fp16 values (the scales of
+Q8_0, Q4_0 and Q4_K), so --criterion aimer, which decodes blocks, reads finite weights.
 """
 import sys
 
@@ -71,7 +71,7 @@ def main():
         else:
             block, size = gguf.GGML_QUANT_SIZES[qtype]
             data = rng.integers(0, 256, size=(nbytes(shape, qtype) // size, size), dtype=np.uint8)
-            data[:, 0:2] = np.full((data.shape[0], 1), 0.01, dtype=np.float16).view(np.uint8)
+            data[:, 0:4] = np.full((data.shape[0], 2), 0.01, dtype=np.float16).view(np.uint8)
             w.write_tensor_data(data.reshape(-1))
     w.close()
 
