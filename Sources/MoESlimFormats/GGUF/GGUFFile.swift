@@ -52,7 +52,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// Drops the pages of a tensor's bytes `range` from this process's memory once they have been read (the
     /// page cache keeps them, and the mapping is read-only, so a page shared with a neighbour is only read
     /// again): reading a model slab by slab does not make peak memory grow with it.
-    public func release(_ tensor: GGUFTensorInfo, bytes range: Range<Int>) {
+    package func release(_ tensor: GGUFTensorInfo, bytes range: Range<Int>) {
         guard let base = region.bytes.baseAddress, !range.isEmpty, range.upperBound <= tensor.byteCount else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (fileOffset(of: tensor) + range.lowerBound) / page * page
