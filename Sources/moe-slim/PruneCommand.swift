@@ -14,7 +14,7 @@ struct PruneCommand: ParsableCommand {
             the weights alone (--criterion aimer) or at random (--criterion random --seed N, the baseline), or \
             give the kept experts explicitly (--plan). The output has the input's shape (file or folder) and \
             loads in Hugging Face transformers unchanged. A .gguf is pruned slab by slab, its quantized blocks \
-            copied untouched; there --criterion aimer reads float, legacy (Q4_0…Q8_0), K-quant (Q2_K…Q6_K) and MXFP4 expert weights and \
+            copied untouched; there --criterion aimer reads float, legacy (Q4_0 to Q8_0), K-quant (Q2_K to Q6_K) and MXFP4 expert weights and \
             refuses other types, and a split input (or --split-max-tensors, --split-max-size) gives a split \
             output, OUT.gguf written as OUT-00001-of-<n>.gguf and on.
             """)
