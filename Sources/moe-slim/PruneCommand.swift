@@ -13,7 +13,10 @@ struct PruneCommand: ParsableCommand {
             Choose experts from a counts file written by calibrate (--counts with --keep or --sparsity), from \
             the weights alone (--criterion aimer) or at random (--criterion random --seed N, the baseline), or \
             give the kept experts explicitly (--plan). The output has the input's shape (file or folder) and \
-            loads in Hugging Face transformers unchanged.
+            loads in Hugging Face transformers unchanged. A .gguf is pruned slab by slab, its quantized blocks \
+            copied untouched; there --criterion aimer reads float, legacy (Q4_0 to Q8_0), K-quant (Q2_K to Q6_K) and MXFP4 expert weights and \
+            refuses other types, and a split input (or --split-max-tensors, --split-max-size) gives a split \
+            output, OUT.gguf written as OUT-00001-of-<n>.gguf and on.
             """)
 
     @Argument(help: "Input: a .safetensors file, a model folder or a .gguf file (any part of a split GGUF).")
@@ -57,6 +60,12 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Fold each removed expert into the most similar kept expert of its layer (router-row cosine), averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")
     var merge = false
 
+    @Option(help: "GGUF output: parts of at most N tensors, <name>-00001-of-<n>.gguf and on, as llama.cpp's --split-max-tensors cuts them (default: the input's parts).")
+    var splitMaxTensors: Int?
+
+    @Option(help: ArgumentHelp("GGUF output: parts of at most this many bytes of tensor data, as llama.cpp's --split-max-size (5GB = 5e9 bytes, llama.cpp's 5G; a bare 5G is 5GiB here, as for every size).", valueName: "size"))
+    var splitMaxSize: ByteSize?
+
     @Flag(help: "Print the plan and the size report before and after; write nothing.")
     var dryRun = false
 
@@ -83,6 +92,11 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--keep-super-experts finds them in --counts; it does not apply to --plan")
         }
         if output == nil && !dryRun { throw ValidationError("give an output path, or --dry-run") }
+        if let splitMaxTensors, splitMaxTensors < 1 { throw ValidationError("--split-max-tensors must be at least 1") }
+        if let splitMaxSize, splitMaxSize.bytes < 1 { throw ValidationError("--split-max-size must be at least 1 byte") }
+        if (splitMaxTensors != nil || splitMaxSize != nil) && !input.hasByteSuffix(".gguf") {
+            throw ValidationError("--split-max-tensors and --split-max-size cut a GGUF output; a safetensors output is sharded by --max-shard-size")
+        }
     }
 
     func run() throws {
@@ -104,7 +118,7 @@ struct PruneCommand: ParsableCommand {
                     let found = try SuperExperts(counts: loaded.0, rule: rule, path: loaded.1)
                     printError("moe-slim: note: kept whatever the criterion says, " + found.lines.joined(separator: "\n"))
                 }
-                chosen = try selection.plan(model: model, counts: loaded, checkpoint: checkpoint)
+                chosen = try selection.plan(model: model, counts: loaded, weights: checkpoint)
             }
             let merging = try loaded.flatMap { (c, path) throws(MoESlimError) in
                 merge ? try ExpertMerge(checkpoint: checkpoint, model: model, plan: chosen, counts: c, countsPath: path) : nil

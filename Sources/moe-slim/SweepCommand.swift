@@ -138,7 +138,7 @@ struct SweepCommand: ParsableCommand {
                     let plan: PruningPlan
                     do throws(MoESlimError) {
                         plan = try ExpertSelection(criterion: c, strategy: st, amount: .sparsity(s), topK: topK, seed: seed, superExperts: superExperts.rule)
-                            .plan(model: sweep.model, counts: expertCounts, checkpoint: checkpoint)
+                            .plan(model: sweep.model, counts: expertCounts, weights: checkpoint)
                     } catch {
                         printError("moe-slim: skipping sparsity \(s), \(st.rawValue), \(c.rawValue): \(shown(error))")
                         continue
@@ -150,7 +150,7 @@ struct SweepCommand: ParsableCommand {
             }
             for seed in 0..<UInt64(random) {
                 let plan = try ExpertSelection(criterion: .random, strategy: .layer, amount: .sparsity(s), topK: topK, seed: seed)
-                    .plan(model: sweep.model, counts: nil, checkpoint: checkpoint)
+                    .plan(model: sweep.model, counts: nil, weights: checkpoint)
                 try sweep.add(plan, sparsity: s, strategy: "layer", criterion: "random", seed: seed)
             }
         }

@@ -162,7 +162,7 @@ final class ExpertSelectionTests: XCTestCase {
         let m = try model("mixtral")
         func kept(_ seed: UInt64) throws -> [Int: [Int]] {
             try ExpertSelection(criterion: .random, strategy: .layer, amount: .keep(2), topK: nil, seed: seed)
-                .plan(model: m, counts: nil, checkpoint: nil).kept
+                .plan(model: m, counts: nil, weights: nil).kept
         }
         XCTAssertEqual(try kept(0), [0: [2, 3], 1: [1, 2]])
         XCTAssertEqual(try kept(7), [0: [0, 1], 1: [1, 3]])
@@ -176,13 +176,13 @@ final class ExpertSelectionTests: XCTestCase {
         let m = try ModelFamilies.describe(checkpoint)
         let scores = try AimerScores.table(checkpoint, model: m)
         let plan = try ExpertSelection(criterion: .aimer, strategy: .layer, amount: .keep(2), topK: nil)
-            .plan(model: m, counts: nil, checkpoint: checkpoint)
+            .plan(model: m, counts: nil, weights: checkpoint)
         for layer in m.moeLayers {
             let lowest = scores[layer.layer]!.enumerated().sorted { ($0.element, $0.offset) < ($1.element, $1.offset) }.prefix(2).map(\.offset)
             XCTAssertEqual(plan.kept[layer.layer], lowest.sorted())
         }
         XCTAssertThrowsError(try ExpertSelection(criterion: criterion("hard"), strategy: .layer, amount: .keep(2), topK: nil)
-            .plan(model: m, counts: nil, checkpoint: checkpoint)) { error in
+            .plan(model: m, counts: nil, weights: checkpoint)) { error in
             XCTAssertEqual("\(error)", "--criterion hard ranks by a counts file; give --counts")
         }
     }

@@ -130,20 +130,30 @@ final class GGUFMalformedCorpusTests: XCTestCase {
         XCTAssertEqual(inspect.stderr, "moe-slim: error: \(path): does not start with the GGUF magic 47 47 55 46 ('GGUF'); it starts with 47 47 4D 4C\n")
     }
 
-    func testASplitModelPrunesIntoOneFileWithoutSplitKeys() throws {
-        let out = NSTemporaryDirectory() + "gguf-split-\(UUID().uuidString).gguf"
-        defer { try? FileManager.default.removeItem(atPath: out) }
+    /// A split input gives the same parts; limits that leave one part give one file without split keys.
+    func testASplitModelPrunesIntoTheSamePartsOrIntoOneFile() throws {
+        let folder = NSTemporaryDirectory() + "gguf-split-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let input = try GGUFModel(path: FixturePaths.fixture("gguf/valid/split-00001-of-00002.gguf"))
         let model = try GGUFArchitectures.describe(input)
-        try GGUFPruneWriter(input: input, model: model, plan: PruningPlan(kept: [0: [1]])).write(to: out, force: false)
+        try GGUFPruneWriter(input: input, model: model, plan: PruningPlan(kept: [0: [1]])).write(to: "\(folder)/parts.gguf", force: false)
+        let parts = try GGUFModel(path: "\(folder)/parts-00002-of-00002.gguf")
+        XCTAssertEqual(parts.parts.map(\.header.tensors.count), input.parts.map(\.header.tensors.count))
+        XCTAssertEqual(parts.parts[1].header.metadata.map(\.key), ["split.no", "split.count", "split.tensors.count"])
+        let out = "\(folder)/one.gguf"
+        try GGUFPruneWriter(input: input, model: model, plan: PruningPlan(kept: [0: [1]]), split: .limits(tensors: 0, bytes: 0)).write(to: out, force: false)
         let written = try GGUFModel(path: out)
         XCTAssertEqual(written.parts.count, 1)
         XCTAssertFalse(written.metadata.contains { $0.key.hasPrefix("split.") })
         XCTAssertEqual(written.tensors.map(\.info.dims), [[32, 4], [32, 1], [32, 32, 1]])
+        XCTAssertEqual(parts.tensors.map(\.info.dims), written.tensors.map(\.info.dims))
         let upBefore = input.tensor("blk.0.ffn_up_exps.weight")!
         let slab = upBefore.info.outerSliceBytes
         let expert1 = Array(input.parts[1].bytes(of: upBefore.info)[slab..<(2 * slab)])
         XCTAssertEqual(Array(written.parts[0].bytes(of: written.tensor("blk.0.ffn_up_exps.weight")!.info)), expert1)
+        let inPart = parts.tensor("blk.0.ffn_up_exps.weight")!
+        XCTAssertEqual(Array(parts.parts[inPart.part].bytes(of: inPart.info)), expert1)
     }
 }
 

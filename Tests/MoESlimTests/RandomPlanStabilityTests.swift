@@ -22,7 +22,7 @@ final class RandomPlanStabilityTests: XCTestCase {
     func testRandomPlanBelowTopKIsRefused() throws {
         let model = try ModelFamilies.describe(Checkpoint(path: Fixtures.root.appendingPathComponent("tiny-mixtral").path))
         let selection = ExpertSelection(criterion: .random, strategy: .layer, amount: .keep(1), topK: nil, seed: 0)
-        XCTAssertThrowsError(try selection.plan(model: model, counts: nil, checkpoint: nil)) { error in
+        XCTAssertThrowsError(try selection.plan(model: model, counts: nil, weights: nil)) { error in
             XCTAssertEqual((error as? MoESlimError)?.description, "--criterion random: layer 0 keeps 1 experts, fewer than top-k 2")
         }
     }

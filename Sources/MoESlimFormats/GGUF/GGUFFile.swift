@@ -49,6 +49,16 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: region.bytes[fileOffset(of: tensor)..<(fileOffset(of: tensor) + tensor.byteCount)])
     }
 
+    /// Drops the pages of a tensor's bytes `range` from this process's memory once they have been read (the
+    /// page cache keeps them, and the mapping is read-only, so a page shared with a neighbour is only read
+    /// again): reading a model slab by slab does not make peak memory grow with it.
+    package func release(_ tensor: GGUFTensorInfo, bytes range: Range<Int>) {
+        guard let base = region.bytes.baseAddress, !range.isEmpty, range.upperBound <= tensor.byteCount else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (fileOffset(of: tensor) + range.lowerBound) / page * page
+        madvise(UnsafeMutableRawPointer(mutating: base + start), fileOffset(of: tensor) + range.upperBound - start, MADV_DONTNEED)
+    }
+
     /// The elements of an array value, decoded: integers and floats as Double, nil for other element types.
     public func numbers(_ array: GGUFArray) -> [Double]? {
         guard let size = array.elementType.fixedSize else { return nil }

@@ -10,9 +10,14 @@ public final class GGUFModel: @unchecked Sendable {
     public let tensors: [(part: Int, info: GGUFTensorInfo)]
     private let index: [ByteName: Int]
 
-    public init(path: String) throws(MoESlimError) {
+    public convenience init(path: String) throws(MoESlimError) {
+        try self.init(path: path, partPaths: Self.partPaths(of: path))
+    }
+
+    /// The files at `names`, in part order, read as the model `path`: a split written to temporaries is checked
+    /// this way before its parts take their names.
+    package init(path: String, partPaths names: [String]) throws(MoESlimError) {
         self.path = path
-        let names = try Self.partPaths(of: path)
         var parts: [GGUFFile] = []
         for name in names {
             guard names.count == 1 || FileSystem.exists(name) else {
@@ -98,7 +103,7 @@ public final class GGUFModel: @unchecked Sendable {
     }
 
     /// `%05d`, as gguf-split numbers its parts.
-    static func fiveDigits(_ n: Int) -> String {
+    package static func fiveDigits(_ n: Int) -> String {
         let s = String(n)
         return String(repeating: "0", count: max(0, 5 - s.count)) + s
     }

@@ -40,12 +40,12 @@ public struct ExpertSelection: Sendable {
     }
 
     public func plan(model: ModelDescription, counts: ExpertCounts, countsPath: String) throws(MoESlimError) -> PruningPlan {
-        try plan(model: model, counts: (counts, countsPath), checkpoint: nil)
+        try plan(model: model, counts: (counts, countsPath), weights: nil)
     }
 
     /// The plan from whatever the criterion ranks by: the counts (also needed for super experts), the seed, or
-    /// the checkpoint's expert weights.
-    public func plan(model: ModelDescription, counts: (counts: ExpertCounts, path: String)?, checkpoint: Checkpoint?) throws(MoESlimError) -> PruningPlan {
+    /// the expert weights (a safetensors checkpoint or a GGUF model).
+    public func plan(model: ModelDescription, counts: (counts: ExpertCounts, path: String)?, weights: (any ExpertWeights)?) throws(MoESlimError) -> PruningPlan {
         if let counts { try counts.counts.check(against: model, path: counts.path) }
         var scoreTable: [Int: [Double]]
         switch criterion.source {
@@ -58,8 +58,8 @@ public struct ExpertSelection: Sendable {
         case .random:
             scoreTable = RandomScores(seed: seed).table(model)
         case .weights:
-            guard let checkpoint else { throw MoESlimError(.invalidArgument, "--criterion \(criterion.name) ranks by the expert weights; give the checkpoint") }
-            scoreTable = try AimerScores.table(checkpoint, model: model).mapValues(criterion.oriented)
+            guard let weights else { throw MoESlimError(.invalidArgument, "--criterion \(criterion.name) ranks by the expert weights; give the checkpoint") }
+            scoreTable = try AimerScores.table(weights, model: model).mapValues(criterion.oriented)
         }
         if let superExperts {
             guard let counts else { throw MoESlimError(.invalidArgument, "--keep-super-experts finds them in a counts file; give --counts") }

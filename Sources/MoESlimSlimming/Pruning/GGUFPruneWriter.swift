@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MoESlimSupport
 import MoESlimFormats
 import MoESlimFamilies
@@ -6,8 +9,9 @@ import MoESlimFamilies
 /// their `.bias`) has the expert as its outermost ggml dimension, and a row is whole quantized blocks, so
 /// expert e is one contiguous slab of `byteCount / experts` bytes; the router (`ffn_gate_inp`, its bias,
 /// `exp_probs_b`) likewise has one row per expert. Pruning copies the kept slabs in order, kernel-side, and
-/// never decodes a block. The output is one GGUF (a split input's parts become one file), written into a
-/// temporary beside the destination, checked against the plan, then renamed into place (formats/gguf.md).
+/// never decodes a block. The output is one GGUF, or a split one (GGUFSplit: a split input's parts, or
+/// gguf-py's limits), written into temporaries beside the destination, checked against the plan, then renamed
+/// into place (formats/gguf.md).
 public struct GGUFPruneWriter {
     /// One output tensor: its new shape and the byte ranges of the input it is made of, in order.
     struct Tensor {
@@ -25,9 +29,11 @@ public struct GGUFPruneWriter {
     public let model: ModelDescription
     public let plan: PruningPlan
     let tensors: [Tensor]
+    /// The output's parts, as ranges of `tensors`.
+    let parts: [Range<Int>]
     let kept: Int
 
-    public init(input: GGUFModel, model: ModelDescription, plan: PruningPlan) throws(MoESlimError) {
+    public init(input: GGUFModel, model: ModelDescription, plan: PruningPlan, split: GGUFSplit = .keepInput) throws(MoESlimError) {
         self.input = input
         self.model = model
         self.plan = plan
@@ -64,11 +70,12 @@ public struct GGUFPruneWriter {
             out.append(Tensor(name: info.name, dims: dims, type: info.type, part: part, ranges: ranges))
         }
         tensors = out
+        parts = split.parts(out.map { ($0.part, $0.byteCount) }, inputParts: input.parts.count)
     }
 
     /// The metadata of the output: the input's entries in order, byte for byte, except the expert count (and
-    /// top-k with --top-k) with their own types, the `split.*` keys of a split input (the output is one file),
-    /// and the provenance entry, the plan as JSON, replaced where an earlier prune left one, else last.
+    /// top-k with --top-k) with their own types, the `split.*` keys of a split input (GGUFSplit appends the
+    /// output's own), and the provenance entry, the plan as JSON, replaced where an earlier prune left one, else last.
     func metadata() throws(MoESlimError) -> [[UInt8]] {
         let first = input.parts[0]
         var entries: [[UInt8]] = []
@@ -100,51 +107,82 @@ public struct GGUFPruneWriter {
         return .integer(type, Int64(value))
     }
 
-    /// Writes the pruned GGUF to `destination` (checked beforehand by OutputTarget), all or nothing.
+    /// The files the output is written to, one per part, the first holding the metadata.
+    public func outputPaths(_ destination: String) throws(MoESlimError) -> [String] {
+        try GGUFSplit.paths(destination, count: parts.count)
+    }
+
+    /// Writes the pruned GGUF to `destination` (its parts to `outputPaths`, checked beforehand by
+    /// OutputTarget), all or nothing: every part is written to a temporary beside its destination and synced,
+    /// the parts are read back and checked together, and only then renamed into place, the first part last.
     public func write(to destination: String, force: Bool) throws(MoESlimError) {
-        guard destination.hasByteSuffix(".gguf") else {
-            throw MoESlimError(.invalidArgument, "the input is a GGUF, so the output must be a .gguf file too", path: destination)
-        }
-        guard (try? GGUFModel.partPaths(of: destination))?.count == 1 else {
-            throw MoESlimError(.invalidArgument, "the output is one file; a name ending in -NNNNN-of-NNNNN.gguf would read as a part of a split model", path: destination)
-        }
-        let alignment = input.parts[0].header.alignment
-        let entries = try metadata()
-        var header = GGUFEncoding.fileHeader(version: input.parts[0].header.version, tensorCount: tensors.count, keyValueCount: entries.count)
-        for e in entries { header += e }
-        var offset = 0
-        for t in tensors {
-            header += GGUFEncoding.tensorInfo(name: t.name, dims: t.dims, type: t.type, offset: offset)
-            offset += t.byteCount + GGUFEncoding.padding(after: t.byteCount, alignment: alignment)
-        }
-        header += [UInt8](repeating: 0, count: GGUFEncoding.padding(after: header.count, alignment: alignment))
-        let temp = try Temporary(beside: destination, folder: false)
+        let paths = try outputPaths(destination)
+        var temporaries: [Temporary] = []
         do throws(MoESlimError) {
-            var writer = try SafeTensorsStreamWriter(temporary: temp)
-            do throws(MoESlimError) {
-                try writer.write(header)
-                let zeros = [UInt8](repeating: 0, count: alignment)
-                for t in tensors {
-                    let file = input.parts[t.part]
-                    for r in t.ranges { try writer.copy(from: file.descriptor, path: file.path, mapped: file.wholeFile, range: r) }
-                    try writer.write(Array(zeros.prefix(GGUFEncoding.padding(after: t.byteCount, alignment: alignment))))
-                }
-                try writer.finish()
-            } catch {
-                writer.abandon()
-                throw error
+            for (number, range) in parts.enumerated() {
+                let temp = try Temporary(beside: paths[number], folder: false)
+                temporaries.append(temp)
+                try writePart(number, tensors: range, to: temp)
             }
-            try confirm(temp.path)
-            try temp.publish(to: destination, force: force)
+            try confirm(temporaries.map(\.path))
+            try publish(temporaries, to: paths, force: force)
         } catch {
-            temp.remove()
+            for temp in temporaries { temp.remove() }
             throw error
         }
     }
 
-    /// The written file passes every reading rule and holds exactly the planned tensors and expert counts.
-    private func confirm(_ path: String) throws(MoESlimError) {
-        let written = try GGUFModel(path: path)
+    /// Part `number`: the first has the metadata and the input's alignment; the others only the `split.*`
+    /// entries, so readers align them by the default 32 bytes, as llama-gguf-split writes them.
+    private func writePart(_ number: Int, tensors range: Range<Int>, to temp: Temporary) throws(MoESlimError) {
+        var entries = number == 0 ? try metadata() : []
+        if parts.count > 1 { entries += GGUFSplit.entries(number: number, count: parts.count, tensors: tensors.count) }
+        let alignment = number == 0 ? input.parts[0].header.alignment : GGUFLimits.defaultAlignment
+        var header = GGUFEncoding.fileHeader(version: input.parts[0].header.version, tensorCount: range.count, keyValueCount: entries.count)
+        for e in entries { header += e }
+        var offset = 0
+        for t in tensors[range] {
+            header += GGUFEncoding.tensorInfo(name: t.name, dims: t.dims, type: t.type, offset: offset)
+            offset += t.byteCount + GGUFEncoding.padding(after: t.byteCount, alignment: alignment)
+        }
+        header += [UInt8](repeating: 0, count: GGUFEncoding.padding(after: header.count, alignment: alignment))
+        var writer = try SafeTensorsStreamWriter(temporary: temp)
+        do throws(MoESlimError) {
+            try writer.write(header)
+            let zeros = [UInt8](repeating: 0, count: alignment)
+            for t in tensors[range] {
+                let file = input.parts[t.part]
+                for r in t.ranges { try writer.copy(from: file.descriptor, path: file.path, mapped: file.wholeFile, range: r) }
+                try writer.write(Array(zeros.prefix(GGUFEncoding.padding(after: t.byteCount, alignment: alignment))))
+            }
+            try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// Renames the parts into place, the first part (the name a user gives llama.cpp) last. When one cannot be
+    /// put in place, the parts this run already put where nothing was are removed again.
+    private func publish(_ temporaries: [Temporary], to paths: [String], force: Bool) throws(MoESlimError) {
+        var placed: [String] = []
+        do throws(MoESlimError) {
+            for i in paths.indices.reversed() {
+                let existed = FileSystem.exists(paths[i])
+                try temporaries[i].publish(to: paths[i], force: force)
+                if !existed { placed.append(paths[i]) }
+            }
+        } catch {
+            for path in placed { _ = unlink(path) }
+            throw error
+        }
+    }
+
+    /// The written parts pass every reading rule, together as a split, and hold exactly the planned tensors
+    /// and expert counts.
+    private func confirm(_ paths: [String]) throws(MoESlimError) {
+        let written = try GGUFModel(path: paths[0], partPaths: paths)
+        let path = paths[0]
         guard written.tensors.count == tensors.count else {
             throw MoESlimError(.verifyFailed, "wrote \(written.tensors.count) tensors, planned \(tensors.count)", path: path)
         }
@@ -152,6 +190,9 @@ public struct GGUFPruneWriter {
             guard info.name.sameBytes(as: planned.name), info.dims == planned.dims, info.type == planned.type else {
                 throw MoESlimError(.verifyFailed, "tensor differs from the plan after writing", path: path, tensor: planned.name)
             }
+        }
+        for (number, range) in parts.enumerated() where written.parts[number].header.tensors.count != range.count {
+            throw MoESlimError(.verifyFailed, "part \(number + 1) holds \(written.parts[number].header.tensors.count) tensors, planned \(range.count)", path: paths[number])
         }
         let description = try GGUFArchitectures.describe(written)
         for layer in description.moeLayers where layer.numExperts != kept {
