@@ -45,13 +45,14 @@ public func headerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// A conversation with every role and a content-parts message, for the template mode.
+/// A conversation with every role and a content-parts message, for the template mode; made per input, as a
+/// static made on first use would count as a leak of whichever input came first.
 enum FuzzConversation {
-    static let messages: JinjaValue = .list([
+    static var messages: JinjaValue { .list([
         .dict([("role", .string("system")), ("content", .string("Be brief."))]),
         .dict([("role", .string("user")), ("content", .string("hi <think>x</think> there"))]),
         .dict([("role", .string("assistant")), ("content", .list([.dict([("type", .string("text")), ("text", .string("ok"))])]))]),
-    ])
+    ]) }
 }
 
 /// Two copies of the valid tiny model (MOESLIM_FUZZ_MODEL), one whose index and one whose config each run

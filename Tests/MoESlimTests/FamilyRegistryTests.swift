@@ -34,6 +34,21 @@ final class FamilyRegistryTests: XCTestCase {
         XCTAssertNoThrow(try EngineFamilies.spec(for: checkpoint, model: model))
     }
 
+    /// A config without routed_scaling_factor takes its config class's default: DeepseekV3Config's 2.5,
+    /// DeepseekV2Config's 1.
+    func testDeepseekScalingDefaultsAreTransformers() throws {
+        for (family, expected) in [("deepseek_v3", 2.5), ("deepseek_v2", 1.0)] {
+            let folder = try Fixtures.scratch()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let source = EngineGolden.folder(family)
+            try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: folder + "/model.safetensors")
+            var config = try Fixtures.json(source + "/config.json")
+            config.removeValue(forKey: "routed_scaling_factor")
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+            XCTAssertEqual(try ModelFamilies.describe(Checkpoint(path: folder)).routing.scalingFactor, expected, family)
+        }
+    }
+
     /// A family without the forward pass is described, and calibrate refuses it by name.
     func testFamilyWithoutForwardPassIsRefusedByName() throws {
         let checkpoint = try Checkpoint(path: EngineGolden.folder("mixtral"))

@@ -56,7 +56,8 @@ struct DeepseekFamily: EngineFamily {
     static func layout(_ c: Config) throws(MoESlimError) -> FamilyLayout {
         try c.mla.check()
         let v3 = c.modelType.sameBytes(as: "deepseek_v3")
-        // transformers' own defaults when a key is absent (DeepseekV3Config: 3 dense layers, 8 groups, top 4);
+        // transformers' own defaults when a key is absent (DeepseekV3Config: 3 dense layers, 8 groups, top 4,
+        // routed_scaling_factor 2.5; DeepseekV2Config: 1);
         // moe_layer_freq is in the original configs but transformers ignores it, and so do we.
         let first = c.router.firstKDenseReplace ?? (v3 ? 3 : 0)
         let grouped = v3 || c.topkMethod?.sameBytes(as: "group_limited_greedy") == true
@@ -65,7 +66,7 @@ struct DeepseekFamily: EngineFamily {
             normalizeTopK: v3 && (c.router.normTopkProb ?? true),
             groups: grouped ? (c.router.nGroup ?? (v3 ? 8 : nil)) : nil,
             topkGroups: grouped ? (c.router.topkGroup ?? (v3 ? 4 : nil)) : nil,
-            scalingFactor: c.router.routedScalingFactor ?? 1)
+            scalingFactor: c.router.routedScalingFactor ?? (v3 ? 2.5 : 1))
         try c.router.check(routing, experts: c.experts.count)
         var layout = FamilyLayout(
             dims: c.dims, experts: c.experts, attention: c.mla.attention(c.dims), routing: routing,
