@@ -41,6 +41,9 @@ enum AimerScores {
                 var each: [Sums] = []
                 for piece in pieces { each.append(try self.sums(piece)) }
                 let sums = combined(each)
+                guard sums.count > 0 else {
+                    throw MoESlimError(.invalidTensor, "layer \(layer.layer) expert \(expert): its weight matrices hold no values to score (a dimension is 0)", path: weights.weightsPath)
+                }
                 guard sums.score.isFinite, sums.squares.isFinite else {
                     throw MoESlimError(.invalidData, "layer \(layer.layer) expert \(expert): the weights are NaN, infinite or too large to score (verify --scan finds them)", path: weights.weightsPath)
                 }
@@ -85,10 +88,12 @@ enum AimerScores {
     private static func plainSums(_ bytes: UnsafeRawBufferPointer, dtype: DType) -> Sums {
         let width = dtype == .F32 ? 4 : 2
         let n = bytes.count / width, block = 1 << 16
+        // An empty tensor's bytes may have no address at all.
+        guard n > 0, let base = bytes.baseAddress else { return Sums() }
         let blocks = (n + block - 1) / block
         var partial = [Sums](repeating: Sums(), count: blocks)
         partial.withUnsafeMutableBufferPointer { out in
-            let target = SharedPointer(base: out.baseAddress!), source = SharedRawPointer(base: bytes.baseAddress!)
+            let target = SharedPointer(base: out.baseAddress!), source = SharedRawPointer(base: base)
             Parallel.ranges(blocks, minimum: 1) { range in
                 for b in range {
                     var absolute = 0.0, squares = 0.0
