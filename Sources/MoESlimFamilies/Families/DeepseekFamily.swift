@@ -8,7 +8,7 @@ struct DeepseekFamily: EngineFamily {
     static let names = TensorNames([.sharedExperts: "shared_experts.", .routerCorrectionBias: "gate.e_score_correction_bias"])
     static let configBounds = ConfigBounds(
         expertKeys: ["n_group", "topk_group", "n_shared_experts"],
-        dimensionKeys: ["qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "first_k_dense_replace", "moe_layer_freq"])
+        dimensionKeys: ["qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "first_k_dense_replace", "moe_layer_freq", "q_lora_rank", "kv_lora_rank"])
 
     struct Config: Decodable, EngineConfigured {
         var dims: TransformerDims
