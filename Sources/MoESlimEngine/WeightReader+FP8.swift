@@ -21,8 +21,10 @@ extension WeightReader {
         }
         let block = checkpoint.config?["quantization_config"]?["weight_block_size"]?.arrayValue?.compactMap(\.intValue) ?? [128, 128]
         let (rows, cols) = (info.shape[0], info.shape[1])
+        // Rounded up without adding: a block size from the config may be as large as Int.max.
+        func blocks(_ n: Int, _ size: Int) -> Int { n / size + (n % size == 0 ? 0 : 1) }
         guard block.count == 2, block[0] > 0, block[1] > 0,
-              scaleInfo.shape == [(rows + block[0] - 1) / block[0], (cols + block[1] - 1) / block[1]]
+              scaleInfo.shape == [blocks(rows, block[0]), blocks(cols, block[1])]
         else {
             throw MoESlimError(.invalidTensor, "scale shape \(scaleInfo.shape) does not match weight \(info.shape) in blocks of \(block)", path: checkpoint.path, tensor: scaleName)
         }

@@ -17,8 +17,14 @@ final class AimerHostileTests: XCTestCase {
     /// Copies fixture model `name` into the scratch folder with the tensors `change` returns a new shape for
     /// emptied to that shape (which holds no elements).
     private func emptied(_ name: String, _ change: (String) -> [Int]?) throws -> String {
-        let folder = scratch + "/" + name
-        try FileManager.default.copyItem(atPath: Fixtures.model(name), toPath: folder)
+        try rewritten(Fixtures.model(name), as: name) { name, _ in change(name).map { ($0, []) } }
+    }
+
+    /// Copies the model folder `source` into the scratch folder as `as`, its tensors for which `change` returns
+    /// a shape and bytes replaced by them.
+    private func rewritten(_ source: String, as copy: String, _ change: (String, [UInt8]) -> ([Int], [UInt8])?) throws -> String {
+        let folder = scratch + "/" + copy
+        try FileManager.default.copyItem(atPath: source, toPath: folder)
         let path = folder + "/model.safetensors"
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
@@ -28,9 +34,9 @@ final class AimerHostileTests: XCTestCase {
             var info = header[name] as! [String: Any]
             let offsets = info["data_offsets"] as! [Int]
             var tensor = Array(bytes[(8 + length + offsets[0])..<(8 + length + offsets[1])])
-            if let shape = change(name) {
+            if let (shape, replacement) = change(name, tensor) {
                 info["shape"] = shape
-                tensor = []
+                tensor = replacement
             }
             info["data_offsets"] = [data.count, data.count + tensor.count]
             entries[name] = info
@@ -55,5 +61,21 @@ final class AimerHostileTests: XCTestCase {
         XCTAssertEqual(r.status, 65, r.stderr)
         XCTAssertEqual(r.stderr, "moe-slim: error: \(model): layer 0 expert 0: its weight matrices hold no values to score (a dimension is 0)\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/out"))
+    }
+
+    /// quantization_config.weight_block_size [Int.max, Int.max] is one block per matrix, which the shape check
+    /// (BlockScales) accepts with [1, 1] scales; the FP8 decoder rounded the block count up by adding, and trapped.
+    func testHugeFP8BlockSizeIsReadAsOneBlock() throws {
+        let model = try rewritten(FixturePaths.fixture("quantized/deepseek_v3-fp8"), as: "fp8-huge-blocks") { name, bytes in
+            name.hasSuffix("_scale_inv") ? ([1, 1], Array(bytes.prefix(4))) : nil
+        }
+        var config = try Fixtures.json(model + "/config.json")
+        var quantization = config["quantization_config"] as! [String: Any]
+        quantization["weight_block_size"] = [Int.max, Int.max]
+        config["quantization_config"] = quantization
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: model + "/config.json"))
+        let r = try CommandRunner.run(["prune", model, scratch + "/out", "--criterion", "aimer", "--keep", "4", "--dry-run"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("layer 1: 4/8"), r.stdout)
     }
 }
