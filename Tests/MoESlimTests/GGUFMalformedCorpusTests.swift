@@ -29,6 +29,7 @@ final class GGUFMalformedCorpusTests: XCTestCase {
         "embedding-shape.gguf": "tensor 'token_embd.weight': has shape [4, 16] but llama.embedding_length makes [<vocab>, 32]",
         "empty-file.gguf": "file is 0 bytes, too short for the 24-byte GGUF header",
         "empty-key.gguf": "metadata key at byte 24 is empty",
+        "experts-without-router.gguf": "tensor 'blk.0.ffn_up_exps.weight': layer 0 has stacked expert tensors but no router blk.0.ffn_gate_inp.weight",
         "expert-count-mismatch.gguf": "tensor 'blk.0.ffn_gate_inp.weight': MoE layer 0: has 2 experts on its outermost dimension (shape [2, 32]) but llama.expert_count is 3",
         "five-dimensions.gguf": "tensor 'a': has 5 dimensions; GGUF allows 1 to 4",
         "key-length-huge.gguf": "metadata key at byte 24 is 18446744073709551615 bytes long, past the end of the file (byte 32)",
@@ -128,6 +129,16 @@ final class GGUFMalformedCorpusTests: XCTestCase {
         let inspect = try CommandRunner.run(["inspect", path])
         XCTAssertEqual(inspect.status, 65)
         XCTAssertEqual(inspect.stderr, "moe-slim: error: \(path): does not start with the GGUF magic 47 47 55 46 ('GGUF'); it starts with 47 47 4D 4C\n")
+    }
+
+    /// Stacked experts without a router made a dense layer, and prune wrote expert_count 0 beside them (exit 0).
+    func testPruneRefusesExpertsWithoutARouter() throws {
+        let path = malformed("experts-without-router.gguf")
+        let out = NSTemporaryDirectory() + "never-\(UUID().uuidString).gguf"
+        let r = try CommandRunner.run(["prune", path, out, "--criterion", "aimer", "--keep", "1"])
+        XCTAssertEqual(r.status, 65)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(path): tensor 'blk.0.ffn_up_exps.weight': layer 0 has stacked expert tensors but no router blk.0.ffn_gate_inp.weight\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     /// A split input gives the same parts; limits that leave one part give one file without split keys.

@@ -41,7 +41,13 @@ public enum GGUFArchitectures {
         var moeLayers: [MoELayer] = []
         for l in 0..<layers {
             let p = "blk.\(l)."
-            guard model.tensor(p + "ffn_gate_inp.weight") != nil else { continue }
+            guard model.tensor(p + "ffn_gate_inp.weight") != nil else {
+                // Without a router the layer is dense, and prune would write expert_count for the layers that have one.
+                if let stray = model.tensors.first(where: { $0.info.name.hasBytePrefix(p) && ($0.info.name.dropBytes(p.utf8.count).byteSplit(".").first ?? "").hasByteSuffix("_exps") }) {
+                    throw fail("layer \(l) has stacked expert tensors but no router \(p)ffn_gate_inp.weight", tensor: stray.info.name)
+                }
+                continue
+            }
             guard expertCount >= 1 else { throw fail("has a router in layer \(l) but \(arch).expert_count is \(expertCount)") }
             guard topK >= 1, topK <= expertCount else {
                 throw fail("\(arch).expert_used_count is \(topK), outside 1...\(expertCount) (the expert count)")
