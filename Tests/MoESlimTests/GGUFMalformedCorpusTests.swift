@@ -141,6 +141,24 @@ final class GGUFMalformedCorpusTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
+    /// expert_group_count 3 over 8 experts (valid/grouped-router.gguf patched here): the plan chose inside groups of
+    /// 8 / 3 = 2, so experts 6 and 7 were never kept, whatever the criterion said (exit 0).
+    func testExpertGroupsThatDoNotDivideTheExpertsAreRefused() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixturePaths.fixture("gguf/valid/grouped-router.gguf"))))
+        let key = Array("deepseek2.expert_group_count".utf8)
+        let at = try XCTUnwrap((0...(bytes.count - key.count)).first { bytes[$0..<($0 + key.count)].elementsEqual(key) }) + key.count
+        XCTAssertEqual(Array(bytes[at..<(at + 8)]), [4, 0, 0, 0, 2, 0, 0, 0])
+        bytes[at + 4] = 3
+        let folder = try Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/groups.gguf"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let r = try CommandRunner.run(["prune", path, folder + "/out.gguf", "--criterion", "random", "--seed", "1", "--keep", "6"])
+        XCTAssertEqual(r.status, 65)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(path): deepseek2.expert_group_count is 3; it must be a positive divisor of the 8 experts (deepseek2.expert_count)\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out.gguf"))
+    }
+
     /// A split input gives the same parts; limits that leave one part give one file without split keys.
     func testASplitModelPrunesIntoTheSamePartsOrIntoOneFile() throws {
         let folder = NSTemporaryDirectory() + "gguf-split-\(UUID().uuidString)"

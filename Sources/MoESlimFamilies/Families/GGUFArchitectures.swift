@@ -71,6 +71,11 @@ public enum GGUFArchitectures {
             guard !experts.isEmpty else { throw fail("MoE layer \(l) has a router but no stacked *_exps expert tensors") }
             moeLayers.append(MoELayer(layer: l, numExperts: expertCount, topK: topK, router: router, experts: .fused(experts), shared: shared))
         }
+        // Experts are chosen inside each group so the groups stay equal; groups that do not divide the experts leave
+        // the last ones out of every group.
+        if let groups, !moeLayers.isEmpty, expertCount % groups != 0 {
+            throw fail("\(arch).expert_group_count is \(groups); it must be a positive divisor of the \(expertCount) experts (\(arch).expert_count)")
+        }
         let gating = model.archInt("expert_gating_func")
         let routing = RoutingRule(
             scoring: gating == 2 ? .sigmoid : .softmax,
