@@ -159,6 +159,24 @@ final class GGUFMalformedCorpusTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out.gguf"))
     }
 
+    /// block_count 1 in a 2-block model (models/mixtral-q8_0.gguf patched here): block 1's router and experts were
+    /// copied unpruned, 4 experts beside an expert_count of 2, and prune exited 0.
+    func testMoETensorsPastBlockCountAreRefused() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixturePaths.fixture("gguf/models/mixtral-q8_0.gguf"))))
+        let key = Array("llama.block_count".utf8)
+        let at = try XCTUnwrap((0...(bytes.count - key.count)).first { bytes[$0..<($0 + key.count)].elementsEqual(key) }) + key.count
+        XCTAssertEqual(Array(bytes[at..<(at + 8)]), [4, 0, 0, 0, 2, 0, 0, 0])
+        bytes[at + 4] = 1
+        let folder = try Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/blocks.gguf"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let r = try CommandRunner.run(["prune", path, folder + "/out.gguf", "--criterion", "random", "--seed", "1", "--keep", "2"])
+        XCTAssertEqual(r.status, 65)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(path): tensor 'blk.1.ffn_gate_inp.weight': is a router or stacked expert tensor of no block llama.block_count (1) gives\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out.gguf"))
+    }
+
     /// A split input gives the same parts; limits that leave one part give one file without split keys.
     func testASplitModelPrunesIntoTheSamePartsOrIntoOneFile() throws {
         let folder = NSTemporaryDirectory() + "gguf-split-\(UUID().uuidString)"

@@ -38,6 +38,17 @@ public enum GGUFArchitectures {
         let expertCount = try int("expert_count", in: 0...65_536, default: 0)
         let topK = try int("expert_used_count", in: 0...65_536, default: 0)
         let groups = model.archInt("expert_group_count").flatMap { $0 > 1 ? $0 : nil }
+        // A router or stacked experts in a block past block_count would be copied unpruned beside the new expert_count.
+        for t in model.tensors where t.info.name.hasBytePrefix("blk.") {
+            let parts = t.info.name.dropBytes(4).byteSplit(".")
+            guard parts.count >= 2 else { continue }
+            let kind = parts[1], digits = Array(parts[0].utf8)
+            guard kind.sameBytes(as: "ffn_gate_inp") || kind.sameBytes(as: "exp_probs_b") || kind.hasByteSuffix("_exps") else { continue }
+            let plain = (1...9).contains(digits.count) && (digits.count == 1 || digits[0] != UInt8(ascii: "0"))
+                && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            guard !plain || Int(parts[0])! >= layers else { continue }
+            throw fail("is a router or stacked expert tensor of no block \(arch).block_count (\(layers)) gives", tensor: t.info.name)
+        }
         var moeLayers: [MoELayer] = []
         for l in 0..<layers {
             let p = "blk.\(l)."
