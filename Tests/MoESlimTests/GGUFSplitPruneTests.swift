@@ -108,4 +108,15 @@ final class GGUFSplitPruneTests: XCTestCase {
         XCTAssertEqual(safetensors.status, 64)
         XCTAssertTrue(safetensors.stderr.contains("--split-max-tensors and --split-max-size cut a GGUF output; a safetensors output is sharded by --max-shard-size"), safetensors.stderr)
     }
+
+    /// split.count is a uint16: a destination naming a part of a 70000-part split was taken as it was, and every
+    /// part was written with split.count 70000 truncated to 4464 before the read-back refused them.
+    func testMorePartsThanSplitCountCanSayAreRefusedWhateverTheName() throws {
+        for destination in ["\(folder)/x.gguf", "\(folder)/x-00001-of-70000.gguf"] {
+            XCTAssertThrowsError(try GGUFSplit.paths(destination, count: 70_000), destination) { error in
+                XCTAssertEqual("\(error)", "\(destination): the output would have 70000 parts, more than split.count (a uint16) can say")
+            }
+        }
+        XCTAssertEqual(try GGUFSplit.paths("\(folder)/x-00001-of-65535.gguf", count: 65_535).count, 65_535)
+    }
 }

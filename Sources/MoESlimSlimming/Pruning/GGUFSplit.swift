@@ -59,14 +59,14 @@ public enum GGUFSplit: Sendable, Equatable {
             }
             return [destination]
         }
+        guard count <= Int(UInt16.max) else {
+            throw MoESlimError(.invalidArgument, "the output would have \(count) parts, more than split.count (a uint16) can say", path: destination)
+        }
         if named.count > 1 {
             guard named.count == count else {
                 throw MoESlimError(.invalidArgument, "names a part of a \(named.count)-part split, but the output has \(count) parts; name it <name>.gguf or <name>-00001-of-\(GGUFModel.fiveDigits(count)).gguf", path: destination)
             }
             return named
-        }
-        guard count <= Int(UInt16.max) else {
-            throw MoESlimError(.invalidArgument, "the output would have \(count) parts, more than split.count (a uint16) can say", path: destination)
         }
         let stem = destination.dropLastBytes(5)
         return (1...count).map { "\(stem)-\(GGUFModel.fiveDigits($0))-of-\(GGUFModel.fiveDigits(count)).gguf" }
