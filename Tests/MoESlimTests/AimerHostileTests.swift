@@ -78,4 +78,38 @@ final class AimerHostileTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("layer 1: 4/8"), r.stdout)
     }
+
+    /// weight_block_size null is transformers' per-tensor FP8: one scale per matrix, read as one block of the
+    /// matrix's size (the decoder used 128×128 and refused it), so the plan is that of one huge block.
+    func testPerTensorFP8IsOneBlock() throws {
+        var plans: [String] = []
+        for (label, blockSize, scaleShape) in [("per-tensor", nil, [1]), ("one-block", [Int.max, Int.max], [1, 1])] as [(String, [Int]?, [Int])] {
+            let model = try rewritten(FixturePaths.fixture("quantized/deepseek_v3-fp8"), as: "fp8-\(label)") { name, bytes in
+                name.hasSuffix("_scale_inv") ? (scaleShape, Array(bytes.prefix(4))) : nil
+            }
+            var config = try Fixtures.json(model + "/config.json")
+            var quantization = config["quantization_config"] as! [String: Any]
+            quantization["weight_block_size"] = blockSize.map { $0 as Any } ?? NSNull()
+            config["quantization_config"] = quantization
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: model + "/config.json"))
+            let r = try CommandRunner.run(["prune", model, scratch + "/out-\(label)", "--criterion", "aimer", "--keep", "4", "--dry-run"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            plans.append(r.stdout.split(separator: "\n").filter { $0.contains("layer") && $0.contains("/8") }.joined(separator: "\n"))
+        }
+        XCTAssertFalse(plans[0].isEmpty)
+        XCTAssertEqual(plans[0], plans[1])
+    }
+
+    /// A weight_block_size with an entry that is not an integer is refused, not read as the integers it has.
+    func testNonIntegerBlockSizeIsRefused() throws {
+        let model = try rewritten(FixturePaths.fixture("quantized/deepseek_v3-fp8"), as: "fp8-bad-block") { _, _ in nil }
+        var config = try Fixtures.json(model + "/config.json")
+        var quantization = config["quantization_config"] as! [String: Any]
+        quantization["weight_block_size"] = [4, "x", 12]
+        config["quantization_config"] = quantization
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: model + "/config.json"))
+        let r = try CommandRunner.run(["verify", model])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("weight_block_size is [4,\"x\",12], not two positive block sizes") || r.stdout.contains("not two positive block sizes"), r.stderr + r.stdout)
+    }
 }

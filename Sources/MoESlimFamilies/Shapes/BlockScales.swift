@@ -19,7 +19,9 @@ enum BlockScales {
         case .null?:
             block = nil
         case let value?:
-            guard let sizes = value.arrayValue?.compactMap(\.intValue), sizes.count == 2, sizes.allSatisfy({ $0 > 0 }) else {
+            guard let sizes = value.arrayValue?.compactMap(\.intValue), sizes.count == 2, value.arrayValue?.count == 2,
+                  sizes.allSatisfy({ $0 > 0 })
+            else {
                 return [MoESlimError(.invalidConfig, "quantization_config.weight_block_size is \(value.serialized(indent: nil)), not two positive block sizes", path: checkpoint.configPath)]
             }
             block = sizes
