@@ -1,5 +1,6 @@
 import MoESlimSupport
 import MoESlimFormats
+import MoESlimFamilies
 
 extension WeightReader {
     /// E4M3 (fn: no infinities, 0x7F / 0xFF are NaN) byte → value.
@@ -20,21 +21,23 @@ extension WeightReader {
             throw MoESlimError(.unsupportedModel, "FP8 weights need a 2-D tensor with an f32 '\(scaleName)' beside it", path: checkpoint.path, tensor: name)
         }
         let (rows, cols) = (info.shape[0], info.shape[1])
-        // As transformers' FineGrainedFP8Config: 128×128 when the key is absent; null is per-tensor quantization,
-        // one scale (stored as a scalar, [1] or [1, 1]) for the whole matrix, which is one block of its size.
+        // A per-tensor scale (stored as a scalar, [1] or [1, 1]) is one block of the matrix's size.
         let configured = checkpoint.config?["quantization_config"]?["weight_block_size"]
-        let perTensor: Bool
-        if case .null? = configured { perTensor = true } else { perTensor = false }
-        let block: [Int?] = perTensor ? [max(rows, 1), max(cols, 1)] : configured.map { $0.arrayValue?.map(\.intValue) ?? [] } ?? [128, 128]
-        // Rounded up without adding: a block size from the config may be as large as Int.max.
-        func blocks(_ n: Int, _ size: Int) -> Int { n / size + (n % size == 0 ? 0 : 1) }
-        guard block.count == 2, let b0 = block[0], let b1 = block[1], b0 > 0, b1 > 0,
-              perTensor ? scaleInfo.shape.allSatisfy({ $0 == 1 }) : scaleInfo.shape == [blocks(rows, b0), blocks(cols, b1)]
+        let size = BlockScales.blockSize(configured)
+        let (b0, b1): (Int, Int)
+        switch size {
+        case .perTensor?: (b0, b1) = (max(rows, 1), max(cols, 1))
+        case .blocks(let r, let c)?: (b0, b1) = (r, c)
+        case nil: (b0, b1) = (0, 0)
+        }
+        guard b0 > 0, size == .perTensor ? scaleInfo.shape.allSatisfy({ $0 == 1 })
+            : scaleInfo.shape == [BlockScales.blocks(rows, b0), BlockScales.blocks(cols, b1)]
         else {
-            throw MoESlimError(.invalidTensor, "scale shape \(scaleInfo.shape) does not match weight \(info.shape) in blocks of \(block.map { $0.map(String.init) ?? "?" })", path: checkpoint.path, tensor: scaleName)
+            let blocks = configured?.serialized(indent: nil) ?? "[128,128]"
+            throw MoESlimError(.invalidTensor, "scale shape \(scaleInfo.shape) does not match weight \(info.shape) in blocks of \(blocks)", path: checkpoint.path, tensor: scaleName)
         }
         let scales = try load(scaleName)
-        let scaleCols = perTensor ? 1 : scaleInfo.shape[1]
+        let scaleCols = size == .perTensor ? 1 : scaleInfo.shape[1]
         return [Float](unsafeUninitializedCapacity: rows * cols) { out, done in
             for r in 0..<rows {
                 let scaleRow = (r / b0) * scaleCols

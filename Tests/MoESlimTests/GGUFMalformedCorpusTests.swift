@@ -144,15 +144,9 @@ final class GGUFMalformedCorpusTests: XCTestCase {
     /// expert_group_count 3 over 8 experts (valid/grouped-router.gguf patched here): the plan chose inside groups of
     /// 8 / 3 = 2, so experts 6 and 7 were never kept, whatever the criterion said (exit 0).
     func testExpertGroupsThatDoNotDivideTheExpertsAreRefused() throws {
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixturePaths.fixture("gguf/valid/grouped-router.gguf"))))
-        let key = Array("deepseek2.expert_group_count".utf8)
-        let at = try XCTUnwrap((0...(bytes.count - key.count)).first { bytes[$0..<($0 + key.count)].elementsEqual(key) }) + key.count
-        XCTAssertEqual(Array(bytes[at..<(at + 8)]), [4, 0, 0, 0, 2, 0, 0, 0])
-        bytes[at + 4] = 3
         let folder = try Fixtures.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/groups.gguf"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let path = try patchedUInt32("gguf/valid/grouped-router.gguf", key: "deepseek2.expert_group_count", from: 2, to: 3, into: folder + "/groups.gguf")
         let r = try CommandRunner.run(["prune", path, folder + "/out.gguf", "--criterion", "random", "--seed", "1", "--keep", "6"])
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stderr, "moe-slim: error: \(path): deepseek2.expert_group_count is 3; it must be a positive divisor of the 8 experts (deepseek2.expert_count)\n")
@@ -162,19 +156,24 @@ final class GGUFMalformedCorpusTests: XCTestCase {
     /// block_count 1 in a 2-block model (models/mixtral-q8_0.gguf patched here): block 1's router and experts were
     /// copied unpruned, 4 experts beside an expert_count of 2, and prune exited 0.
     func testMoETensorsPastBlockCountAreRefused() throws {
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixturePaths.fixture("gguf/models/mixtral-q8_0.gguf"))))
-        let key = Array("llama.block_count".utf8)
-        let at = try XCTUnwrap((0...(bytes.count - key.count)).first { bytes[$0..<($0 + key.count)].elementsEqual(key) }) + key.count
-        XCTAssertEqual(Array(bytes[at..<(at + 8)]), [4, 0, 0, 0, 2, 0, 0, 0])
-        bytes[at + 4] = 1
         let folder = try Fixtures.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/blocks.gguf"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let path = try patchedUInt32("gguf/models/mixtral-q8_0.gguf", key: "llama.block_count", from: 2, to: 1, into: folder + "/blocks.gguf")
         let r = try CommandRunner.run(["prune", path, folder + "/out.gguf", "--criterion", "random", "--seed", "1", "--keep", "2"])
         XCTAssertEqual(r.status, 65)
         XCTAssertEqual(r.stderr, "moe-slim: error: \(path): tensor 'blk.1.ffn_gate_inp.weight': is a router or stacked expert tensor of no block llama.block_count (1) gives\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out.gguf"))
+    }
+
+    /// A copy of a fixture whose uint32 metadata value `key` (type 4, then the value) is changed from `from` to `to`.
+    private func patchedUInt32(_ fixture: String, key: String, from: UInt8, to: UInt8, into path: String) throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixturePaths.fixture(fixture))))
+        let name = Array(key.utf8)
+        let at = try XCTUnwrap((0...(bytes.count - name.count)).first { bytes[$0..<($0 + name.count)].elementsEqual(name) }) + name.count
+        XCTAssertEqual(Array(bytes[at..<(at + 8)]), [4, 0, 0, 0, from, 0, 0, 0])
+        bytes[at + 4] = to
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
     }
 
     /// A split input gives the same parts; limits that leave one part give one file without split keys.

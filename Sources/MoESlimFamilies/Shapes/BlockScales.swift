@@ -6,25 +6,39 @@ import MoESlimFormats
 /// partial edge blocks included, and any leading axes (a fused experts tensor's expert axis) as they are. A scale
 /// of any other shape would dequantize rows with another block's multiplier, and a pruned checkpoint whose scales
 /// no longer fit its weights must not be published, so describe and verify hold every scale to its weight.
-enum BlockScales {
+package enum BlockScales {
+    /// quantization_config.weight_block_size as transformers' FineGrainedFP8Config reads it.
+    package enum BlockSize: Equatable {
+        /// `null`: one scale for the whole tensor.
+        case perTensor
+        case blocks(Int, Int)
+    }
+
+    /// 128×128 when the key is absent, one scale per tensor when it is null, nil for anything but two positive
+    /// integers; the shape check here and the engine's FP8 decoder both read it through this.
+    package static func blockSize(_ value: JSONValue?) -> BlockSize? {
+        guard let value else { return .blocks(128, 128) }
+        if case .null = value { return .perTensor }
+        guard let items = value.arrayValue, items.count == 2,
+              let rows = items[0].intValue, let cols = items[1].intValue, rows > 0, cols > 0
+        else { return nil }
+        return .blocks(rows, cols)
+    }
+
+    /// Blocks of `size` covering `n`, rounded up without adding (a block size may be as large as Int.max).
+    package static func blocks(_ n: Int, _ size: Int) -> Int { n / size + (n % size == 0 ? 0 : 1) }
+
     static func problems(in checkpoint: Checkpoint) -> [MoESlimError] {
         guard let quantization = checkpoint.config?["quantization_config"],
               quantization["quant_method"]?.stringValue?.sameBytes(as: "fp8") == true
         else { return [] }
-        // transformers' FineGrainedFP8Config: 128×128 when the key is absent, one scale per tensor when it is null.
         let block: [Int]?
-        switch quantization["weight_block_size"] {
+        switch blockSize(quantization["weight_block_size"]) {
+        case .blocks(let rows, let cols)?: block = [rows, cols]
+        case .perTensor?: block = nil
         case nil:
-            block = [128, 128]
-        case .null?:
-            block = nil
-        case let value?:
-            guard let sizes = value.arrayValue?.compactMap(\.intValue), sizes.count == 2, value.arrayValue?.count == 2,
-                  sizes.allSatisfy({ $0 > 0 })
-            else {
-                return [MoESlimError(.invalidConfig, "quantization_config.weight_block_size is \(value.serialized(indent: nil)), not two positive block sizes", path: checkpoint.configPath)]
-            }
-            block = sizes
+            let value = quantization["weight_block_size"]?.serialized(indent: nil) ?? "absent"
+            return [MoESlimError(.invalidConfig, "quantization_config.weight_block_size is \(value), not two positive block sizes", path: checkpoint.configPath)]
         }
         var problems: [MoESlimError] = []
         let suffix = "_scale_inv"
@@ -51,7 +65,6 @@ enum BlockScales {
     static func expectedShape(weight: [Int], block: [Int]?) -> [Int]? {
         guard weight.count >= 2 else { return nil }
         guard let block else { return [] }
-        func blocks(_ n: Int, _ size: Int) -> Int { n / size + (n % size == 0 ? 0 : 1) }
         let (rows, cols) = (weight[weight.count - 2], weight[weight.count - 1])
         return weight.dropLast(2) + [blocks(rows, block[0]), blocks(cols, block[1])]
     }
