@@ -31,7 +31,8 @@ EXAMPLES = {
     "sweep": ["moe-slim sweep ~/models/M --counts counts.json --data heldout.jsonl --sparsity 0.125,0.25 --strategy layer,global --criterion hard,soft"],
     "tokenize": ["moe-slim tokenize --tokenizer ~/models/M/tokenizer.json --data data.jsonl | head"],
     "plan": ["moe-slim plan search ~/models/M --counts counts.json --data heldout.jsonl --keep-total 96 -o plan.json"],
-    "plan.search": ["moe-slim plan search ~/models/M --counts counts.json --data heldout.jsonl --keep-total 96 -o plan.json --uniform-output uniform.json"],
+    "plan.search": ["moe-slim plan search ~/models/M --counts counts.json --data heldout.jsonl --keep-total 96 -o plan.json --uniform-output uniform.json",
+                    "moe-slim plan search ~/models/Qwen3-30B-A3B --counts counts.json --data heldout.jsonl --keep-total 3072 --method evolutionary --generations 30 -o plan.json"],
     "merge-lora": ["moe-slim merge-lora ~/models/M ~/models/M-tuned --adapter ./adapter"],
     "verify": ["moe-slim verify ~/models/M-pruned"],
 }

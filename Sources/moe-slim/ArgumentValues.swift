@@ -12,6 +12,7 @@ extension ComputePrecision: ExpressibleByArgument {}
 extension DataReaderOptions.Format: ExpressibleByArgument {}
 extension ExpertSelection.Strategy: ExpressibleByArgument {}
 extension MergeRounding: ExpressibleByArgument {}
+extension BudgetSearchMethod: ExpressibleByArgument {}
 
 /// Every size option (--memory, --max-shard-size, --max-record-bytes) is a ByteSize, parsed once by the parser;
 /// defaults show in help as sizes are printed everywhere else.

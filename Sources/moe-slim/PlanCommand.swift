@@ -18,9 +18,13 @@ struct PlanSearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Choose how many experts each layer keeps under a total budget, by measured KL against the unpruned model.",
         discussion: """
-            Greedy: starting from the whole model, one expert at a time is removed from the layer where removing \
-            its lowest-ranked expert (by --criterion) raises KL(base‖plan) on the --data least, until --keep-total \
-            experts remain; every candidate is evaluated with masked routers, as sweep does. The result keeps \
+            Greedy (--method greedy): starting from the whole model, one expert at a time is removed from the layer \
+            where removing its lowest-ranked expert (by --criterion) raises KL(base || plan) on the --data least, until \
+            --keep-total experts remain; up to (experts removed) x (MoE layers) runs over the data, affordable on small \
+            models only. Evolutionary (--method evolutionary): a population of per-layer budgets, starting from the \
+            proportional one, evolves by crossover and by moving experts between layers for --generations; at most \
+            population + generations x (population - population/4) runs, whatever the model's size, and never worse \
+            than the proportional budget. Every candidate is evaluated with masked routers, as sweep does. The result keeps \
             different numbers of experts per layer, which stock transformers, vLLM and llama.cpp cannot load (they \
             take one expert count for all layers); --uniform-output writes the uniform plan whose KL is nearest.
             """)
@@ -49,6 +53,18 @@ struct PlanSearchCommand: ParsableCommand {
     @Flag(help: "Replace existing output files.")
     var force = false
 
+    @Option(help: "How budgets are searched: greedy (one expert at a time) or evolutionary (a fixed number of runs).")
+    var method = BudgetSearchMethod.greedy
+
+    @Option(help: "Budgets per generation (--method evolutionary).")
+    var population = BudgetEvolution.Settings().population
+
+    @Option(help: "Generations after the first (--method evolutionary).")
+    var generations = BudgetEvolution.Settings().generations
+
+    @Option(help: "Seed of the evolutionary search; the same seed, counts and data give the same plan.")
+    var seed: UInt64 = 0
+
     @OptionGroup var eval: EvalOptions
 
     @OptionGroup var reader: DataOptions
@@ -57,6 +73,10 @@ struct PlanSearchCommand: ParsableCommand {
         if eval.task != .perplexity { throw ValidationError("plan search measures KL on next-token predictions; --task choice does not apply") }
         if keepTotal < 1 { throw ValidationError("--keep-total must be at least 1") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if method == .evolutionary {
+            if population < 2 || population > 1024 { throw ValidationError("--population must be between 2 and 1024") }
+            if generations < 0 || generations > 10_000 { throw ValidationError("--generations must be between 0 and 10000") }
+        }
     }
 
     func run() throws {
@@ -77,8 +97,22 @@ struct PlanSearchCommand: ParsableCommand {
                 guard case .perplexity(let results) = try eval.evaluate(models, checkpoint: checkpoint, reader: reader, chunkTokens: planner.chunkTokens, label: "plan search") else { return [] }
                 return results.dropFirst().map(\.total.kl)
             }
-            let found = try search.run(evaluate: kl)
-            let foundKL = found.steps.last?.kl ?? 0
+            let found: (plan: PruningPlan, kl: Double)
+            switch method {
+            case .greedy:
+                print("greedy search: at most \(search.greedyEvaluationsAtMost) runs over the data")
+                let greedy = try search.run(evaluate: kl)
+                found = (greedy.plan, greedy.steps.last?.kl ?? 0)
+            case .evolutionary:
+                let settings = BudgetEvolution.Settings(population: population, generations: generations, seed: seed)
+                print("evolutionary search: at most \(settings.maximumEvaluations) runs over the data")
+                let evolved = try search.evolve(settings, evaluate: kl)
+                for (g, generation) in evolved.generations.enumerated() {
+                    print(String(format: "generation %d: best KL %.6f (%d budgets measured)", g, generation.kl, generation.evaluated))
+                }
+                found = (evolved.plan, evolved.kl)
+            }
+            let foundKL = found.kl
             try AtomicFile.write(found.plan.json.serialized() + "\n", to: output)
             print("layer  kept")
             for layer in pass.model.moeLayers {

@@ -2,6 +2,11 @@ import MoESlimSupport
 import MoESlimFormats
 import MoESlimFamilies
 
+/// How `plan search` explores budgets (formats/plan.md "Budgets").
+public enum BudgetSearchMethod: String, CaseIterable, Sendable {
+    case greedy, evolutionary
+}
+
 /// Per-layer budgets by measured quality (`plan search`, formats/plan.md "Budgets"): starting from the whole
 /// model, remove one expert at a time, each time from the layer where removing its lowest-ranked kept expert
 /// raises the measured KL against the unpruned model least, until `keepTotal` experts remain. Within a layer the
@@ -67,6 +72,26 @@ public struct BudgetSearch: Sendable {
             steps.append((layers[best], kls[best]))
         }
         return (plan(keeping: counts), steps)
+    }
+
+    /// The evolutionary search (BudgetEvolution) over the same bounds as the greedy one: each layer keeps
+    /// between its top-k and all its experts. Returns the final plan, its KL and each generation's best KL.
+    public func evolve(_ settings: BudgetEvolution.Settings, evaluate: ([PruningPlan]) throws(MoESlimError) -> [Double])
+        throws(MoESlimError) -> (plan: PruningPlan, kl: Double, generations: [BudgetEvolution.Generation]) {
+        let layers = model.moeLayers
+        let evolution = BudgetEvolution(
+            lower: layers.map { min(topK ?? $0.topK, $0.numExperts) }, upper: layers.map(\.numExperts), total: keepTotal,
+            settings: settings)
+        func plan(_ budget: [Int]) -> PruningPlan {
+            self.plan(keeping: Dictionary(uniqueKeysWithValues: zip(layers.map(\.layer), budget).map { ($0, $1) }))
+        }
+        let found = try evolution.run { budgets throws(MoESlimError) in try evaluate(budgets.map(plan)) }
+        return (plan(found.best), found.kl, found.generations)
+    }
+
+    /// The most model runs the greedy search makes: one per layer that can still lose an expert, at every step.
+    public var greedyEvaluationsAtMost: Int {
+        (model.moeLayers.reduce(0) { $0 + $1.numExperts } - keepTotal) * model.moeLayers.count
     }
 
     /// Uniform plans, k experts in every MoE layer, for every k from the largest top-k to the smallest expert count.
