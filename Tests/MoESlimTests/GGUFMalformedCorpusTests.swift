@@ -153,6 +153,20 @@ final class GGUFMalformedCorpusTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out.gguf"))
     }
 
+    /// expert_group_used_count 0 or 3 with 2 groups (valid/grouped-router.gguf patched here): no token could choose
+    /// an expert, or the plan check asked for more groups than exist (and a huge count overflowed it).
+    func testGroupsUsedOutsideTheGroupCountAreRefused() throws {
+        let folder = try Fixtures.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for used: UInt8 in [0, 3] {
+            let path = try patchedUInt32("gguf/valid/grouped-router.gguf", key: "deepseek2.expert_group_used_count", from: 1, to: used, into: folder + "/used\(used).gguf")
+            let r = try CommandRunner.run(["prune", path, folder + "/out.gguf", "--criterion", "random", "--seed", "1", "--keep", "6"])
+            XCTAssertEqual(r.status, 65)
+            XCTAssertEqual(r.stderr, "moe-slim: error: \(path): deepseek2.expert_group_used_count is \(used), outside 1...2 (deepseek2.expert_group_count)\n")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out.gguf"))
+        }
+    }
+
     /// block_count 1 in a 2-block model (models/mixtral-q8_0.gguf patched here): block 1's router and experts were
     /// copied unpruned, 4 experts beside an expert_count of 2, and prune exited 0.
     func testMoETensorsPastBlockCountAreRefused() throws {

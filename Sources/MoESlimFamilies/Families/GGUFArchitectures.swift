@@ -87,11 +87,17 @@ public enum GGUFArchitectures {
         if let groups, !moeLayers.isEmpty, expertCount % groups != 0 {
             throw fail("\(arch).expert_group_count is \(groups); it must be a positive divisor of the \(expertCount) experts (\(arch).expert_count)")
         }
+        // The groups a token may choose from; a count outside 1...groups would ask the plan check for more groups
+        // than there are (or overflow multiplying by it).
+        let usedGroups = groups.flatMap { _ in model.archInt("expert_group_used_count") }
+        if let groups, let usedGroups, !moeLayers.isEmpty, !(1...groups).contains(usedGroups) {
+            throw fail("\(arch).expert_group_used_count is \(usedGroups), outside 1...\(groups) (\(arch).expert_group_count)")
+        }
         let gating = model.archInt("expert_gating_func")
         let routing = RoutingRule(
             scoring: gating == 2 ? .sigmoid : .softmax,
             normalizeTopK: model.value("\(arch).expert_weights_norm").map { $0 == .bool(true) } ?? false,
-            groups: groups, topkGroups: groups.flatMap { _ in model.archInt("expert_group_used_count") },
+            groups: groups, topkGroups: usedGroups,
             scalingFactor: { if case .float(_, let v)? = model.value("\(arch).expert_weights_scale") { return v } else { return 1 } }())
         var modelType = modelTypes.first { $0.arch.sameBytes(as: arch) }?.modelType ?? arch
         if arch.sameBytes(as: "deepseek2") && gating != 2 { modelType = "deepseek_v2" }
