@@ -105,6 +105,9 @@ struct PruneCommand: ParsableCommand {
             let checkpoint = try Checkpoint(path: input)
             try OutputTarget.check(outputs(checkpoint), inputs: checkpoint.inputPaths + [counts, plan].compactMap { $0 }, force: outputOptions.force)
             let model = try ModelFamilies.describe(checkpoint)
+            guard !model.moeLayers.isEmpty else {
+                throw MoESlimError(.invalidConfig, "the config describes no MoE layer (\(model.numLayers) dense layers): there are no experts to prune", path: checkpoint.configPath)
+            }
             let loaded = try counts.map { (path) throws(MoESlimError) in (try ExpertCounts.load(path, for: model), path) }
             let chosen: PruningPlan
             if let plan {

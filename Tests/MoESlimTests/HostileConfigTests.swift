@@ -9,7 +9,7 @@ final class HostileConfigTests: XCTestCase {
     static let tokens = folder + "/tokens.jsonl"
     static let controls = ["control", "control-granitemoe", "control-deepseek_v3"]
     /// Cases cut from fixtures/models/deepseek_v3, whose MoE layer is layer 1; the others' is layer 0.
-    static let deepseek: Set = ["control-deepseek_v3", "n-group-not-dividing", "topk-group-above-groups", "rope-head-dim-zero", "shared-expert-transposed", "kv-b-proj-width"]
+    static let deepseek: Set = ["control-deepseek_v3", "n-group-not-dividing", "topk-group-above-groups", "rope-head-dim-zero", "shared-expert-transposed", "kv-b-proj-width", "router-in-dense-layer"]
 
     /// Config values transformers refuses, and prune history that does not fit the model: the message after
     /// the config's path.
@@ -55,6 +55,7 @@ final class HostileConfigTests: XCTestCase {
         "router-3d": ("model.layers.0.block_sparse_moe.gate.weight", "has shape [4, 16, 1], expected [4, 16]"),
         "router-expert-count": ("model.layers.0.block_sparse_moe.gate.weight", "MoE layer 0: has 5 experts on axis 0 but the config says 4"),
         "norm-width": ("model.layers.0.input_layernorm.weight", "has shape [15], expected [16]"),
+        "router-in-dense-layer": ("model.layers.1.mlp.gate.weight", "is a router in layer 1, which the config makes a dense layer (it makes 0 of the 2 layers MoE)"),
         "fused-down-axes-swapped": ("model.layers.0.block_sparse_moe.output_linear.weight", "has shape [4, 8, 16], expected [4, 16, 8]"),
     ]
 
@@ -105,7 +106,7 @@ final class HostileConfigTests: XCTestCase {
 
     func testEveryCaseHasAnExpectation() throws {
         let present = try FileManager.default.contentsOfDirectory(atPath: Self.folder).filter { !$0.contains(".") }
-        let expected = Set(Self.controls + Self.configRefusals.keys + Self.shapeRefusals.keys + Self.nonFinite + ["nan-lm-head"])
+        let expected = Set(Self.controls + Self.configRefusals.keys + Self.shapeRefusals.keys + Self.nonFinite + ["nan-lm-head", "dense-only"])
         XCTAssertEqual(Set(present), expected)
     }
 
@@ -117,6 +118,19 @@ final class HostileConfigTests: XCTestCase {
                 XCTAssertEqual(run.status, 0, "\(name) \(command): \(run.stderr)")
             }
         }
+    }
+
+    /// A model whose config and tensors agree it is dense: described and reported, but prune has no experts to
+    /// remove (it copied the model and exited 0).
+    func testADenseModelIsDescribedButNotPruned() throws {
+        let scratch = try Fixtures.scratch()
+        let model = Self.path("dense-only")
+        let report = try CommandRunner.run(["report", model])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let prune = try CommandRunner.run(["prune", model, scratch + "/out", "--keep", "2", "--criterion", "aimer"])
+        XCTAssertEqual(prune.status, 65)
+        XCTAssertEqual(prune.stderr, "moe-slim: error: \(model)/config.json: the config describes no MoE layer (2 dense layers): there are no experts to prune\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch), [])
     }
 
     /// The heap corruption of issue 14: top-k above the expert count ran calibrate and eval out of bounds.

@@ -16,6 +16,15 @@ extension FamilyLayout {
             byLayer[match].append(NamedPosition(position: position, name: name))
             last = match
         }
+        // A router in a layer the config makes dense (first_k_dense_replace, mlp_only_layers, a sparse step...) means
+        // config and tensors disagree: every command would treat the layer's experts as dense weights and prune
+        // would copy them unpruned beside the new expert count.
+        let moeIndices = Set(moeLayers)
+        for layer in 0..<numLayers where !moeIndices.contains(layer) {
+            if let stray = router.map({ moePrefix(layer) + $0.name }).first(where: checkpoint.contains) {
+                throw MoESlimError(.invalidTensor, "is a router in layer \(layer), which the config makes a dense layer (it makes \(moeLayers.count) of the \(numLayers) layers MoE)", path: checkpoint.path, tensor: stray)
+            }
+        }
         var layers: [MoELayer] = []
         var expertTensors: [ModelOutline.ExpertTensors] = []
         for (layer, tensors) in zip(moeLayers, byLayer) {
