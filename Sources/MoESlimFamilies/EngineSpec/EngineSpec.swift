@@ -34,6 +34,9 @@ public struct EngineSpec: Sendable {
     /// Norm modules relative to "model.layers.<L>." (their .weight, and .bias for LayerNorm).
     public var inputNorm: String { names[.attentionNorm] }
     public var postAttentionNorm: String { names[.mlpNorm] }
+    /// Norms applied to the attention's and the MLP's outputs before the residual add, when the family has them.
+    public var attentionOutputNorm: String? { names.name(.attentionOutputNorm) }
+    public var mlpOutputNorm: String? { names.name(.mlpOutputNorm) }
     /// The norm after the last layer, of the same kind as the layers' norms (LayerNorm with bias for phimoe).
     public var finalNorm: String { names[.finalNorm] }
     /// The MoE block relative to the layer prefix ("mlp." or "block_sparse_moe.").

@@ -21,6 +21,8 @@ struct RopeParameters: Decodable {
     var shortFactor: [Double]?
     var longMscale: Double?
     var shortMscale: Double?
+    /// Hunyuan's NTK-alpha: the factor its "dynamic" rope stretches the base by (its family reads it).
+    var alpha: Double?
 
     private struct Scaling: Decodable {
         var ropeTheta: Double?
@@ -41,6 +43,7 @@ struct RopeParameters: Decodable {
         var shortFactor: [Double]?
         var longMscale: Double?
         var shortMscale: Double?
+        var alpha: Double?
 
         enum CodingKeys: String, CodingKey {
             case ropeTheta = "rope_theta"
@@ -61,6 +64,7 @@ struct RopeParameters: Decodable {
             case attentionFactor = "attention_factor"
             case truncate
             case partialRotaryFactor = "partial_rotary_factor"
+            case alpha
         }
     }
 
@@ -87,6 +91,7 @@ struct RopeParameters: Decodable {
         shortFactor = scaling?.shortFactor
         longMscale = scaling?.longMscale
         shortMscale = scaling?.shortMscale
+        alpha = scaling?.alpha
         betaFast = scaling?.betaFast
         betaSlow = scaling?.betaSlow
         mscale = scaling?.mscale

@@ -65,6 +65,7 @@ struct ModelShapes {
             attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
         }
         norm(prefix + spec.postAttentionNorm, spec: spec)
+        for output in [spec.attentionOutputNorm, spec.mlpOutputNorm].compactMap({ $0 }) { norm(prefix + output, spec: spec) }
     }
 
     /// Gated DeltaNet's projections, depthwise convolution [channels, 1, K], per-value-head parameters, the
@@ -103,12 +104,17 @@ struct ModelShapes {
         switch a.kind {
         case .grouped:
             let (q, kv) = (a.numHeads * a.headDim, a.numKeyValueHeads * a.headDim)
-            linear(p + names[.query], out: a.outputGate ? 2 * q : q, in: hidden)
+            if case .inQuery = a.outputGate {
+                linear(p + names[.query], out: 2 * q, in: hidden)
+            } else {
+                linear(p + names[.query], out: q, in: hidden)
+            }
+            if case .ownProjection = a.outputGate { linear(p + names[.attentionGate], out: q, in: hidden) }
             linear(p + names[.key], out: kv, in: hidden)
             linear(p + names[.value], out: kv, in: hidden)
             linear(p + names[.output], out: hidden, in: q)
             switch a.qkNorm {
-            case .perHead:
+            case .perHead, .perHeadAfterRope:
                 expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(a.headDim)))
                 expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(a.headDim)))
             case .whole:
