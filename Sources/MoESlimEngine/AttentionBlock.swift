@@ -3,7 +3,7 @@ import MoESlimSupport
 import MoESlimFamilies
 
 /// The attention half of a decoder layer: projections, q/k norms, RoPE and causal attention, for grouped-query
-/// and multi-head latent attention. Biases and sinks are used exactly when the checkpoint stores them.
+/// and multi-head latent attention, or the mixer that takes its place on a hybrid model's other layers. Biases and sinks are used exactly when the checkpoint stores them.
 struct AttentionBlock {
     let spec: AttentionSpec
     let names: TensorNames
@@ -15,6 +15,10 @@ struct AttentionBlock {
         if let linear = spec.linear, linear.layers.contains(layer) {
             let net = GatedDeltaNet(spec: linear, names: names, hidden: hidden, normEps: normEps)
             return try net(x, batch: batch, weights: weights, prefix: prefix + names[.linearAttention])
+        }
+        if let conv = spec.shortConvolution, conv.layers.contains(layer) {
+            let mixer = ShortConvolution(spec: conv, names: names, hidden: hidden)
+            return try mixer(x, batch: batch, weights: weights, prefix: prefix + names[.shortConvolution])
         }
         let p = prefix + names[.attention]
         let attended: [Float]

@@ -37,6 +37,9 @@ public struct AttentionSpec: Sendable {
     public var normWeightOffset: Float = 0
     /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
     public var linear: LinearAttentionSpec?
+    /// Hybrid models' gated short-convolution layers (LFM2), which take the place of attention on the layers it
+    /// lists.
+    public var shortConvolution: ShortConvolutionSpec?
     /// Attention that equals dense causal attention only while a sequence has at most `tokens` positions
     /// (DeepSeek Sparse Attention keeps each query's index_topk best keys): longer sequences are refused.
     public var denseUpTo: DenseLimit?
@@ -95,4 +98,11 @@ public struct LinearAttentionSpec: Sendable {
 
     /// q, k and v side by side: the channels of the short convolution.
     package var convChannels: Int { 2 * keyHeads * keyDim + valueHeads * valueDim }
+}
+
+/// LFM2's gated short convolution on `layers`: in_proj to B, C and x (hidden_size each), B·x through a causal
+/// depthwise convolution of `kernel` taps over each sequence, times C, then out_proj.
+public struct ShortConvolutionSpec: Sendable {
+    public var layers: Set<Int>
+    public var kernel: Int
 }

@@ -19,6 +19,9 @@ public struct EngineSpec: Sendable {
     public var gateScalesExpertInput = false
     /// The widths the config gives each kind of MLP, which the shape check holds the stored tensors to.
     public var intermediate = IntermediateSizes()
+    /// The constant added to the sum a router renormalises its top-k weights by; nil for transformers' usual one
+    /// (1e-20 for sigmoid routers, DeepSeek-V3's, and none for softmax routers). LFM2 adds 1e-6.
+    public var renormalizationEpsilon: Float?
     /// granitemoe divides the lm_head output by logits_scaling; a division, as transformers does, not a
     /// multiplication by the reciprocal, so logits match to the last bit.
     public var logitsDivisor: Float = 1

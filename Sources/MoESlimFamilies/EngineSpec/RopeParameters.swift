@@ -23,6 +23,9 @@ struct RopeParameters: Decodable {
     var shortMscale: Double?
     /// Hunyuan's NTK-alpha: the factor its "dynamic" rope stretches the base by (its family reads it).
     var alpha: Double?
+    /// Whether the config states no rope_theta and `theta` is transformers' usual 10000; a family whose config
+    /// class has another default_theta (LFM2's 1e6) replaces it.
+    var thetaIsDefault = false
 
     private struct Scaling: Decodable {
         var ropeTheta: Double?
@@ -80,7 +83,9 @@ struct RopeParameters: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let scaling = try c.decodeIfPresent(Scaling.self, forKey: .ropeParameters)
             ?? c.decodeIfPresent(Scaling.self, forKey: .ropeScaling)
-        theta = try scaling?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
+        let statedTheta = try scaling?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta)
+        theta = statedTheta ?? 10000
+        thetaIsDefault = statedTheta == nil
         type = scaling?.ropeType ?? scaling?.type ?? "default"
         factor = scaling?.factor
         lowFreqFactor = scaling?.lowFreqFactor

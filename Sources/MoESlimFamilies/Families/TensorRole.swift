@@ -38,6 +38,9 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
     case linearAttention
     case linearQKVZ, linearBA, linearQKV, linearZ, linearB, linearA
     case linearConv, linearTimeStepBias, linearDecayLog, linearNorm, linearOutput
+    /// LFM2's gated short convolution: the module relative to a layer's prefix, and its input projection,
+    /// depthwise Conv1d and output projection modules relative to it (their .weight and optional .bias).
+    case shortConvolution, shortConvolutionInput, shortConvolutionKernel, shortConvolutionOutput
     /// Multi-token-prediction tensors (`mtp.`): a prefix of whole-model names.
     case multiTokenPrediction
 
@@ -78,7 +81,8 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
              .attentionGate:
             return nil
         case .linearAttention, .linearQKVZ, .linearBA, .linearQKV, .linearZ, .linearB, .linearA, .linearConv,
-             .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction:
+             .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction, .shortConvolution,
+             .shortConvolutionInput, .shortConvolutionKernel, .shortConvolutionOutput:
             return nil
         }
     }
@@ -101,6 +105,14 @@ package struct TensorNames: Sendable {
         self.own = own
         self.absent = absent
         self.layersPrefix = layersPrefix
+    }
+
+    /// The same table without `role`, for a config that leaves an optional tensor out (LFM2's expert_bias when
+    /// use_expert_bias is false, which transformers then neither builds nor loads).
+    package func without(_ role: TensorRole) -> TensorNames {
+        var copy = self
+        copy.absent.insert(role)
+        return copy
     }
 
     /// The role's name, or nil when this family has no such tensor.

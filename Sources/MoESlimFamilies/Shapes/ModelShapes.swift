@@ -61,6 +61,8 @@ struct ModelShapes {
         norm(prefix + spec.inputNorm, spec: spec)
         if let linear = spec.attention.linear, linear.layers.contains(layer) {
             linearAttention(prefix + spec.names[.linearAttention], linear, names: spec.names)
+        } else if let conv = spec.attention.shortConvolution, conv.layers.contains(layer) {
+            shortConvolution(prefix + spec.names[.shortConvolution], conv, names: spec.names)
         } else {
             attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
         }
@@ -87,6 +89,16 @@ struct ModelShapes {
         expect(p + names[.linearDecayLog], ExpectedShape(.size(a.valueHeads)))
         expect(p + names[.linearNorm] + ".weight", ExpectedShape(.size(a.valueDim)))
         linear(p + names[.linearOutput], out: hidden, in: values)
+    }
+
+    /// The short convolution's in_proj [3·hidden, hidden], depthwise Conv1d [hidden, 1, K] (bias [hidden]) and
+    /// out_proj [hidden, hidden].
+    private mutating func shortConvolution(_ p: String, _ c: ShortConvolutionSpec, names: TensorNames) {
+        linear(p + names[.shortConvolutionInput], out: 3 * hidden, in: hidden)
+        let kernel = p + names[.shortConvolutionKernel]
+        expect(kernel + ".weight", ExpectedShape(.size(hidden), .size(1), .size(c.kernel)))
+        expect(kernel + ".bias", ExpectedShape(.size(hidden)))
+        linear(p + names[.shortConvolutionOutput], out: hidden, in: hidden)
     }
 
     private mutating func norm(_ module: String, spec: EngineSpec) {

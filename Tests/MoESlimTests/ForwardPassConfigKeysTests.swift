@@ -2,11 +2,11 @@ import XCTest
 @testable import MoESlimSupport
 @testable import MoESlimFamilies
 
-/// The config readings the Hunyuan and AFMoE forward passes add, on their engine fixtures' configs: Hunyuan's
-/// rope as the releases spell it (top-level rope_theta, rope_scaling with "type": "dynamic" and alpha) gives the
-/// frequencies the fixture's transformers 5 spelling gives, which the engine goldens hold to transformers; what
-/// transformers cannot run is refused by name.
-final class RopeAlphaAndGatedAttentionConfigTests: XCTestCase {
+/// The config readings the Hunyuan, AFMoE and LFM2 forward passes add, on their engine fixtures' configs:
+/// Hunyuan's rope as the releases spell it (top-level rope_theta, rope_scaling with "type": "dynamic" and alpha)
+/// gives the frequencies the fixture's transformers 5 spelling gives, which the engine goldens hold to
+/// transformers; the config classes' own defaults; what transformers cannot run is refused by name.
+final class ForwardPassConfigKeysTests: XCTestCase {
     private func config(_ name: String, _ edit: (inout [String: Any]) -> Void) throws -> [UInt8] {
         let path = EngineGolden.folder(name) + "/config.json"
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
@@ -67,5 +67,27 @@ final class RopeAlphaAndGatedAttentionConfigTests: XCTestCase {
         XCTAssertEqual(
             refusal("afmoe") { c in c["layer_types"] = ["sliding_attention", "chunked_attention", "full_attention"] },
             #"config.json: layer_types[1] is "chunked_attention"; AFMoE's layers are "sliding_attention" or "full_attention""#)
+    }
+
+    func testLfm2DefaultsAndLayerTypes() throws {
+        let fixture = try spec("lfm2_moe")
+        XCTAssertEqual(fixture.attention.shortConvolution?.layers, [0, 2])
+        XCTAssertEqual(fixture.attention.shortConvolution?.kernel, 3)
+        XCTAssertEqual(fixture.normEps, 1e-5, "norm_eps, not rms_norm_eps")
+        XCTAssertNotNil(fixture.router.correctionBias)
+        let defaults = try spec("lfm2_moe") { c in
+            c["rope_parameters"] = nil
+            c["norm_eps"] = nil
+            c["use_expert_bias"] = false
+        }
+        XCTAssertEqual(defaults.rope.inverseFrequencies[1], 1 / Float(pow(1e6, 2.0 / 8)), accuracy: 1e-9, "Lfm2MoeConfig.default_theta")
+        XCTAssertEqual(defaults.normEps, 1e-5)
+        XCTAssertNil(defaults.router.correctionBias, "without use_expert_bias transformers neither builds nor loads expert_bias")
+        XCTAssertEqual(
+            refusal("lfm2_moe") { c in c["layer_types"] = nil },
+            #"config.json: the forward pass needs layer_types (which layers are "conv" and which "full_attention")"#)
+        XCTAssertEqual(
+            refusal("lfm2_moe") { c in c["layer_types"] = ["conv", "sliding_attention", "conv", "full_attention"] },
+            #"config.json: layer_types[1] is "sliding_attention"; LFM2's layers are "conv" or "full_attention""#)
     }
 }
