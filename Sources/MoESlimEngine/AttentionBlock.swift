@@ -3,7 +3,8 @@ import MoESlimSupport
 import MoESlimFamilies
 
 /// The attention half of a decoder layer: projections, q/k norms, RoPE and causal attention, for grouped-query
-/// and multi-head latent attention, or the mixer that takes its place on a hybrid model's other layers. Biases and sinks are used exactly when the checkpoint stores them.
+/// and multi-head latent attention, or the mixer that takes its place on a hybrid model's other layers. Biases
+/// and sinks are used exactly when the checkpoint stores them.
 struct AttentionBlock {
     let spec: AttentionSpec
     let names: TensorNames

@@ -90,4 +90,23 @@ final class ForwardPassConfigKeysTests: XCTestCase {
             refusal("lfm2_moe") { c in c["layer_types"] = ["conv", "sliding_attention", "conv", "full_attention"] },
             #"config.json: layer_types[1] is "sliding_attention"; LFM2's layers are "conv" or "full_attention""#)
     }
+
+    /// The tensors only these forward passes read are held to the config's shapes before any command uses them.
+    func testShapeCheckCoversTheNewTensors() throws {
+        let cases = [
+            ("afmoe", "model.layers.1.self_attn.gate_proj.weight", [32, 31], "[32, 32]"),
+            ("afmoe", "model.layers.2.post_mlp_layernorm.weight", [31], "[32]"),
+            ("lfm2_moe", "model.layers.2.conv.conv.weight", [32, 1, 4], "[32, 1, 3]"),
+            ("lfm2_moe", "model.layers.0.conv.in_proj.weight", [32, 32], "[96, 32]"),
+        ]
+        for (name, tensor, shape, expected) in cases {
+            let source = EngineGolden.folder(name)
+            let dir = try Fixtures.scratch()
+            try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
+            try VisionLanguageWrapperTests.writeZeros(like: source + "/model.safetensors", to: dir + "/model.safetensors", reshaping: [tensor: shape])
+            let r = try CommandRunner.run(["inspect", dir])
+            XCTAssertNotEqual(r.status, 0, tensor)
+            XCTAssertEqual(r.stderr, "moe-slim: error: \(dir): tensor '\(tensor)': has shape \(shape), expected \(expected)\n")
+        }
+    }
 }
