@@ -3,7 +3,8 @@ import MoESlimSupport
 import MoESlimFamilies
 
 /// The attention half of a decoder layer: projections, q/k norms, RoPE and causal attention, for grouped-query
-/// and multi-head latent attention. Biases and sinks are used exactly when the checkpoint stores them.
+/// and multi-head latent attention, or the mixer that takes its place on a hybrid model's other layers. Biases
+/// and sinks are used exactly when the checkpoint stores them.
 struct AttentionBlock {
     let spec: AttentionSpec
     let names: TensorNames
@@ -15,6 +16,10 @@ struct AttentionBlock {
         if let linear = spec.linear, linear.layers.contains(layer) {
             let net = GatedDeltaNet(spec: linear, names: names, hidden: hidden, normEps: normEps)
             return try net(x, batch: batch, weights: weights, prefix: prefix + names[.linearAttention])
+        }
+        if let conv = spec.shortConvolution, conv.layers.contains(layer) {
+            let mixer = ShortConvolution(spec: conv, names: names, hidden: hidden)
+            return try mixer(x, batch: batch, weights: weights, prefix: prefix + names[.shortConvolution])
         }
         let p = prefix + names[.attention]
         let attended: [Float]
@@ -36,19 +41,31 @@ struct AttentionBlock {
     private func grouped(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, p: String) throws(MoESlimError) -> [Float] {
         let d = spec.headDim
         let rows = batch.count
-        var q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d * (spec.outputGate ? 2 : 1))
+        var q: [Float]
         var gate: [Float]?
-        if spec.outputGate { (q, gate) = Self.splitQueryAndGate(q, rows: rows, heads: spec.numHeads, headDim: d) }
+        switch spec.outputGate {
+        case .inQuery:
+            let qg = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d * 2)
+            (q, gate) = Self.splitQueryAndGate(qg, rows: rows, heads: spec.numHeads, headDim: d)
+        case .ownProjection:
+            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d)
+            gate = try project(x, rows: rows, weights: weights, name: p + names[.attentionGate], out: spec.numHeads * d)
+        case nil:
+            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d)
+        }
         var k = try project(x, rows: rows, weights: weights, name: p + names[.key], out: spec.numKeyValueHeads * d)
         let v = try project(x, rows: rows, weights: weights, name: p + names[.value], out: spec.numKeyValueHeads * d)
         func normWeight(_ role: TensorRole, _ count: Int) throws(MoESlimError) -> [Float] {
             try weights.load(p + names[role] + ".weight", count: count).map { $0 + spec.normWeightOffset }
         }
-        switch spec.qkNorm {
-        case .none, .unweightedAfterRope: break
-        case .perHead:
+        func normalizePerHead() throws(MoESlimError) {
             Kernels.rmsNorm(&q, width: d, weight: try normWeight(.queryNorm, d), eps: normEps)
             Kernels.rmsNorm(&k, width: d, weight: try normWeight(.keyNorm, d), eps: normEps)
+        }
+        switch spec.qkNorm {
+        case .none, .unweightedAfterRope, .perHeadAfterRope: break
+        case .perHead:
+            try normalizePerHead()
         case .whole:
             let qw = spec.numHeads * d, kw = spec.numKeyValueHeads * d
             Kernels.rmsNorm(&q, width: qw, weight: try normWeight(.queryNorm, qw), eps: normEps)
@@ -64,6 +81,7 @@ struct AttentionBlock {
                 Kernels.rmsNorm(&k, width: d, weight: [Float](repeating: 1, count: d), eps: normEps)
             }
         }
+        if case .perHeadAfterRope = spec.qkNorm { try normalizePerHead() }
         var attention = CausalAttention(
             numHeads: spec.numHeads, numKeyValueHeads: spec.numKeyValueHeads, queryKeyDim: d, valueDim: d,
             scaling: spec.scaling, window: spec.slidingWindows[layer],

@@ -110,23 +110,28 @@ public struct ForwardPass {
             if layer < lastLayer { weights.willNeed(layerTensors[layer + 1]) }
             var x = h
             try normalize(&x, prefix + spec.inputNorm)
-            addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
+            var attended = try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix)
+            if let norm = spec.attentionOutputNorm { try normalize(&attended, prefix + norm) }
+            addResidual(&h, attended)
             x = h
             try normalize(&x, prefix + spec.postAttentionNorm)
+            var mlp: [Float]
             if var moe = model.moeLayer(layer) {
                 let kept = plan.map { $0.keptExperts(layer: moe) }
                 if let topK = plan?.topK { moe.topK = topK }
                 let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden, kept: kept, measuresOutputs: measuresExpertOutputs)
                 let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: prefix)
                 try observe(record)
-                addResidual(&h, output)
+                mlp = output
             } else {
                 let m = spec.denseMLP
                 let p = prefix + m.prefix
-                addResidual(&h, Kernels.gatedMLP(
+                mlp = Kernels.gatedMLP(
                     x, rows: batch.count, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
-                    down: try weights.linear(p + m.down), hidden: hidden))
+                    down: try weights.linear(p + m.down), hidden: hidden)
             }
+            if let norm = spec.mlpOutputNorm { try normalize(&mlp, prefix + norm) }
+            addResidual(&h, mlp)
             weights.release(layerTensors[layer])
             afterLayer(layer)
         }

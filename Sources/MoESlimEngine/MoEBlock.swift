@@ -27,7 +27,10 @@ struct MoEBlock {
         } else {
             logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
             try requireFinite(logits, weights: weights)
-            routed = Router(rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection).route(logits, tokens: rows, correctionBias: correction)
+            routed = Router(
+                rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection,
+                renormalizationEpsilon: spec.renormalizationEpsilon
+            ).route(logits, tokens: rows, correctionBias: correction)
         }
 
         var assigned = [[(token: Int, slot: Int)]](repeating: [], count: e)
@@ -142,7 +145,9 @@ struct MoEBlock {
         }
         let keptLogits = Kernels.linear(x, rows: rows, weight: keptWeight, out: n, bias: bias.map { b in kept.map { b[$0] } })
         try requireFinite(keptLogits, weights: weights)
-        let router = Router(rule: rule, experts: n, topK: layer.topK, groupScore: spec.groupScore, selection: spec.selection)
+        let router = Router(
+            rule: rule, experts: n, topK: layer.topK, groupScore: spec.groupScore, selection: spec.selection,
+            renormalizationEpsilon: spec.renormalizationEpsilon)
         let routed = router.route(keptLogits, tokens: rows, correctionBias: correction.map { b in kept.map { b[$0] } })
         var logits = [Float](repeating: -.infinity, count: rows * e)
         var scores = [Float](repeating: 0, count: rows * e)

@@ -8,6 +8,8 @@ struct Router {
     let topK: Int
     var groupScore: GroupScore = .sumOfTopTwo
     var selection: Selection = .routingRule
+    /// EngineSpec.renormalizationEpsilon.
+    var renormalizationEpsilon: Float?
 
     /// Scores, selected experts and combine weights for each token's logits.
     func route(_ logits: [Float], tokens: Int, correctionBias: [Float]?) -> (scores: [Float], selected: [Int32], weights: [Float]) {
@@ -57,7 +59,7 @@ struct Router {
             var w = chosen.map { probabilities[$0] }
             if rule.normalizeTopK {
                 // DeepSeek-V3 and GLM add 1e-20 to the sigmoid routers' denominator; softmax routers do not.
-                let sum = w.reduce(0, +) + (rule.scoring == .sigmoid ? 1e-20 : 0)
+                let sum = w.reduce(0, +) + (renormalizationEpsilon ?? (rule.scoring == .sigmoid ? 1e-20 : 0))
                 w = w.map { $0 / sum }
             }
             return (probabilities, chosen, w.map { $0 * scale })

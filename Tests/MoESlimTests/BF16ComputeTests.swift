@@ -79,6 +79,24 @@ final class BF16ComputeTests: XCTestCase {
         }
     }
 
+    /// The families whose mixers have pieces of their own (Hunyuan's q/k norms after the rotation, AFMoE's output
+    /// gate projection and sandwich norms, LFM2's short convolution) under bf16 compute on their bf16 fixtures:
+    /// near transformers' float32 run, on the bf16 path.
+    func testGatedSandwichedAndConvolutionMixersUnderBF16Compute() throws {
+        for name in ["hunyuan_v1_moe-bf16", "afmoe-bf16", "lfm2_moe-bf16"] {
+            let golden = try EngineGolden.load(name)
+            let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)), compute: .bf16)
+            for sequence in golden.sequences {
+                let hidden = try pass.run([sequence.inputIds]) { _ throws(MoESlimError) in }
+                let expected = sequence.hidden.flatMap { $0 }
+                let scale = max(1, expected.map(abs).max() ?? 0)
+                let worst = zip(hidden, expected).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, 2e-2 * scale, "\(name): bf16 rounding of activations only")
+                XCTAssertGreaterThan(worst, 0, "\(name): bf16-stored weights must take the bf16 path")
+            }
+        }
+    }
+
     /// Random bf16 values from byte 1 on, so the kernel reads them at an odd address as it may in a checkpoint.
     private static func unalignedBF16(count: Int, _ generator: inout SplitMix) -> [UInt8] {
         var stored = [UInt8](repeating: 0, count: 1 + 2 * count)

@@ -16,6 +16,9 @@ final class EngineGoldenTests: XCTestCase {
     /// Qwen3.5-MoE's experts fused and Qwen3-VL-MoE's input-major, as their releases store them.
     func testMixtralBF16() throws { try check("mixtral-bf16") }
     func testOlmoeF16() throws { try check("olmoe-f16") }
+    func testHunYuanMoeV1BF16() throws { try check("hunyuan_v1_moe-bf16") }
+    func testAfmoeBF16() throws { try check("afmoe-bf16") }
+    func testLfm2MoeBF16() throws { try check("lfm2_moe-bf16") }
     func testDeepseekV3FP8() throws { try check("deepseek_v3-fp8") }
     func testGptOssMXFP4() throws { try check("gpt_oss-mxfp4") }
     func testQwen35MoeFusedExperts() throws { try check("qwen3_5_moe-fused") }

@@ -18,6 +18,9 @@ final class EvalGoldenTests: XCTestCase {
     /// Storage variants of registered families: bf16 and f16 weights.
     func testMixtralBF16() throws { try check("mixtral-bf16") }
     func testOlmoeF16() throws { try check("olmoe-f16") }
+    func testHunYuanMoeV1BF16() throws { try check("hunyuan_v1_moe-bf16") }
+    func testAfmoeBF16() throws { try check("afmoe-bf16") }
+    func testLfm2MoeBF16() throws { try check("lfm2_moe-bf16") }
 
     /// Every kernel path this CPU has must meet transformers' numbers.
     private func check(_ name: String) throws {

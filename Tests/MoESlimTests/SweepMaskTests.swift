@@ -18,6 +18,10 @@ final class SweepMaskTests: XCTestCase {
     func testQwen2MoeSharedExpert() throws { try check("qwen2_moe", kept: [0: [0, 1, 4, 5, 7], 2: [2, 3, 5, 6]]) }
     func testPhimoeSparseMixer() throws { try check("phimoe", kept: [0: [0, 2, 3, 5], 1: [1, 4, 5]]) }
     func testGraniteMoe() throws { try check("granitemoe", kept: [0: [0, 1, 5], 1: [2, 3, 4]]) }
+    /// Sigmoid routers whose choice a bias shifts: AFMoE's expert_bias parameter (with shared experts), LFM2's
+    /// expert_bias buffer (renormalised with 1e-6).
+    func testAfmoeExpertBias() throws { try check("afmoe", kept: [1: [0, 2, 3, 5, 7], 2: [1, 2, 4, 6]]) }
+    func testLfm2MoeExpertBias() throws { try check("lfm2_moe", kept: [1: [0, 2, 3, 5, 7], 3: [1, 2, 4, 6]]) }
     func testTopKOverride() throws { try check("olmoe", kept: [0: [0, 1, 2, 6, 7], 1: [1, 3, 4, 5]], topK: 1) }
 
     /// On every kernel path this CPU has.

@@ -146,7 +146,7 @@ final class VisionLanguageWrapperTests: XCTestCase {
     }
 
     /// A safetensors file with the same tensors as `source` (F32 zeros), some with other shapes.
-    private static func writeZeros(like source: String, to path: String, reshaping: [String: [Int]]) throws {
+    static func writeZeros(like source: String, to path: String, reshaping: [String: [Int]]) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: source))
         let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as! [String: Any]

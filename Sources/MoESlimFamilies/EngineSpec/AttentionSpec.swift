@@ -3,6 +3,8 @@ public struct AttentionSpec: Sendable {
         case none
         /// qwen3_moe: RMSNorm over each head's dimensions.
         case perHead
+        /// hunyuan_v1_moe: the same per-head RMSNorm, applied to the rotated queries and keys.
+        case perHeadAfterRope
         /// olmoe: RMSNorm over all heads' query (or key) projections at once.
         case whole
         /// Llama-4: weightless RMS ("L2") norm per head, after RoPE, on the layers that rotate.
@@ -29,16 +31,25 @@ public struct AttentionSpec: Sendable {
     public var noRopeLayers: Set<Int> = []
     /// Llama-4 scales NoPE layers' queries by 1 + scale·log1p(floor((position + 1) / floorScale)).
     public var temperatureTuning: (floorScale: Float, scale: Float)?
-    /// Qwen3-Next: q_proj is twice as wide, each head's query followed by its output gate, and the attention
-    /// output is multiplied by sigmoid(gate) before o_proj.
-    public var outputGate = false
+    /// The attention output multiplied by sigmoid(gate) before o_proj, where the gate comes from.
+    public var outputGate: OutputGate?
     /// Qwen3-Next's q/k norms are zero-centred: they multiply by 1 + weight.
     public var normWeightOffset: Float = 0
     /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
     public var linear: LinearAttentionSpec?
+    /// Hybrid models' gated short-convolution layers (LFM2), which take the place of attention on the layers it
+    /// lists.
+    public var shortConvolution: ShortConvolutionSpec?
     /// Attention that equals dense causal attention only while a sequence has at most `tokens` positions
     /// (DeepSeek Sparse Attention keeps each query's index_topk best keys): longer sequences are refused.
     public var denseUpTo: DenseLimit?
+
+    public enum OutputGate: Sendable {
+        /// Qwen3-Next: q_proj is twice as wide, each head's query followed by its output gate.
+        case inQuery
+        /// AFMoE: a projection of its own (the `attentionGate` role), [heads·headDim, hidden].
+        case ownProjection
+    }
 
     public struct DenseLimit: Sendable {
         public var tokens: Int
@@ -87,4 +98,11 @@ public struct LinearAttentionSpec: Sendable {
 
     /// q, k and v side by side: the channels of the short convolution.
     package var convChannels: Int { 2 * keyHeads * keyDim + valueHeads * valueDim }
+}
+
+/// LFM2's gated short convolution on `layers`: in_proj to B, C and x (hidden_size each), B·x through a causal
+/// depthwise convolution of `kernel` taps over each sequence, times C, then out_proj.
+public struct ShortConvolutionSpec: Sendable {
+    public var layers: Set<Int>
+    public var kernel: Int
 }

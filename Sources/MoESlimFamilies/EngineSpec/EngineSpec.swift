@@ -19,6 +19,9 @@ public struct EngineSpec: Sendable {
     public var gateScalesExpertInput = false
     /// The widths the config gives each kind of MLP, which the shape check holds the stored tensors to.
     public var intermediate = IntermediateSizes()
+    /// The constant added to the sum a router renormalises its top-k weights by; nil for transformers' usual one
+    /// (1e-20 for sigmoid routers, DeepSeek-V3's, and none for softmax routers). LFM2 adds 1e-6.
+    public var renormalizationEpsilon: Float?
     /// granitemoe divides the lm_head output by logits_scaling; a division, as transformers does, not a
     /// multiplication by the reciprocal, so logits match to the last bit.
     public var logitsDivisor: Float = 1
@@ -34,6 +37,9 @@ public struct EngineSpec: Sendable {
     /// Norm modules relative to "model.layers.<L>." (their .weight, and .bias for LayerNorm).
     public var inputNorm: String { names[.attentionNorm] }
     public var postAttentionNorm: String { names[.mlpNorm] }
+    /// Norms applied to the attention's and the MLP's outputs before the residual add, when the family has them.
+    public var attentionOutputNorm: String? { names.name(.attentionOutputNorm) }
+    public var mlpOutputNorm: String? { names.name(.mlpOutputNorm) }
     /// The norm after the last layer, of the same kind as the layers' norms (LayerNorm with bias for phimoe).
     public var finalNorm: String { names[.finalNorm] }
     /// The MoE block relative to the layer prefix ("mlp." or "block_sparse_moe.").

@@ -21,6 +21,11 @@ struct RopeParameters: Decodable {
     var shortFactor: [Double]?
     var longMscale: Double?
     var shortMscale: Double?
+    /// Hunyuan's NTK-alpha: the factor its "dynamic" rope stretches the base by (its family reads it).
+    var alpha: Double?
+    /// Whether the config states no rope_theta and `theta` is transformers' usual 10000; a family whose config
+    /// class has another default_theta (LFM2's 1e6) replaces it.
+    var thetaIsDefault = false
 
     private struct Scaling: Decodable {
         var ropeTheta: Double?
@@ -41,6 +46,7 @@ struct RopeParameters: Decodable {
         var shortFactor: [Double]?
         var longMscale: Double?
         var shortMscale: Double?
+        var alpha: Double?
 
         enum CodingKeys: String, CodingKey {
             case ropeTheta = "rope_theta"
@@ -61,6 +67,7 @@ struct RopeParameters: Decodable {
             case attentionFactor = "attention_factor"
             case truncate
             case partialRotaryFactor = "partial_rotary_factor"
+            case alpha
         }
     }
 
@@ -76,7 +83,9 @@ struct RopeParameters: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let scaling = try c.decodeIfPresent(Scaling.self, forKey: .ropeParameters)
             ?? c.decodeIfPresent(Scaling.self, forKey: .ropeScaling)
-        theta = try scaling?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
+        let statedTheta = try scaling?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta)
+        theta = statedTheta ?? 10000
+        thetaIsDefault = statedTheta == nil
         type = scaling?.ropeType ?? scaling?.type ?? "default"
         factor = scaling?.factor
         lowFreqFactor = scaling?.lowFreqFactor
@@ -87,6 +96,7 @@ struct RopeParameters: Decodable {
         shortFactor = scaling?.shortFactor
         longMscale = scaling?.longMscale
         shortMscale = scaling?.shortMscale
+        alpha = scaling?.alpha
         betaFast = scaling?.betaFast
         betaSlow = scaling?.betaSlow
         mscale = scaling?.mscale

@@ -122,7 +122,7 @@ extension HybridQwenConfig {
         if c.rope.partialRotaryFactor == nil { c.rope.partialRotaryFactor = 0.25 }
         var (attention, rope) = try c.groupedAttention()
         attention.qkNorm = .perHead
-        attention.outputGate = true
+        attention.outputGate = .inQuery
         attention.normWeightOffset = 1
         attention.linear = LinearAttentionSpec(
             layers: try linearLayers(), keyHeads: keyHeads, valueHeads: valueHeads, keyDim: keyHeadDim,

@@ -7,12 +7,17 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
     case tokenEmbedding, finalNorm, lmHead, lmHeadBias
     /// Norm modules relative to a layer's prefix (their .weight, and .bias for LayerNorm).
     case attentionNorm, mlpNorm
+    /// Norms of the attention's and the MLP's outputs before they join the residual stream (AFMoE's sandwich
+    /// norms), relative to a layer's prefix; most families have none.
+    case attentionOutputNorm, mlpOutputNorm
     /// The attention module relative to a layer's prefix.
     case attention
     /// Projection and norm modules relative to the attention module (their .weight and optional .bias).
     case query, key, value, output, queryNorm, keyNorm
     /// gpt_oss's per-head attention sinks, relative to the attention module.
     case sinks
+    /// AFMoE's output gate projection, relative to the attention module.
+    case attentionGate
     /// Multi-head latent attention modules relative to the attention module.
     case queryDown, queryDownNorm, queryUp, keyValueDown, keyValueDownNorm, keyValueUp
     /// The MoE block relative to a layer's prefix, and the dense MLP of the other layers.
@@ -33,6 +38,9 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
     case linearAttention
     case linearQKVZ, linearBA, linearQKV, linearZ, linearB, linearA
     case linearConv, linearTimeStepBias, linearDecayLog, linearNorm, linearOutput
+    /// LFM2's gated short convolution: the module relative to a layer's prefix, and its input projection,
+    /// depthwise Conv1d and output projection modules relative to it (their .weight and optional .bias).
+    case shortConvolution, shortConvolutionInput, shortConvolutionKernel, shortConvolutionOutput
     /// Multi-token-prediction tensors (`mtp.`): a prefix of whole-model names.
     case multiTokenPrediction
 
@@ -69,9 +77,12 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
         case .fusedGateUpBias: return "experts.gate_up_proj_bias"
         case .fusedDown: return "experts.down_proj"
         case .fusedDownBias: return "experts.down_proj_bias"
-        case .routerBias, .routerCorrectionBias, .sharedExperts, .sharedExpertGate: return nil
+        case .routerBias, .routerCorrectionBias, .sharedExperts, .sharedExpertGate, .attentionOutputNorm, .mlpOutputNorm,
+             .attentionGate:
+            return nil
         case .linearAttention, .linearQKVZ, .linearBA, .linearQKV, .linearZ, .linearB, .linearA, .linearConv,
-             .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction:
+             .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction, .shortConvolution,
+             .shortConvolutionInput, .shortConvolutionKernel, .shortConvolutionOutput:
             return nil
         }
     }
@@ -94,6 +105,14 @@ package struct TensorNames: Sendable {
         self.own = own
         self.absent = absent
         self.layersPrefix = layersPrefix
+    }
+
+    /// The same table without `role`, for a config that leaves an optional tensor out (LFM2's expert_bias when
+    /// use_expert_bias is false, which transformers then neither builds nor loads).
+    package func without(_ role: TensorRole) -> TensorNames {
+        var copy = self
+        copy.absent.insert(role)
+        return copy
     }
 
     /// The role's name, or nil when this family has no such tensor.

@@ -61,10 +61,13 @@ struct ModelShapes {
         norm(prefix + spec.inputNorm, spec: spec)
         if let linear = spec.attention.linear, linear.layers.contains(layer) {
             linearAttention(prefix + spec.names[.linearAttention], linear, names: spec.names)
+        } else if let conv = spec.attention.shortConvolution, conv.layers.contains(layer) {
+            shortConvolution(prefix + spec.names[.shortConvolution], conv, names: spec.names)
         } else {
             attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
         }
         norm(prefix + spec.postAttentionNorm, spec: spec)
+        for output in [spec.attentionOutputNorm, spec.mlpOutputNorm].compactMap({ $0 }) { norm(prefix + output, spec: spec) }
     }
 
     /// Gated DeltaNet's projections, depthwise convolution [channels, 1, K], per-value-head parameters, the
@@ -88,6 +91,16 @@ struct ModelShapes {
         linear(p + names[.linearOutput], out: hidden, in: values)
     }
 
+    /// The short convolution's in_proj [3·hidden, hidden], depthwise Conv1d [hidden, 1, K] (bias [hidden]) and
+    /// out_proj [hidden, hidden].
+    private mutating func shortConvolution(_ p: String, _ c: ShortConvolutionSpec, names: TensorNames) {
+        linear(p + names[.shortConvolutionInput], out: 3 * hidden, in: hidden)
+        let kernel = p + names[.shortConvolutionKernel]
+        expect(kernel + ".weight", ExpectedShape(.size(hidden), .size(1), .size(c.kernel)))
+        expect(kernel + ".bias", ExpectedShape(.size(hidden)))
+        linear(p + names[.shortConvolutionOutput], out: hidden, in: hidden)
+    }
+
     private mutating func norm(_ module: String, spec: EngineSpec) {
         expect(module + ".weight", ExpectedShape(.size(hidden)))
         if spec.norm == .layer { expect(module + ".bias", ExpectedShape(.size(hidden))) }
@@ -103,12 +116,17 @@ struct ModelShapes {
         switch a.kind {
         case .grouped:
             let (q, kv) = (a.numHeads * a.headDim, a.numKeyValueHeads * a.headDim)
-            linear(p + names[.query], out: a.outputGate ? 2 * q : q, in: hidden)
+            if case .inQuery = a.outputGate {
+                linear(p + names[.query], out: 2 * q, in: hidden)
+            } else {
+                linear(p + names[.query], out: q, in: hidden)
+            }
+            if case .ownProjection = a.outputGate { linear(p + names[.attentionGate], out: q, in: hidden) }
             linear(p + names[.key], out: kv, in: hidden)
             linear(p + names[.value], out: kv, in: hidden)
             linear(p + names[.output], out: hidden, in: q)
             switch a.qkNorm {
-            case .perHead:
+            case .perHead, .perHeadAfterRope:
                 expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(a.headDim)))
                 expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(a.headDim)))
             case .whole:
