@@ -16,6 +16,7 @@ enum FamilyRegistry {
         Ernie45MoeFamily.self,
         Qwen3NextFamily.self,
         Qwen35MoeFamily.self,
+        Qwen35MoeTextFamily.self,
         MiniMaxM2Family.self,
         Glm4MoeLiteFamily.self,
         DeepseekSparseFamily.self,
