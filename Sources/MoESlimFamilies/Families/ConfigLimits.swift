@@ -53,4 +53,7 @@ public struct ConfigBounds: Sendable {
     var layerListKeys: [String] = []
     /// Sizes a Linear is built with, which must be at least 1 when present.
     var positiveKeys: [String] = []
+    /// Shared keys this family's config class also reads as one number per layer (Step's rope_theta), where the
+    /// shared check otherwise wants one number.
+    var perLayerNumberKeys: [String] = []
 }

@@ -46,7 +46,7 @@ enum ConfigValues {
                 throw fail("layer_types must list one attention type per layer (num_hidden_layers is \(layers))")
             }
         }
-        try RopeValues.check(config, path: path)
+        try RopeValues.check(config, path: path, perLayer: family.perLayerNumberKeys)
     }
 
     /// A config value as it is written, for messages: strings quoted, so `"1e-5"` shows it is text, and escaped,
@@ -79,10 +79,13 @@ enum RopeValues {
         "beta_slow", "mscale", "mscale_all_dim", "attention_factor", "partial_rotary_factor", "long_mscale", "short_mscale",
     ]
 
-    static func check(_ config: JSONValue, path: String) throws(MoESlimError) {
+    static func check(_ config: JSONValue, path: String, perLayer: [String] = []) throws(MoESlimError) {
         func fail(_ message: String) -> MoESlimError { MoESlimError(.invalidConfig, message, path: path) }
         if let theta = config["rope_theta"], theta != .null, theta.doubleValue == nil {
-            throw fail("rope_theta is \(ConfigValues.literal(theta)); it must be a number")
+            let listed = perLayer.contains { $0.sameBytes(as: "rope_theta") }
+            guard listed, let items = theta.arrayValue, items.allSatisfy({ $0.doubleValue?.isFinite == true }) else {
+                throw fail("rope_theta is \(ConfigValues.literal(theta)); it must be a number\(listed ? " or a list of numbers" : "")")
+            }
         }
         try checkPartialRotary(config["partial_rotary_factor"], key: "partial_rotary_factor", path: path)
         for key in ["rope_parameters", "rope_scaling"] {

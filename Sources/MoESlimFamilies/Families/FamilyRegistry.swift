@@ -34,6 +34,7 @@ enum FamilyRegistry {
         Mistral3Family.self,
         Gemma4TextFamily.self,
         Gemma4Family.self,
+        Step3p7Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
