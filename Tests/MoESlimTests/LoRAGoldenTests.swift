@@ -49,6 +49,10 @@ final class LoRAGoldenTests: XCTestCase {
     /// Meta's Llama 4 wrapper: the language model under language_model. at training time and on disk, its fused
     /// experts as stored, and the vision tower's q_proj and k_proj beside it.
     func testLlama4IsBitExact() throws { try check("llama4", maxULP: 0) }
+    /// Step-3.7-Flash: trained as model.language_model. (mlp.gate, mlp.shared_experts., fused mlp.experts.) and
+    /// model.multi_modal_projector, stored as released (model.layers., moe.gate, share_expert., moe.down_proj
+    /// stack, vit_large_projector); attention with its g_proj, the dense MLP, router, shared and routed down_proj.
+    func testStep3p7IsBitExact() throws { try check("step3p7", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }
