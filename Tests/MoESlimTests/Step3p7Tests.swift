@@ -2,6 +2,7 @@ import XCTest
 @testable import MoESlimSupport
 @testable import MoESlimFormats
 @testable import MoESlimFamilies
+@testable import MoESlimEngine
 
 /// Step-3.7-Flash (`step3p7`): the releases spell the language model's keys their own way and store two or more
 /// multi-token-prediction layers past the last decoder layer. fixtures/models/step3p7-mtp is fixtures/models/step3p7
@@ -111,12 +112,46 @@ final class Step3p7Tests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("rope_theta is a list; it must be a number or a list of numbers"), r.stderr)
     }
 
-    /// Described only: calibrate refuses it by model type.
-    func testHasNoForwardPass() throws {
-        let checkpoint = try Checkpoint(path: Fixtures.model("step3p7"))
-        let model = try ModelFamilies.describe(checkpoint)
-        XCTAssertThrowsError(try EngineFamilies.spec(for: checkpoint, model: model)) { error in
-            XCTAssertTrue("\(error)".contains("the forward pass for model_type 'step3p7' is not implemented"), "\(error)")
+    /// The engine fixture (transformers' spellings) with its text config rewritten as the releases spell it:
+    /// rope_theta and partial_rotary_factors per layer, the sliding heads in attention_other_setting, the expert
+    /// keys and moe_layers_enum. The forward pass computes the same hidden states from either.
+    func testReleaseSpellingsRunTheSameForwardPass() throws {
+        let source = EngineGolden.folder("step3p7")
+        let dir = try Fixtures.scratch()
+        var config = try Fixtures.json(source + "/config.json")
+        var text = config["text_config"] as! [String: Any]
+        let rope = text.removeValue(forKey: "rope_parameters") as! [String: [String: Any]]
+        let types = text["layer_types"] as! [String]
+        text["rope_theta"] = types.map { rope[$0]!["rope_theta"]! } + [1.0]
+        text["partial_rotary_factors"] = types.map { rope[$0]!["partial_rotary_factor"]! }
+        text["attention_other_setting"] = ["num_attention_heads": text.removeValue(forKey: "num_sliding_attention_heads")!]
+        text.removeValue(forKey: "per_layer_config")
+        text["moe_num_experts"] = text.removeValue(forKey: "n_routed_experts")
+        text["moe_top_k"] = text.removeValue(forKey: "num_experts_per_tok")
+        text["num_attention_groups"] = text.removeValue(forKey: "num_key_value_heads")
+        let mlp = text.removeValue(forKey: "mlp_layer_types") as! [String]
+        text["moe_layers_enum"] = mlp.indices.filter { mlp[$0] == "sparse" }.map(String.init).joined(separator: ",")
+        text["hidden_act"] = "swigluoai"
+        config["text_config"] = text
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        let sequence = try EngineGolden.load("step3p7").sequences[2].inputIds
+        let native = try ForwardPass(checkpoint: Checkpoint(path: source), compute: .f32).run([sequence]) { _ in }
+        let released = try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32).run([sequence]) { _ in }
+        XCTAssertEqual(released, native)
+    }
+
+    func testRopeScalingIsRefusedByTheForwardPass() throws {
+        let source = EngineGolden.folder("step3p7")
+        let dir = try Fixtures.scratch()
+        var config = try Fixtures.json(source + "/config.json")
+        var text = config["text_config"] as! [String: Any]
+        text["rope_scaling"] = ["rope_type": "yarn", "factor": 4.0]
+        config["text_config"] = text
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        XCTAssertThrowsError(try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32)) { error in
+            XCTAssertTrue("\(error)".contains("rope_scaling is set; the forward pass runs Step's default rotation only"), "\(error)")
         }
     }
 }

@@ -76,7 +76,9 @@ struct RopeParameters: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let scaling = try c.decodeIfPresent(Scaling.self, forKey: .ropeParameters)
             ?? c.decodeIfPresent(Scaling.self, forKey: .ropeScaling)
-        theta = try scaling?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
+        // A family that gives rope_theta per layer (ConfigBounds.perLayerNumberKeys) states its rotations itself.
+        let perLayer = (try? c.decodeIfPresent([Double].self, forKey: .ropeTheta)) != nil
+        theta = try scaling?.ropeTheta ?? (perLayer ? nil : c.decodeIfPresent(Double.self, forKey: .ropeTheta)) ?? 10000
         type = scaling?.ropeType ?? scaling?.type ?? "default"
         factor = scaling?.factor
         lowFreqFactor = scaling?.lowFreqFactor

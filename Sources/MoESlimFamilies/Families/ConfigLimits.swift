@@ -56,4 +56,7 @@ public struct ConfigBounds: Sendable {
     /// Shared keys this family's config class also reads as one number per layer (Step's rope_theta), where the
     /// shared check otherwise wants one number.
     var perLayerNumberKeys: [String] = []
+    /// Shared keys whose value this family's config class replaces whatever the file says (Step sets hidden_act
+    /// to silu), so the shared check of their value does not apply.
+    var replacedKeys: [String] = []
 }

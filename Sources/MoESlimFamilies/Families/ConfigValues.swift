@@ -30,7 +30,7 @@ enum ConfigValues {
                 throw fail("num_key_value_heads is \(literal(value)); it must be a positive divisor of num_attention_heads (\(heads))")
             }
         }
-        if let value = config["hidden_act"], value != .null {
+        if let value = config["hidden_act"], value != .null, !family.replacedKeys.contains(where: { $0.sameBytes(as: "hidden_act") }) {
             guard let name = value.stringValue, activations.contains(where: { $0.utf8.elementsEqual(name.utf8) }) else {
                 throw fail("hidden_act is \(literal(value)), which transformers does not know (ACT2FN: \(activations.sorted().joined(separator: ", ")))")
             }

@@ -13,6 +13,8 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
     case query, key, value, output, queryNorm, keyNorm
     /// gpt_oss's per-head attention sinks, relative to the attention module.
     case sinks
+    /// Step's per-head output gate (g_proj, one row per query head), relative to the attention module.
+    case attentionGate
     /// Multi-head latent attention modules relative to the attention module.
     case queryDown, queryDownNorm, queryUp, keyValueDown, keyValueDownNorm, keyValueUp
     /// The MoE block relative to a layer's prefix, and the dense MLP of the other layers.
@@ -69,7 +71,7 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
         case .fusedGateUpBias: return "experts.gate_up_proj_bias"
         case .fusedDown: return "experts.down_proj"
         case .fusedDownBias: return "experts.down_proj_bias"
-        case .routerBias, .routerCorrectionBias, .sharedExperts, .sharedExpertGate: return nil
+        case .routerBias, .routerCorrectionBias, .sharedExperts, .sharedExpertGate, .attentionGate: return nil
         case .linearAttention, .linearQKVZ, .linearBA, .linearQKV, .linearZ, .linearB, .linearA, .linearConv,
              .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction:
             return nil
