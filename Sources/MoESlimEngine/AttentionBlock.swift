@@ -9,6 +9,8 @@ struct AttentionBlock {
     let spec: AttentionSpec
     let names: TensorNames
     let rope: RopeSpec
+    /// Layers with a rotation of their own (`EngineSpec.layerRopes`).
+    var layerRopes: [Int: RopeSpec] = [:]
     let hidden: Int
     let normEps: Float
 
@@ -41,17 +43,19 @@ struct AttentionBlock {
     private func grouped(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, p: String) throws(MoESlimError) -> [Float] {
         let d = spec.headDim
         let rows = batch.count
+        let heads = spec.heads(layer)
+        let rope = layerRopes[layer] ?? self.rope
         var q: [Float]
         var gate: [Float]?
         switch spec.outputGate {
         case .inQuery:
-            let qg = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d * 2)
-            (q, gate) = Self.splitQueryAndGate(qg, rows: rows, heads: spec.numHeads, headDim: d)
+            let qg = try project(x, rows: rows, weights: weights, name: p + names[.query], out: heads * d * 2)
+            (q, gate) = Self.splitQueryAndGate(qg, rows: rows, heads: heads, headDim: d)
         case .ownProjection:
-            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d)
-            gate = try project(x, rows: rows, weights: weights, name: p + names[.attentionGate], out: spec.numHeads * d)
+            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: heads * d)
+            gate = try project(x, rows: rows, weights: weights, name: p + names[.attentionGate], out: heads * d)
         case nil:
-            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: spec.numHeads * d)
+            q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: heads * d)
         }
         var k = try project(x, rows: rows, weights: weights, name: p + names[.key], out: spec.numKeyValueHeads * d)
         let v = try project(x, rows: rows, weights: weights, name: p + names[.value], out: spec.numKeyValueHeads * d)
@@ -67,14 +71,14 @@ struct AttentionBlock {
         case .perHead:
             try normalizePerHead()
         case .whole:
-            let qw = spec.numHeads * d, kw = spec.numKeyValueHeads * d
+            let qw = heads * d, kw = spec.numKeyValueHeads * d
             Kernels.rmsNorm(&q, width: qw, weight: try normWeight(.queryNorm, qw), eps: normEps)
             Kernels.rmsNorm(&k, width: kw, weight: try normWeight(.keyNorm, kw), eps: normEps)
         }
         if spec.noRopeLayers.contains(layer) {
-            if let tuning = spec.temperatureTuning { Self.tuneTemperature(&q, tuning, width: spec.numHeads * d, batch: batch) }
+            if let tuning = spec.temperatureTuning { Self.tuneTemperature(&q, tuning, width: heads * d, batch: batch) }
         } else {
-            rope.apply(&q, rowStride: spec.numHeads * d, heads: spec.numHeads, headStride: d, offset: 0, batch: batch)
+            rope.apply(&q, rowStride: heads * d, heads: heads, headStride: d, offset: 0, batch: batch)
             rope.apply(&k, rowStride: spec.numKeyValueHeads * d, heads: spec.numKeyValueHeads, headStride: d, offset: 0, batch: batch)
             if case .unweightedAfterRope = spec.qkNorm {
                 Kernels.rmsNorm(&q, width: d, weight: [Float](repeating: 1, count: d), eps: normEps)
@@ -83,13 +87,22 @@ struct AttentionBlock {
         }
         if case .perHeadAfterRope = spec.qkNorm { try normalizePerHead() }
         var attention = CausalAttention(
-            numHeads: spec.numHeads, numKeyValueHeads: spec.numKeyValueHeads, queryKeyDim: d, valueDim: d,
+            numHeads: heads, numKeyValueHeads: spec.numKeyValueHeads, queryKeyDim: d, valueDim: d,
             scaling: spec.scaling, window: spec.slidingWindows[layer],
-            sinks: try weights.loadIfPresent(p + names[.sinks], count: spec.numHeads))
+            sinks: try weights.loadIfPresent(p + names[.sinks], count: heads))
         attention.chunk = spec.chunks[layer]
         var out = attention(q: q, k: k, v: v, batch: batch)
         if let gate {
             for i in out.indices { out[i] *= Kernels.sigmoid(gate[i]) }
+        }
+        if spec.headGate {
+            let perHead = try project(x, rows: rows, weights: weights, name: p + names[.attentionGate], out: heads)
+            for r in 0..<rows {
+                for h in 0..<heads {
+                    let g = Kernels.sigmoid(perHead[r * heads + h])
+                    for c in 0..<d { out[(r * heads + h) * d + c] *= g }
+                }
+            }
         }
         return out
     }

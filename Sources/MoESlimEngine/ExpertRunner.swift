@@ -10,15 +10,19 @@ struct ExpertRunner {
         case perExpert(prefix: String, gate: String, up: String, down: String)
         case fusedGateUp(gateUp: FusedWeight, down: FusedWeight, inter: Int, inputMajor: Bool)
         case clamped(gateUp: FusedWeight, gateUpBias: [Float], down: FusedWeight, downBias: [Float], inter: Int, alpha: Float, limit: Float)
+        case stacked(gate: FusedWeight, up: FusedWeight, down: FusedWeight, inter: Int)
     }
 
     private let stored: Stored
     private let weights: WeightReader
     private let hidden: Int
+    /// Step's SwiGLU bound for this layer's experts (`EngineSpec.expertLimits`), nil for plain SwiGLU.
+    private let limit: Float?
 
-    init(format: ExpertFormat, layer: MoELayer, prefix: String, weights: WeightReader, hidden: Int) throws(MoESlimError) {
+    init(format: ExpertFormat, layer: MoELayer, prefix: String, weights: WeightReader, hidden: Int, limit: Float? = nil) throws(MoESlimError) {
         self.weights = weights
         self.hidden = hidden
+        self.limit = limit
         let e = layer.numExperts
         let resolved = format.resolved(for: layer.experts, shape: { try? weights.shape(prefix + $0) }, hidden: hidden)
         switch resolved {
@@ -30,6 +34,15 @@ struct ExpertRunner {
             stored = try Self.fusedGateUp(prefix + gateUpName, prefix + downName, experts: e, hidden: hidden, inputMajor: false, weights: weights)
         case .fusedGateUpInputMajor(let gateUpName, let downName):
             stored = try Self.fusedGateUp(prefix + gateUpName, prefix + downName, experts: e, hidden: hidden, inputMajor: true, weights: weights)
+        case .stacked(let gateName, let upName, let downName):
+            let shape = try weights.shape(prefix + gateName)
+            guard shape.count == 3, shape[0] == e, shape[2] == hidden else {
+                throw MoESlimError(.invalidTensor, "expected [\(e), intermediate, \(hidden)], found \(shape)", path: weights.checkpoint.path, tensor: prefix + gateName)
+            }
+            let inter = shape[1]
+            stored = .stacked(
+                gate: try weights.fused(prefix + gateName), up: try weights.fused(prefix + upName, count: e * inter * hidden),
+                down: try weights.fused(prefix + downName, count: e * hidden * inter), inter: inter)
         case .clampedSwiGLU(let gateUpName, let gateUpBiasName, let downName, let downBiasName, let alpha, let limit):
             let (gateUp, shape) = try Self.fusedOrMXFP4(prefix + gateUpName, weights: weights)
             guard shape.count == 3, shape[0] == e, shape[1] == hidden, shape[2] % 2 == 0 else {
@@ -96,9 +109,14 @@ struct ExpertRunner {
             let both = product(x, rows: rows, gateUp, offset: expert * 2 * inter * hidden, out: 2 * inter, transposed: inputMajor)
             var h = [Float](repeating: 0, count: rows * inter)
             for r in 0..<rows {
-                for c in 0..<inter { h[r * inter + c] = Kernels.silu(both[r * 2 * inter + c]) * both[r * 2 * inter + inter + c] }
+                for c in 0..<inter { h[r * inter + c] = gated(both[r * 2 * inter + c], both[r * 2 * inter + inter + c]) }
             }
             return product(h, rows: rows, down, offset: expert * hidden * inter, out: hidden, transposed: inputMajor)
+        case .stacked(let gate, let up, let down, let inter):
+            let g = product(x, rows: rows, gate, offset: expert * inter * hidden, out: inter, transposed: false)
+            let u = product(x, rows: rows, up, offset: expert * inter * hidden, out: inter, transposed: false)
+            let h = zip(g, u).map(gated)
+            return product(h, rows: rows, down, offset: expert * hidden * inter, out: hidden, transposed: false)
         case .clamped(let gateUp, let gateUpBias, let down, let downBias, let inter, let alpha, let limit):
             let both = product(x, rows: rows, gateUp, offset: expert * hidden * 2 * inter, out: 2 * inter, transposed: true)
             var h = [Float](repeating: 0, count: rows * inter)
@@ -115,6 +133,12 @@ struct ExpertRunner {
             }
             return y
         }
+    }
+
+    /// silu(gate) · up, clamped as Step clamps it when the layer has a bound.
+    private func gated(_ gate: Float, _ up: Float) -> Float {
+        guard let limit else { return Kernels.silu(gate) * up }
+        return min(Kernels.silu(gate), limit) * min(max(up, -limit), limit)
     }
 
     /// x · one expert's slice of a fused weight, without copying the slice. `transposed`: the slice is stored

@@ -103,7 +103,7 @@ public struct ForwardPass {
         }
         var h = try embed(batch.tokens)
         weights.release([model.embedTensor])
-        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
+        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, layerRopes: spec.layerRopes, hidden: hidden, normEps: spec.normEps)
         weights.willNeed(layerTensors.first ?? [])
         for layer in 0...lastLayer {
             let prefix = spec.names.layer(layer)
@@ -128,7 +128,7 @@ public struct ForwardPass {
                 let p = prefix + m.prefix
                 mlp = Kernels.gatedMLP(
                     x, rows: batch.count, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
-                    down: try weights.linear(p + m.down), hidden: hidden)
+                    down: try weights.linear(p + m.down), hidden: hidden, limit: spec.sharedLimits[layer])
             }
             if let norm = spec.mlpOutputNorm { try normalize(&mlp, prefix + norm) }
             addResidual(&h, mlp)

@@ -130,7 +130,9 @@ package enum Kernels {
     }
 
     /// A SiLU-gated MLP on `rows` tokens; bf16 gate and up weights share one rounding of x.
-    static func gatedMLP(_ x: [Float], rows: Int, gate: LinearWeight, up: LinearWeight, down: LinearWeight, hidden: Int) -> [Float] {
+    static func gatedMLP(
+        _ x: [Float], rows: Int, gate: LinearWeight, up: LinearWeight, down: LinearWeight, hidden: Int, limit: Float? = nil
+    ) -> [Float] {
         let inter = gate.count / hidden
         var g: [Float]
         let u: [Float]
@@ -142,8 +144,13 @@ package enum Kernels {
             g = linear(x, rows: rows, weight: gate, out: inter)
             u = linear(x, rows: rows, weight: up, out: inter)
         }
-        swiglu(&g, u)
+        if let limit { clampedSwiGLU(&g, u, limit: limit) } else { swiglu(&g, u) }
         return linear(g, rows: rows, weight: down, out: hidden)
+    }
+
+    /// Step's clamped SwiGLU: min(silu(gate), limit) · clamp(up, -limit, limit), in place in `gate`.
+    static func clampedSwiGLU(_ gate: inout [Float], _ up: [Float], limit: Float) {
+        for i in gate.indices { gate[i] = min(silu(gate[i]), limit) * min(max(up[i], -limit), limit) }
     }
 
     /// Softmax of one row in place, max-subtracted and in f32 as torch computes it.

@@ -39,7 +39,8 @@ struct MoEBlock {
         }
         var output = [Float](repeating: 0, count: rows * hidden)
         var measured = ExpertOutputs(slots: rows * k)
-        let experts = try ExpertRunner(format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden)
+        let experts = try ExpertRunner(
+            format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden, limit: spec.expertLimits[layer.layer])
         for expert in 0..<e where !assigned[expert].isEmpty {
             let tokens = assigned[expert]
             let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
@@ -191,7 +192,7 @@ struct MoEBlock {
         let m = shared.mlp
         let y = Kernels.gatedMLP(
             x, rows: rows, gate: try weights.linear(prefix + m.prefix + m.gate), up: try weights.linear(prefix + m.prefix + m.up),
-            down: try weights.linear(prefix + m.prefix + m.down), hidden: hidden)
+            down: try weights.linear(prefix + m.prefix + m.down), hidden: hidden, limit: spec.sharedLimits[layer.layer])
         var gate = [Float](repeating: 1, count: rows)
         if let name = shared.gate {
             gate = Kernels.linear(x, rows: rows, weight: try weights.load(prefix + name, count: hidden), out: 1).map(Kernels.sigmoid)

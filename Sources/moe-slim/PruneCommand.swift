@@ -54,7 +54,7 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "New experts per token to write into the config.")
     var topK: Int?
 
-    @Flag(help: "Leave out the multi-token-prediction block (mtp.* of Qwen3-Next and Qwen3.5; the layer after the last, model.layers.<num_hidden_layers>.*, of DeepSeek-V3/V3.2 and GLM-4.5+), whose experts the plan does not cover; its layer count in the config becomes 0. Required to prune a checkpoint that has one.")
+    @Flag(help: "Leave out the multi-token-prediction block (mtp.* of Qwen3-Next and Qwen3.5; the layer after the last, model.layers.<num_hidden_layers>.*, of DeepSeek-V3/V3.2 and GLM-4.5+; the num_nextn_predict_layers layers after the last of Step-3.x), whose experts the plan does not cover; its layer count in the config becomes 0. Required to prune a checkpoint that has one.")
     var dropMtp = false
 
     @Flag(help: "Fold each removed expert into the most similar kept expert of its layer (router-row cosine), averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")

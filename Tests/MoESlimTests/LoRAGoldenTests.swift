@@ -43,6 +43,16 @@ final class LoRAGoldenTests: XCTestCase {
     /// Kimi-K2.5: trained as model.language_model. and lm_head, stored as language_model.model. and
     /// language_model.lm_head; MLA projections, router, shared and fused experts.
     func testKimiK25IsBitExact() throws { try check("kimi-k25", maxULP: 0) }
+    /// GLM-4.5V: attention, router and shared experts, and the fused training-time experts split back onto the
+    /// per-expert tensors stored under model.language_model.
+    func testGlm4vMoeIsBitExact() throws { try check("glm4v-moe", maxULP: 0) }
+    /// Meta's Llama 4 wrapper: the language model under language_model. at training time and on disk, its fused
+    /// experts as stored, and the vision tower's q_proj and k_proj beside it.
+    func testLlama4IsBitExact() throws { try check("llama4", maxULP: 0) }
+    /// Step-3.7-Flash: trained as model.language_model. (mlp.gate, mlp.shared_experts., fused mlp.experts.) and
+    /// model.multi_modal_projector, stored as released (model.layers., moe.gate, share_expert., moe.down_proj
+    /// stack, vit_large_projector); attention with its g_proj, the dense MLP, router, shared and routed down_proj.
+    func testStep3p7IsBitExact() throws { try check("step3p7", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }

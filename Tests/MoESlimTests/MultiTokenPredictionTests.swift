@@ -11,7 +11,7 @@ final class MultiTokenPredictionTests: XCTestCase {
 
     func testTheBlockIsDescribed() throws {
         let model = try ModelFamilies.describe(Checkpoint(path: input))
-        XCTAssertEqual(model.multiTokenPrediction, MultiTokenPrediction(prefix: "mtp.", configKey: "mtp_num_hidden_layers", tensors: 29))
+        XCTAssertEqual(model.multiTokenPrediction, MultiTokenPrediction(prefixes: ["mtp."], configKey: "mtp_num_hidden_layers", tensors: 29))
         XCTAssertNil(try ModelFamilies.describe(Checkpoint(path: Fixtures.model("qwen3_next"))).multiTokenPrediction)
     }
 

@@ -33,6 +33,12 @@ public struct AttentionSpec: Sendable {
     public var temperatureTuning: (floorScale: Float, scale: Float)?
     /// The attention output multiplied by sigmoid(gate) before o_proj, where the gate comes from.
     public var outputGate: OutputGate?
+    /// Query heads per layer where a layer has its own count (Step's sliding-window layers); the key-value heads
+    /// and head width stay.
+    public var headsPerLayer: [Int: Int] = [:]
+    /// Step: each head's attention output is multiplied by sigmoid of its own row of the `attentionGate`
+    /// projection of the layer input (one scalar per head and token) before o_proj.
+    public var headGate = false
     /// Qwen3-Next's q/k norms are zero-centred: they multiply by 1 + weight.
     public var normWeightOffset: Float = 0
     /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
@@ -57,6 +63,9 @@ public struct AttentionSpec: Sendable {
         public var key: String
         public var reason: String
     }
+
+    /// The query heads of `layer`.
+    public func heads(_ layer: Int) -> Int { headsPerLayer[layer] ?? numHeads }
 
     public init(kind: Kind, numHeads: Int, numKeyValueHeads: Int, headDim: Int, scaling: Float) {
         self.kind = kind

@@ -6,6 +6,12 @@ public struct EngineSpec: Sendable {
     public var embeddingMultiplier: Float = 1
     public var residualMultiplier: Float = 1
     public var rope: RopeSpec
+    /// Layers that rotate with frequencies of their own (Step's rotary theta and partial factor per layer type).
+    public var layerRopes: [Int: RopeSpec] = [:]
+    /// Step's clamped SwiGLU per layer: the routed experts' bound, and the shared expert's and dense MLP's
+    /// (silu(gate) capped at the bound, up clamped to ±bound); layers not listed are not clamped.
+    public var expertLimits: [Int: Float] = [:]
+    public var sharedLimits: [Int: Float] = [:]
     public var attention: AttentionSpec
     public var norm: NormKind = .rms
     /// The family's name table, the same one its layout reads: the engine asks it for every tensor.
@@ -44,6 +50,7 @@ public struct EngineSpec: Sendable {
     public var finalNorm: String { names[.finalNorm] }
     /// The MoE block relative to the layer prefix ("mlp." or "block_sparse_moe.").
     public var moePath: String { names[.moeBlock] }
+
     public var router: RouterNames {
         RouterNames(weight: names[.router], bias: names.name(.routerBias), correctionBias: names.name(.routerCorrectionBias))
     }

@@ -35,6 +35,9 @@ public enum ExpertFormat: Sendable {
     /// gpt_oss: [E, H, 2I] with gate and up interleaved, [E, I, H] down, biases, clamped SwiGLU.
     case clampedSwiGLU(gateUp: String, gateUpBias: String, down: String, downBias: String, alpha: Float, limit: Float)
 
+    /// Step-3.x: one [E, I, H] stack per projection for gate and up, [E, H, I] for down.
+    case stacked(gate: String, up: String, down: String)
+
     /// Qwen3.5: per-expert Linears as transformers 5 saves them, or the [E, 2I, H] / [E, H, I] stacks (gate rows
     /// then up rows) the releases ship; each layer's storage decides (`resolved(for:)`).
     indirect case perExpertOrFused(perExpert: ExpertFormat, fused: ExpertFormat)

@@ -83,7 +83,9 @@ struct RopeParameters: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let scaling = try c.decodeIfPresent(Scaling.self, forKey: .ropeParameters)
             ?? c.decodeIfPresent(Scaling.self, forKey: .ropeScaling)
-        let statedTheta = try scaling?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta)
+        // A family that gives rope_theta per layer (ConfigBounds.perLayerNumberKeys) states its rotations itself.
+        let perLayer = (try? c.decodeIfPresent([Double].self, forKey: .ropeTheta)) != nil
+        let statedTheta = try scaling?.ropeTheta ?? (perLayer ? nil : c.decodeIfPresent(Double.self, forKey: .ropeTheta))
         theta = statedTheta ?? 10000
         thetaIsDefault = statedTheta == nil
         type = scaling?.ropeType ?? scaling?.type ?? "default"

@@ -53,4 +53,10 @@ public struct ConfigBounds: Sendable {
     var layerListKeys: [String] = []
     /// Sizes a Linear is built with, which must be at least 1 when present.
     var positiveKeys: [String] = []
+    /// Shared keys this family's config class also reads as one number per layer (Step's rope_theta), where the
+    /// shared check otherwise wants one number.
+    var perLayerNumberKeys: [String] = []
+    /// Shared keys whose value this family's config class replaces whatever the file says (Step sets hidden_act
+    /// to silu), so the shared check of their value does not apply.
+    var replacedKeys: [String] = []
 }

@@ -30,7 +30,7 @@ enum ConfigValues {
                 throw fail("num_key_value_heads is \(literal(value)); it must be a positive divisor of num_attention_heads (\(heads))")
             }
         }
-        if let value = config["hidden_act"], value != .null {
+        if let value = config["hidden_act"], value != .null, !family.replacedKeys.contains(where: { $0.sameBytes(as: "hidden_act") }) {
             guard let name = value.stringValue, activations.contains(where: { $0.utf8.elementsEqual(name.utf8) }) else {
                 throw fail("hidden_act is \(literal(value)), which transformers does not know (ACT2FN: \(activations.sorted().joined(separator: ", ")))")
             }
@@ -46,7 +46,7 @@ enum ConfigValues {
                 throw fail("layer_types must list one attention type per layer (num_hidden_layers is \(layers))")
             }
         }
-        try RopeValues.check(config, path: path)
+        try RopeValues.check(config, path: path, perLayer: family.perLayerNumberKeys)
     }
 
     /// A config value as it is written, for messages: strings quoted, so `"1e-5"` shows it is text, and escaped,
@@ -79,10 +79,13 @@ enum RopeValues {
         "beta_slow", "mscale", "mscale_all_dim", "attention_factor", "partial_rotary_factor", "long_mscale", "short_mscale",
     ]
 
-    static func check(_ config: JSONValue, path: String) throws(MoESlimError) {
+    static func check(_ config: JSONValue, path: String, perLayer: [String] = []) throws(MoESlimError) {
         func fail(_ message: String) -> MoESlimError { MoESlimError(.invalidConfig, message, path: path) }
         if let theta = config["rope_theta"], theta != .null, theta.doubleValue == nil {
-            throw fail("rope_theta is \(ConfigValues.literal(theta)); it must be a number")
+            let listed = perLayer.contains { $0.sameBytes(as: "rope_theta") }
+            guard listed, let items = theta.arrayValue, items.allSatisfy({ $0.doubleValue?.isFinite == true }) else {
+                throw fail("rope_theta is \(ConfigValues.literal(theta)); it must be a number\(listed ? " or a list of numbers" : "")")
+            }
         }
         try checkPartialRotary(config["partial_rotary_factor"], key: "partial_rotary_factor", path: path)
         for key in ["rope_parameters", "rope_scaling"] {

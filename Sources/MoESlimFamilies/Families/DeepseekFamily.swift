@@ -80,8 +80,8 @@ struct DeepseekFamily: EngineFamily {
 
     /// DeepSeek-V3/V3.2 and GLM-4.5+ store their multi-token-prediction block as the layer after the last,
     /// `model.layers.<num_hidden_layers>.`, counted by num_nextn_predict_layers; it has experts of its own.
-    static func nextTokenBlock(_ names: TensorNames, layers: Int) -> (prefix: String, configKey: String) {
-        (names.layer(layers), "num_nextn_predict_layers")
+    static func nextTokenBlock(_ names: TensorNames, layers: Int) -> (prefixes: [String], configKey: String) {
+        ([names.layer(layers)], "num_nextn_predict_layers")
     }
 
     /// Experts fused on loading as Qwen2-MoE's; the MLA projections, shared experts and router keep their names.

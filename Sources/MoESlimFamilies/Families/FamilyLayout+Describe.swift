@@ -51,8 +51,8 @@ extension FamilyLayout {
             buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }),
             layersPrefix: names.layersPrefix)
         if let mtp = multiTokenPrediction {
-            let tensors = checkpoint.names.reduce(0) { $0 + ($1.hasBytePrefix(mtp.prefix) ? 1 : 0) }
-            if tensors > 0 { model.multiTokenPrediction = MultiTokenPrediction(prefix: mtp.prefix, configKey: mtp.configKey, tensors: tensors) }
+            let tensors = checkpoint.names.reduce(0) { count, name in count + (mtp.prefixes.contains { name.hasBytePrefix($0) } ? 1 : 0) }
+            if tensors > 0 { model.multiTokenPrediction = MultiTokenPrediction(prefixes: mtp.prefixes, configKey: mtp.configKey, tensors: tensors) }
         }
         return ModelOutline(model: model, experts: expertTensors)
     }

@@ -16,6 +16,7 @@ enum FamilyRegistry {
         Ernie45MoeFamily.self,
         Qwen3NextFamily.self,
         Qwen35MoeFamily.self,
+        Qwen35MoeTextFamily.self,
         MiniMaxM2Family.self,
         Glm4MoeLiteFamily.self,
         DeepseekSparseFamily.self,
@@ -33,6 +34,7 @@ enum FamilyRegistry {
         Mistral3Family.self,
         Gemma4TextFamily.self,
         Gemma4Family.self,
+        Step3p7Family.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

@@ -52,7 +52,9 @@ public struct AttentionShape: Sendable, Equatable {
 /// Qwen3-Next's and Qwen3.5's `mtp.` block: a decoder layer with its own routed experts beyond
 /// `num_hidden_layers`, used for speculative decoding and ignored by transformers.
 public struct MultiTokenPrediction: Sendable, Equatable {
-    public var prefix: String
+    /// Where its tensors are: one prefix, or one per layer where the block is several decoder layers past the
+    /// last (Step-3.x's three, model.layers.<num_hidden_layers + i>.).
+    public var prefixes: [String]
     /// The config key that counts the block's layers (`mtp_num_hidden_layers`), set to 0 when it is dropped.
     public var configKey: String
     public var tensors: Int

@@ -54,7 +54,7 @@ public struct FamilyLayout {
     /// count them), such as DeepSeek-V3's e_score_correction_bias.
     public var buffers: [String] = []
     /// The multi-token-prediction block: the prefix of its tensors and the config key that counts its layers.
-    public var multiTokenPrediction: (prefix: String, configKey: String)?
+    public var multiTokenPrediction: (prefixes: [String], configKey: String)?
 
     /// "model.layers.3.mlp." for layer 3.
     func moePrefix(_ layer: Int) -> String { names.moeBlock(layer) }

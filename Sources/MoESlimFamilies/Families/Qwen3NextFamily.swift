@@ -105,7 +105,7 @@ struct HybridQwenConfig: Decodable, EngineConfigured {
         attention.linear = LinearAttentionShape(
             layers: try linearLayers(), valueHeads: valueHeads, keyHeadDim: keyHeadDim, valueHeadDim: valueHeadDim)
         var layout = FamilyLayout(dims: dims, experts: experts, attention: attention, routing: routing, moeLayers: moeLayers, names: names)
-        layout.multiTokenPrediction = names.name(.multiTokenPrediction).map { ($0, "mtp_num_hidden_layers") }
+        layout.multiTokenPrediction = names.name(.multiTokenPrediction).map { ([$0], "mtp_num_hidden_layers") }
         return layout
     }
 }

@@ -16,7 +16,8 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
     case query, key, value, output, queryNorm, keyNorm
     /// gpt_oss's per-head attention sinks, relative to the attention module.
     case sinks
-    /// AFMoE's output gate projection, relative to the attention module.
+    /// The attention output gate's own projection, relative to the attention module: AFMoE's (one gate per query
+    /// element) and Step's g_proj (one per query head).
     case attentionGate
     /// Multi-head latent attention modules relative to the attention module.
     case queryDown, queryDownNorm, queryUp, keyValueDown, keyValueDownNorm, keyValueUp

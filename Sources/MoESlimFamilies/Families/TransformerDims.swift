@@ -57,7 +57,7 @@ struct PlainMoEConfig: Decodable, EngineConfigured {
 /// versions (qwen3_moe: num_experts or num_local_experts).
 package struct ExpertKeys: Decodable {
     package static let countKeys = ["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"]
-    package static let topKKeys = ["num_experts_per_tok", "moe_k", "experts_per_token", "moe_topk"]
+    package static let topKKeys = ["num_experts_per_tok", "moe_k", "experts_per_token", "moe_topk", "moe_top_k"]
 
     package var count: Int
     var countKey: String

@@ -64,7 +64,7 @@ struct ModelShapes {
         } else if let conv = spec.attention.shortConvolution, conv.layers.contains(layer) {
             shortConvolution(prefix + spec.names[.shortConvolution], conv, names: spec.names)
         } else {
-            attention(prefix + spec.names[.attention], spec.attention, names: spec.names)
+            attention(prefix + spec.names[.attention], spec.attention, heads: spec.attention.heads(layer), names: spec.names)
         }
         norm(prefix + spec.postAttentionNorm, spec: spec)
         for output in [spec.attentionOutputNorm, spec.mlpOutputNorm].compactMap({ $0 }) { norm(prefix + output, spec: spec) }
@@ -112,10 +112,10 @@ struct ModelShapes {
         expect(module + ".bias", ExpectedShape(.size(out)))
     }
 
-    private mutating func attention(_ p: String, _ a: AttentionSpec, names: TensorNames) {
+    private mutating func attention(_ p: String, _ a: AttentionSpec, heads: Int, names: TensorNames) {
         switch a.kind {
         case .grouped:
-            let (q, kv) = (a.numHeads * a.headDim, a.numKeyValueHeads * a.headDim)
+            let (q, kv) = (heads * a.headDim, a.numKeyValueHeads * a.headDim)
             if case .inQuery = a.outputGate {
                 linear(p + names[.query], out: 2 * q, in: hidden)
             } else {
@@ -135,7 +135,8 @@ struct ModelShapes {
             case .none, .unweightedAfterRope:
                 break
             }
-            expect(p + names[.sinks], ExpectedShape(.size(a.numHeads)))
+            expect(p + names[.sinks], ExpectedShape(.size(heads)))
+            if a.headGate, let gate = names.name(.attentionGate) { linear(p + gate, out: heads, in: hidden) }
         case .multiLatent(let mla):
             let heads = a.numHeads, qk = mla.nopeDim + mla.ropeDim
             if let rank = mla.qLoraRank {
@@ -225,6 +226,11 @@ struct ModelShapes {
             let (inter, pair) = widths(p + gateUp, axis: 2)
             expect(p + gateUp, ExpectedShape(e, h, width == nil ? .even("2·intermediate") : pair))
             expect(p + down, ExpectedShape(e, inter, h))
+        case (.stacked(let gate, let up, let down), .fused):
+            let inter = width.map(ExpectedShape.Dim.size) ?? intermediate(checkpoint.info(p + gate)?.shape, axis: 1, rank: 3)
+            expect(p + gate, ExpectedShape(e, inter, h))
+            expect(p + up, ExpectedShape(e, inter, h))
+            expect(p + down, ExpectedShape(e, h, inter))
         case (.clampedSwiGLU(let gateUp, let gateUpBias, let down, let downBias, _, _), .fused):
             // MXFP4 experts (`_blocks` / `_scales`) are checked by their decoder, which knows their packing.
             let (inter, pair) = widths(p + gateUp, axis: 2)

@@ -37,11 +37,11 @@ public struct PruneTransform {
         if let mtp, multiTokenPrediction == .refuse, model.moeLayers.contains(where: { plan.keptExperts(layer: $0).count != $0.numExperts }) {
             throw MoESlimError(
                 .invalidArgument,
-                "the checkpoint has a multi-token-prediction block (\(mtp.tensors) tensors under '\(mtp.prefix)') with experts of its own, which this plan does not cover; pass --drop-mtp to leave it out (\(mtp.configKey) becomes 0)",
+                "the checkpoint has a multi-token-prediction block (\(mtp.tensors) tensors under \(mtp.prefixes.map { "'\($0)'" }.joined(separator: ", "))) with experts of its own, which this plan does not cover; pass --drop-mtp to leave it out (\(mtp.configKey) becomes 0)",
                 path: checkpoint.path)
         }
         if let mtp, multiTokenPrediction == .drop {
-            for name in checkpoint.names where name.hasBytePrefix(mtp.prefix) { dropped.insert(ByteName(name)) }
+            for name in checkpoint.names where mtp.prefixes.contains(where: { name.hasBytePrefix($0) }) { dropped.insert(ByteName(name)) }
         }
         var sliced: [ByteName: (axis: Int, kept: [Int])] = [:]
         var mergedSeparate: [ByteName: (group: ExpertMerge.Group, sources: [String])] = [:]
