@@ -33,6 +33,7 @@ enum FamilyRegistry {
         Mistral3Family.self,
         Gemma4TextFamily.self,
         Gemma4Family.self,
+        LongcatFlashFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.
