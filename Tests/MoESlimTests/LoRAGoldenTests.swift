@@ -43,6 +43,9 @@ final class LoRAGoldenTests: XCTestCase {
     /// Kimi-K2.5: trained as model.language_model. and lm_head, stored as language_model.model. and
     /// language_model.lm_head; MLA projections, router, shared and fused experts.
     func testKimiK25IsBitExact() throws { try check("kimi-k25", maxULP: 0) }
+    /// LongCat-Flash: both MLA sublayers, the router's classifier (rows for the zero-compute experts too) and the
+    /// experts fused at training time, which exist on disk only for the experts with weights.
+    func testLongcatFlashIsBitExact() throws { try check("longcat-flash", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }

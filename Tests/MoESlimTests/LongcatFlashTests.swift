@@ -82,3 +82,35 @@ final class LongcatFlashTests: XCTestCase {
         XCTAssertEqual(report.rows.first { $0.component == .denseFeedForward }?.params, 2 * 2 * 3 * 16 * 8)
     }
 }
+
+/// Configs transformers would read differently or refuse, on copies of the fixture's tensors.
+final class LongcatFlashConfigTests: XCTestCase {
+    private func describe(_ edit: (inout [String: Any]) -> Void) throws -> ModelDescription {
+        let folder = try Fixtures.scratch()
+        var config = try Fixtures.json(Fixtures.model("longcat_flash") + "/config.json")
+        edit(&config)
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        try FileManager.default.copyItem(atPath: Fixtures.model("longcat_flash") + "/model.safetensors", toPath: folder + "/model.safetensors")
+        return try ModelFamilies.describe(Checkpoint(path: folder))
+    }
+
+    /// LongcatFlashConfig sets num_layers to num_hidden_layers // 2 when a config states both.
+    func testNumHiddenLayersWinsAsTwiceTheDecoderLayers() throws {
+        let m = try describe { $0["num_hidden_layers"] = 2 }
+        XCTAssertEqual(m.numLayers, 1)
+        XCTAssertEqual(m.moeLayers.map(\.layer), [0])
+    }
+
+    func testLayerCountIsBoundedBeforeUse() {
+        XCTAssertThrowsError(try describe { $0["num_layers"] = 20_000 }) { error in
+            XCTAssertTrue("\(error)".contains("num_layers is 20000, outside 0...10000"), "\(error)")
+        }
+    }
+
+    /// Router rows still number six, but expert 3's tensors are past the 3 experts with weights the config states.
+    func testExpertTensorsPastTheExpertsWithWeightsAreRefused() {
+        XCTAssertThrowsError(try describe { $0["n_routed_experts"] = 3; $0["zero_expert_num"] = 3 }) { error in
+            XCTAssertTrue("\(error)".contains("expert 3 is out of range (config: 3 experts with weights and 3 zero-compute experts without)"), "\(error)")
+        }
+    }
+}
