@@ -94,7 +94,6 @@ public struct ForwardPass {
         _ batch: TokenBatch, through lastLayer: Int, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void,
         afterLayer: (Int) -> Void
     ) throws(MoESlimError) -> [Float] {
-        let hidden = model.hiddenSize
         if let limit = spec.attention.denseUpTo, let longest = batch.lengths.max(), longest > limit.tokens {
             throw MoESlimError(
                 .unsupportedModel,
@@ -103,31 +102,36 @@ public struct ForwardPass {
         }
         var h = try embed(batch.tokens)
         weights.release([model.embedTensor])
-        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, hidden: hidden, normEps: spec.normEps)
         weights.willNeed(layerTensors.first ?? [])
         for layer in 0...lastLayer {
-            let prefix = spec.names.layer(layer)
             if layer < lastLayer { weights.willNeed(layerTensors[layer + 1]) }
             if let sublayers = spec.shortcutSublayers {
                 try shortcutLayer(&h, sublayers: sublayers, layer: layer, batch: batch, masking: plan, observe: observe)
-                weights.release(layerTensors[layer])
-                afterLayer(layer)
-                continue
-            }
-            var x = h
-            try normalize(&x, prefix + spec.inputNorm)
-            addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
-            x = h
-            try normalize(&x, prefix + spec.postAttentionNorm)
-            if let output = try routedExperts(x, layer: layer, batch: batch, masking: plan, observe: observe) {
-                addResidual(&h, output)
             } else {
-                addResidual(&h, try denseMLP(x, spec.denseMLP, rows: batch.count, prefix: prefix))
+                try decoderLayer(&h, layer: layer, batch: batch, masking: plan, observe: observe)
             }
             weights.release(layerTensors[layer])
             afterLayer(layer)
         }
         return h
+    }
+
+    /// Attention, then the MoE block or, in a dense layer, the dense MLP, each added to the residual stream.
+    private func decoderLayer(
+        _ h: inout [Float], layer: Int, batch: TokenBatch, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) {
+        let prefix = spec.names.layer(layer)
+        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, hidden: model.hiddenSize, normEps: spec.normEps)
+        var x = h
+        try normalize(&x, prefix + spec.inputNorm)
+        addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
+        x = h
+        try normalize(&x, prefix + spec.postAttentionNorm)
+        if let output = try routedExperts(x, layer: layer, batch: batch, masking: plan, observe: observe) {
+            addResidual(&h, output)
+        } else {
+            addResidual(&h, try denseMLP(x, spec.denseMLP, rows: batch.count, prefix: prefix))
+        }
     }
 
     /// The MoE block's output on `x`, its routing observed; nil when the layer is dense.
