@@ -19,15 +19,11 @@ struct LongcatFlashFamily: EngineFamily {
     ])
     static let configBounds = ConfigBounds(
         expertKeys: ["zero_expert_num"], layerCountKeys: ["num_layers"],
-        dimensionKeys: ["qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "q_lora_rank", "kv_lora_rank", "ffn_hidden_size",
-                        "expert_ffn_hidden_size"])
+        dimensionKeys: ["qk_nope_head_dim", "qk_rope_head_dim", "qk_head_dim", "v_head_dim", "q_lora_rank", "kv_lora_rank",
+                        "ffn_hidden_size", "expert_ffn_hidden_size"])
 
     struct Config: Decodable, EngineConfigured {
-        var numLayers: Int?
-        var numHiddenLayers: Int?
-        var hiddenSize: Int
         var vocabSize: Int
-        var numAttentionHeads: Int
         var tieWordEmbeddings: Bool?
         var experts: ExpertKeys
         var zeroExpertNum: Int?
@@ -43,9 +39,7 @@ struct LongcatFlashFamily: EngineFamily {
         enum CodingKeys: String, CodingKey {
             case numLayers = "num_layers"
             case numHiddenLayers = "num_hidden_layers"
-            case hiddenSize = "hidden_size"
             case vocabSize = "vocab_size"
-            case numAttentionHeads = "num_attention_heads"
             case tieWordEmbeddings = "tie_word_embeddings"
             case zeroExpertNum = "zero_expert_num"
             case routedScalingFactor = "routed_scaling_factor"
@@ -60,11 +54,7 @@ struct LongcatFlashFamily: EngineFamily {
 
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            numLayers = try c.decodeIfPresent(Int.self, forKey: .numLayers)
-            numHiddenLayers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers)
-            hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
             vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-            numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
             tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings)
             experts = try ExpertKeys(from: decoder)
             zeroExpertNum = try c.decodeIfPresent(Int.self, forKey: .zeroExpertNum)
@@ -80,7 +70,8 @@ struct LongcatFlashFamily: EngineFamily {
             // num_hidden_layers is a property of LongcatFlashConfig, 2 × num_layers (one per attention sublayer); a
             // config that states it sets num_layers to half of it, which wins over num_layers. Without either,
             // transformers' default of 28.
-            engine = try EngineDims(from: decoder, numHiddenLayers: numHiddenLayers.map { $0 / 2 } ?? numLayers ?? 28)
+            let layers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers).map { $0 / 2 } ?? c.decodeIfPresent(Int.self, forKey: .numLayers)
+            engine = try EngineDims(from: decoder, numHiddenLayers: layers ?? 28)
         }
 
         /// LongcatFlashConfig's decoder layers (the engine's layer count).
@@ -96,7 +87,7 @@ struct LongcatFlashFamily: EngineFamily {
         try c.mla.check()
         let layers = c.decoderLayers
         let dims = TransformerDims(
-            numHiddenLayers: layers, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, numAttentionHeads: c.numAttentionHeads,
+            numHiddenLayers: layers, hiddenSize: c.engine.hiddenSize, vocabSize: c.vocabSize, numAttentionHeads: c.engine.numAttentionHeads,
             numKeyValueHeads: nil, headDim: nil, tieWordEmbeddings: c.tieWordEmbeddings, slidingWindow: nil, layerTypes: nil)
         var experts = c.experts
         experts.count += c.zeroCompute
