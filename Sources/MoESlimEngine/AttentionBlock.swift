@@ -142,6 +142,7 @@ struct AttentionBlock {
         } else {
             q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: heads * qk)
         }
+        if mla.queryScale != 1 { for i in q.indices { q[i] *= mla.queryScale } }
         let compressedWidth = mla.kvLoraRank + mla.ropeDim
         let compressed = try project(x, rows: rows, weights: weights, name: p + names[.keyValueDown], out: compressedWidth)
         var latent = [Float](repeating: 0, count: rows * mla.kvLoraRank)
@@ -151,6 +152,7 @@ struct AttentionBlock {
             for c in 0..<mla.ropeDim { keyRot[r * mla.ropeDim + c] = compressed[r * compressedWidth + mla.kvLoraRank + c] }
         }
         Kernels.rmsNorm(&latent, width: mla.kvLoraRank, weight: try weights.load(p + names[.keyValueDownNorm] + ".weight", count: mla.kvLoraRank), eps: mla.latentNormEps)
+        if mla.latentScale != 1 { for i in latent.indices { latent[i] *= mla.latentScale } }
         rope.apply(&q, rowStride: heads * qk, heads: heads, headStride: qk, offset: mla.nopeDim, batch: batch)
         rope.apply(&keyRot, rowStride: mla.ropeDim, heads: 1, headStride: mla.ropeDim, offset: 0, batch: batch)
         let perHead = mla.nopeDim + mla.valueDim

@@ -94,7 +94,6 @@ public struct ForwardPass {
         _ batch: TokenBatch, through lastLayer: Int, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void,
         afterLayer: (Int) -> Void
     ) throws(MoESlimError) -> [Float] {
-        let hidden = model.hiddenSize
         if let limit = spec.attention.denseUpTo, let longest = batch.lengths.max(), longest > limit.tokens {
             throw MoESlimError(
                 .unsupportedModel,
@@ -103,39 +102,84 @@ public struct ForwardPass {
         }
         var h = try embed(batch.tokens)
         weights.release([model.embedTensor])
-        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, layerRopes: spec.layerRopes, hidden: hidden, normEps: spec.normEps)
         weights.willNeed(layerTensors.first ?? [])
         for layer in 0...lastLayer {
-            let prefix = spec.names.layer(layer)
             if layer < lastLayer { weights.willNeed(layerTensors[layer + 1]) }
-            var x = h
-            try normalize(&x, prefix + spec.inputNorm)
-            var attended = try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix)
-            if let norm = spec.attentionOutputNorm { try normalize(&attended, prefix + norm) }
-            addResidual(&h, attended)
-            x = h
-            try normalize(&x, prefix + spec.postAttentionNorm)
-            var mlp: [Float]
-            if var moe = model.moeLayer(layer) {
-                let kept = plan.map { $0.keptExperts(layer: moe) }
-                if let topK = plan?.topK { moe.topK = topK }
-                let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: hidden, kept: kept, measuresOutputs: measuresExpertOutputs)
-                let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: prefix)
-                try observe(record)
-                mlp = output
+            if let sublayers = spec.shortcutSublayers {
+                try shortcutLayer(&h, sublayers: sublayers, layer: layer, batch: batch, masking: plan, observe: observe)
             } else {
-                let m = spec.denseMLP
-                let p = prefix + m.prefix
-                mlp = Kernels.gatedMLP(
-                    x, rows: batch.count, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
-                    down: try weights.linear(p + m.down), hidden: hidden, limit: spec.sharedLimits[layer])
+                try decoderLayer(&h, layer: layer, batch: batch, masking: plan, observe: observe)
             }
-            if let norm = spec.mlpOutputNorm { try normalize(&mlp, prefix + norm) }
-            addResidual(&h, mlp)
             weights.release(layerTensors[layer])
             afterLayer(layer)
         }
         return h
+    }
+
+    /// Attention, then the MoE block or, in a dense layer, the dense MLP, each added to the residual stream.
+    private func decoderLayer(
+        _ h: inout [Float], layer: Int, batch: TokenBatch, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) {
+        let prefix = spec.names.layer(layer)
+        let attention = AttentionBlock(spec: spec.attention, names: spec.names, rope: spec.rope, layerRopes: spec.layerRopes, hidden: model.hiddenSize, normEps: spec.normEps)
+        var x = h
+        try normalize(&x, prefix + spec.inputNorm)
+        var attended = try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix)
+        if let norm = spec.attentionOutputNorm { try normalize(&attended, prefix + norm) }
+        addResidual(&h, attended)
+        x = h
+        try normalize(&x, prefix + spec.postAttentionNorm)
+        var mlp: [Float]
+        if let routed = try routedExperts(x, layer: layer, batch: batch, masking: plan, observe: observe) {
+            mlp = routed
+        } else {
+            mlp = try denseMLP(x, spec.denseMLP, rows: batch.count, prefix: prefix, limit: spec.sharedLimits[layer])
+        }
+        if let norm = spec.mlpOutputNorm { try normalize(&mlp, prefix + norm) }
+        addResidual(&h, mlp)
+    }
+
+    /// The MoE block's output on `x`, its routing observed; nil when the layer is dense.
+    private func routedExperts(
+        _ x: [Float], layer: Int, batch: TokenBatch, masking plan: PruningPlan?, observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) -> [Float]? {
+        guard var moe = model.moeLayer(layer) else { return nil }
+        let kept = plan.map { $0.keptExperts(layer: moe) }
+        if let topK = plan?.topK { moe.topK = topK }
+        let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: model.hiddenSize, kept: kept, measuresOutputs: measuresExpertOutputs)
+        let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: spec.names.layer(layer))
+        try observe(record)
+        return output
+    }
+
+    /// A dense gated MLP; `limit` is Step's clamp of its SwiGLU (EngineSpec.sharedLimits).
+    private func denseMLP(_ x: [Float], _ m: GatedMLPNames, rows: Int, prefix: String, limit: Float? = nil) throws(MoESlimError) -> [Float] {
+        let p = prefix + m.prefix
+        return Kernels.gatedMLP(
+            x, rows: rows, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
+            down: try weights.linear(p + m.down), hidden: model.hiddenSize, limit: limit)
+    }
+
+    /// LongCat-Flash's decoder layer, as transformers' LongcatFlashDecoderLayer: each sublayer adds its attention
+    /// and then its dense MLP to the residual stream; the MoE block reads what the first sublayer's MLP reads, and
+    /// its output joins after the last sublayer's MLP.
+    private func shortcutLayer(
+        _ h: inout [Float], sublayers: [TensorNames], layer: Int, batch: TokenBatch, masking plan: PruningPlan?,
+        observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) {
+        let prefix = spec.names.layer(layer)
+        var shortcut: [Float]?
+        for (i, names) in sublayers.enumerated() {
+            let attention = AttentionBlock(spec: spec.attention, names: names, rope: spec.rope, layerRopes: spec.layerRopes, hidden: model.hiddenSize, normEps: spec.normEps)
+            var x = h
+            try normalize(&x, prefix + names[.attentionNorm])
+            addResidual(&h, try attention(x, layer: layer, batch: batch, weights: weights, prefix: prefix))
+            x = h
+            try normalize(&x, prefix + names[.mlpNorm])
+            if i == 0 { shortcut = try routedExperts(x, layer: layer, batch: batch, masking: plan, observe: observe) }
+            addResidual(&h, try denseMLP(x, names.gatedMLP(prefix: names[.denseMLP]), rows: batch.count, prefix: prefix))
+        }
+        if let shortcut { addResidual(&h, shortcut) }
     }
 
     private func normalize(_ x: inout [Float], _ name: String) throws(MoESlimError) {

@@ -44,6 +44,11 @@ struct MoEBlock {
         for expert in 0..<e where !assigned[expert].isEmpty {
             let tokens = assigned[expert]
             let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
+            // A zero-compute expert (LongCat-Flash) is the identity: its output is its input.
+            guard expert < layer.weightedExperts else {
+                combine(gathered, tokens: tokens, gateWeights: routed.weights, into: &output, measured: &measured)
+                continue
+            }
             let y = try experts.run(expert, gathered, rows: tokens.count)
             experts.release(expert)
             combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, measured: &measured)

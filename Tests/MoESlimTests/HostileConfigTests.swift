@@ -7,7 +7,7 @@ import XCTest
 final class HostileConfigTests: XCTestCase {
     static let folder = FixturePaths.fixture("hostile/configs")
     static let tokens = folder + "/tokens.jsonl"
-    static let controls = ["control", "control-granitemoe", "control-deepseek_v3"]
+    static let controls = ["control", "control-granitemoe", "control-deepseek_v3", "control-longcat_flash"]
     /// Cases cut from fixtures/models/deepseek_v3, whose MoE layer is layer 1; the others' is layer 0.
     static let deepseek: Set = ["control-deepseek_v3", "n-group-not-dividing", "topk-group-above-groups", "rope-head-dim-zero", "shared-expert-transposed", "kv-b-proj-width", "router-in-dense-layer"]
 
@@ -39,6 +39,7 @@ final class HostileConfigTests: XCTestCase {
         "kept-experts-unknown-layer": "moe_slim.kept_experts names layer \"7\", which is not a MoE layer",
         "kept-experts-missing-layer": "moe_slim.kept_experts has no entry for MoE layer 0",
         "experts-per-layer-unknown-layer": "moe_slim.experts_per_layer names layer \"01\", which is not a MoE layer",
+        "longcat-zero-experts-huge": "zero_expert_num is 70000, outside 0...65536",
         "experts-per-layer-above-config": "moe_slim.experts_per_layer[\"0\"] is 9; it must be between 1 and the config's 4 experts",
     ]
 
@@ -56,6 +57,9 @@ final class HostileConfigTests: XCTestCase {
         "router-expert-count": ("model.layers.0.block_sparse_moe.gate.weight", "MoE layer 0: has 5 experts on axis 0 but the config says 4"),
         "norm-width": ("model.layers.0.input_layernorm.weight", "has shape [15], expected [16]"),
         "router-in-dense-layer": ("model.layers.1.mlp.gate.weight", "is a router in layer 1, which the config makes a dense layer (it makes 0 of the 2 layers MoE)"),
+        "longcat-mlp-transposed": ("model.layers.0.mlps.1.down_proj.weight", "has shape [8, 16], expected [16, 8]"),
+        "longcat-second-attention-width": ("model.layers.0.self_attn.1.kv_b_proj.weight", "has shape [31, 8], expected [32, 8]"),
+        "longcat-router-without-zero-rows": ("model.layers.0.mlp.router.classifier.weight", "MoE layer 0: has 4 experts on axis 0 but the config says 6"),
         "fused-down-axes-swapped": ("model.layers.0.block_sparse_moe.output_linear.weight", "has shape [4, 8, 16], expected [4, 16, 8]"),
     ]
 

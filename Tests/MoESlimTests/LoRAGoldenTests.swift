@@ -53,6 +53,9 @@ final class LoRAGoldenTests: XCTestCase {
     /// model.multi_modal_projector, stored as released (model.layers., moe.gate, share_expert., moe.down_proj
     /// stack, vit_large_projector); attention with its g_proj, the dense MLP, router, shared and routed down_proj.
     func testStep3p7IsBitExact() throws { try check("step3p7", maxULP: 0) }
+    /// LongCat-Flash: both MLA sublayers, the router's classifier (rows for the zero-compute experts too) and the
+    /// experts fused at training time, which exist on disk only for the experts with weights.
+    func testLongcatFlashIsBitExact() throws { try check("longcat-flash", maxULP: 0) }
 
     /// Adapters trained on per-expert nn.Linear (transformers 4 names, which are the disk names), on a bf16 base.
     func testPerExpertLinearsAreBitExact() throws { try check("per-expert-linears", maxULP: 0) }

@@ -22,6 +22,11 @@ final class SweepMaskTests: XCTestCase {
     /// expert_bias buffer (renormalised with 1e-6).
     func testAfmoeExpertBias() throws { try check("afmoe", kept: [1: [0, 2, 3, 5, 7], 2: [1, 2, 4, 6]]) }
     func testLfm2MoeExpertBias() throws { try check("lfm2_moe", kept: [1: [0, 2, 3, 5, 7], 3: [1, 2, 4, 6]]) }
+    /// Experts 6-8 are zero-compute: each layer keeps four with weights and two of them, ids renumbered in
+    /// the pruned checkpoint (n_routed_experts 4, zero_expert_num 2).
+    func testLongcatFlashZeroComputeExperts() throws {
+        try check("longcat_flash", kept: [0: [0, 2, 3, 5, 6, 8], 1: [1, 2, 4, 5, 7, 8]])
+    }
     func testTopKOverride() throws { try check("olmoe", kept: [0: [0, 1, 2, 6, 7], 1: [1, 3, 4, 5]], topK: 1) }
 
     /// On every kernel path this CPU has.

@@ -85,6 +85,10 @@ public struct MultiLatentSpec: Sendable {
     public var valueDim: Int
     /// transformers builds q_a_layernorm and kv_a_layernorm without passing rms_norm_eps.
     public var latentNormEps: Float = 1e-6
+    /// LongCat-Flash's LoRA scaling: the queries times √(hidden / q_lora_rank), the normalised key-value latent
+    /// times √(hidden / kv_lora_rank) before kv_b_proj; 1 in DeepSeek.
+    public var queryScale: Float = 1
+    public var latentScale: Float = 1
 }
 
 /// Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5) on `layers`: widths, the short convolution's kernel, and

@@ -36,6 +36,12 @@ struct EngineDims: Decodable {
     }
 
     init(from decoder: Decoder) throws {
+        try self.init(from: decoder, numHiddenLayers: try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .numHiddenLayers))
+    }
+
+    /// For a family whose config counts its decoder layers under another key (LongCat-Flash's num_layers).
+    init(from decoder: Decoder, numHiddenLayers: Int) throws {
+        self.numHiddenLayers = numHiddenLayers
         let c = try decoder.container(keyedBy: CodingKeys.self)
         hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
         numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
@@ -43,7 +49,6 @@ struct EngineDims: Decodable {
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
-        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
         slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
         useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow)
         maxWindowLayers = try c.decodeIfPresent(Int.self, forKey: .maxWindowLayers)

@@ -31,6 +31,10 @@ public struct EngineSpec: Sendable {
     /// granitemoe divides the lm_head output by logits_scaling; a division, as transformers does, not a
     /// multiplication by the reciprocal, so logits match to the last bit.
     public var logitsDivisor: Float = 1
+    /// LongCat-Flash's decoder layer: attention then a dense MLP, once per name table here (each sublayer's norms,
+    /// attention and `denseMLP`), with the MoE block reading the first sublayer's MLP input and its output added
+    /// after the last sublayer. Nil for the usual layer of one attention and one MLP or MoE block.
+    package var shortcutSublayers: [TensorNames]?
 
     init(normEps: Float, rope: RopeSpec, attention: AttentionSpec, names: TensorNames, experts: ExpertFormat) {
         self.normEps = normEps

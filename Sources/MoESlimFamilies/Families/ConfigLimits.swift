@@ -24,7 +24,7 @@ enum ConfigLimits {
                 throw MoESlimError(.invalidConfig, "\(key) is \(text), outside \(range.lowerBound)...\(range.upperBound)", path: path)
             }
         }
-        for key in layerKeys { try bounded(key, 0...maxLayers) }
+        for key in layerKeys + family.layerCountKeys { try bounded(key, 0...maxLayers) }
         for key in expertKeys + family.expertKeys { try bounded(key, 0...maxExperts) }
         for key in dimensionKeys + family.dimensionKeys { try bounded(key, 0...maxDimension) }
         for key in family.layerIndexKeys { try bounded(key, -1...maxLayers) }
@@ -45,6 +45,9 @@ enum ConfigLimits {
 public struct ConfigBounds: Sendable {
     /// Counts of experts or expert groups: 0...maxExperts.
     var expertKeys: [String] = []
+    /// Counts of decoder layers under another name than num_hidden_layers (LongCat-Flash's num_layers):
+    /// 0...maxLayers.
+    var layerCountKeys: [String] = []
     /// Widths, steps and layer counts: 0...maxDimension.
     var dimensionKeys: [String] = []
     /// A layer index where -1 means the last layer.

@@ -29,13 +29,15 @@ extension FamilyLayout {
         var expertTensors: [ModelOutline.ExpertTensors] = []
         for (layer, tensors) in zip(moeLayers, byLayer) {
             let experts = history.experts(layer)
-            guard experts >= 1 else {
-                throw MoESlimError(.invalidConfig, "\(expertCountKey) is \(experts); MoE layer \(layer) needs at least 1 expert", path: checkpoint.configPath)
+            let zero = zeroComputeExperts?.count ?? 0
+            guard experts - zero >= 1 else {
+                throw MoESlimError(.invalidConfig, "\(expertCountKey) is \(experts - zero); MoE layer \(layer) needs at least 1 expert with weights", path: checkpoint.configPath)
             }
             guard (1...experts).contains(topK) else {
                 throw MoESlimError(.invalidConfig, "\(topKKey) is \(topK); it must be between 1 and the \(experts) experts of MoE layer \(layer)", path: checkpoint.configPath)
             }
-            let (described, own) = try describeLayer(layer, prefix: moePrefix(layer), numExperts: experts, tensors: tensors, checkpoint: checkpoint)
+            let (described, own) = try describeLayer(
+                layer, prefix: moePrefix(layer), numExperts: experts, zeroCompute: zero, tensors: tensors, checkpoint: checkpoint)
             layers.append(described)
             expertTensors.append(own)
         }
@@ -46,7 +48,7 @@ extension FamilyLayout {
         var model = ModelDescription(
             modelType: modelType, numLayers: numLayers, hiddenSize: hiddenSize, vocabSize: vocabSize,
             attention: attention, tiedEmbeddings: tiedEmbeddings || lmHead == nil, moeLayers: layers,
-            expertCountKey: expertCountKey, topKKey: topKKey, routing: routing,
+            expertCountKey: expertCountKey, topKKey: topKKey, zeroComputeKey: zeroComputeExperts?.configKey, routing: routing,
             embedTensor: embedTensor, lmHeadTensor: lmHead,
             buffers: Set(moeLayers.flatMap { layer in buffers.map { moePrefix(layer) + $0 } }.filter(checkpoint.contains).map { ByteName($0) }),
             layersPrefix: names.layersPrefix)
@@ -57,10 +59,12 @@ extension FamilyLayout {
         return ModelOutline(model: model, experts: expertTensors)
     }
 
-    /// The layer with its per-expert lists left empty, and those lists as positions, each in name order.
+    /// The layer with its per-expert lists left empty, and those lists as positions, each in name order. The
+    /// router has a row for every expert; tensors exist only for the `numExperts - zeroCompute` with weights.
     private func describeLayer(
-        _ layer: Int, prefix: String, numExperts: Int, tensors: [NamedPosition], checkpoint: Checkpoint
+        _ layer: Int, prefix: String, numExperts: Int, zeroCompute: Int, tensors: [NamedPosition], checkpoint: Checkpoint
     ) throws(MoESlimError) -> (MoELayer, ModelOutline.ExpertTensors) {
+        let weighted = numExperts - zeroCompute
         func fail(_ message: String, tensor: String? = nil) -> MoESlimError {
             MoESlimError(.invalidTensor, "MoE layer \(layer): \(message)", path: checkpoint.path, tensor: tensor)
         }
@@ -89,12 +93,14 @@ extension FamilyLayout {
         for tensor in tensors {
             switch places.place(of: tensor.name) {
             case .expert(let e):
-                guard e < numExperts else {
-                    throw fail("expert \(e) is out of range (config: \(numExperts) experts)", tensor: String(decoding: tensor.name, as: UTF8.self))
+                guard e < weighted else {
+                    let config = zeroCompute == 0 ? "\(numExperts) experts" : "\(weighted) experts with weights and \(zeroCompute) zero-compute experts without"
+                    throw fail("expert \(e) is out of range (config: \(config))", tensor: String(decoding: tensor.name, as: UTF8.self))
                 }
                 owned.append((e, tensor))
             case .fused:
                 let full = String(decoding: tensor.name, as: UTF8.self)
+                guard zeroCompute == 0 else { throw fail("has fused expert tensors, which a family with zero-compute experts does not store", tensor: full) }
                 try checkAxis(full, axis: 0)
                 fused.append(SlicedTensor(name: full, axis: 0))
             case .shared:
@@ -107,11 +113,11 @@ extension FamilyLayout {
         let storage: MoELayer.ExpertStorage
         var experts = ModelOutline.ExpertTensors()
         if !owned.isEmpty {
-            let (grouped, starts) = Self.byExpert(owned, count: numExperts)
+            let (grouped, starts) = Self.byExpert(owned, count: weighted)
             let reference = Array(grouped[starts[0] ..< starts[1]])
             let order = reference.indices.sorted { reference[$0].name.compareBytes(reference[$1].name) < 0 }
             experts.positions.reserveCapacity(grouped.count)
-            for e in 0..<numExperts {
+            for e in 0..<weighted {
                 let own = grouped[starts[e] ..< starts[e + 1]]
                 if places.isLike(own, expert: e, reference: reference) {
                     experts.positions.append(contentsOf: order.lazy.map { own[own.startIndex + $0].position })
@@ -132,7 +138,7 @@ extension FamilyLayout {
             throw fail("no expert tensors found under '\(prefix)'")
         }
         let described = MoELayer(layer: layer, numExperts: numExperts, topK: topK, router: router, experts: storage,
-                                 shared: shared.sorted { $0.utf8Precedes($1) })
+                                 shared: shared.sorted { $0.utf8Precedes($1) }, zeroComputeExperts: zeroCompute)
         return (described, experts)
     }
 

@@ -35,6 +35,7 @@ enum FamilyRegistry {
         Gemma4TextFamily.self,
         Gemma4Family.self,
         Step3p7Family.self,
+        LongcatFlashFamily.self,
     ]
 
     /// The family registered for a model type, compared as bytes.

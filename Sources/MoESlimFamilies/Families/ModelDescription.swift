@@ -10,9 +10,13 @@ public struct ModelDescription: Sendable {
     public var attention: AttentionShape
     public var tiedEmbeddings: Bool
     public var moeLayers: [MoELayer]
-    /// config.json keys that hold the expert count and the experts per token, rewritten by prune.
+    /// config.json keys that hold the expert count and the experts per token, rewritten by prune. With
+    /// zero-compute experts the expert-count key counts only the experts with weights.
     public var expertCountKey: String
     public var topKKey: String
+    /// The config.json key that counts the zero-compute experts (LongCat-Flash's zero_expert_num), rewritten by
+    /// prune; nil for families without them.
+    public var zeroComputeKey: String?
     public var routing: RoutingRule
     public var embedTensor: String
     public var lmHeadTensor: String?
@@ -47,6 +51,8 @@ public struct AttentionShape: Sendable, Equatable {
     public var slidingLayers: Set<Int>
     /// Hybrid models' linear-attention layers, which keep a fixed-size state instead of attending to the context.
     public var linear: LinearAttentionShape? = nil
+    /// Attention sublayers in one decoder layer: LongCat-Flash's layers each attend twice.
+    public var perLayer: Int = 1
 }
 
 /// Qwen3-Next's and Qwen3.5's `mtp.` block: a decoder layer with its own routed experts beyond
@@ -95,6 +101,12 @@ public struct MoELayer: Sendable, Equatable {
     public var experts: ExpertStorage
     /// Shared experts and their gate: always kept, copied byte for byte.
     public var shared: [String]
+    /// Experts that are the identity and have no weights (LongCat-Flash's zero experts): the router's last rows,
+    /// ids `weightedExperts..<numExperts`. A token sent to one costs no FLOPs.
+    public var zeroComputeExperts: Int = 0
+
+    /// The experts with tensors, ids 0..<weightedExperts.
+    public var weightedExperts: Int { numExperts - zeroComputeExperts }
 
     public var expertTensorNames: [String] {
         switch experts {

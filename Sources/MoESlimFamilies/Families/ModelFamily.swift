@@ -55,6 +55,9 @@ public struct FamilyLayout {
     public var buffers: [String] = []
     /// The multi-token-prediction block: the prefix of its tensors and the config key that counts its layers.
     public var multiTokenPrediction: (prefixes: [String], configKey: String)?
+    /// Identity experts without weights that the router also scores (LongCat-Flash's zero_expert_num): how many
+    /// every MoE layer has, after the `numExperts - count` experts with weights, and the config key that says so.
+    public var zeroComputeExperts: (count: Int, configKey: String)?
 
     /// "model.layers.3.mlp." for layer 3.
     func moePrefix(_ layer: Int) -> String { names.moeBlock(layer) }

@@ -51,9 +51,34 @@ public struct PruningPlan: Sendable, Equatable {
                 }
             }
         }
+        try validateZeroCompute(against: model, bad: bad)
         if let topK {
             for layer in model.moeLayers where keptExperts(layer: layer).count < topK {
                 throw bad("layer \(layer.layer) keeps \(keptExperts(layer: layer).count) experts, fewer than top-k \(topK)")
+            }
+        }
+    }
+
+    /// How many experts with weights and zero-compute experts a layer keeps.
+    public func keptSplit(layer: MoELayer) -> (weighted: Int, zeroCompute: Int) {
+        let kept = keptExperts(layer: layer)
+        let zero = kept.reduce(0) { $0 + ($1 >= layer.weightedExperts ? 1 : 0) }
+        return (kept.count - zero, zero)
+    }
+
+    /// With zero-compute experts the config has one count of experts with weights and one of zero-compute experts
+    /// for all layers (LongCat-Flash's n_routed_experts and zero_expert_num): every layer must keep the same
+    /// number of each, and at least one expert with weights.
+    private func validateZeroCompute(against model: ModelDescription, bad: (String) -> MoESlimError) throws(MoESlimError) {
+        guard let key = model.zeroComputeKey, let first = model.moeLayers.first else { return }
+        let split = keptSplit(layer: first)
+        for layer in model.moeLayers {
+            let own = keptSplit(layer: layer)
+            guard own.weighted >= 1 else {
+                throw bad("layer \(layer.layer) keeps no expert with weights, only zero-compute experts (ids \(layer.weightedExperts) and up)")
+            }
+            guard own == split else {
+                throw bad("layer \(layer.layer) keeps \(own.weighted) experts with weights and \(own.zeroCompute) zero-compute experts, layer \(first.layer) keeps \(split.weighted) and \(split.zeroCompute); the config has one \(model.expertCountKey) and one \(key) for all layers")
             }
         }
     }

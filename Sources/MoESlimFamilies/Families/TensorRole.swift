@@ -126,6 +126,14 @@ package struct TensorNames: Sendable {
 
     package func layer(_ index: Int) -> String { "\(layersPrefix)\(index)." }
 
+    /// The same table with some roles named otherwise: one sublayer's names in a layer that has several
+    /// (LongCat-Flash's `self_attn.0.`, `self_attn.1.`).
+    package func replacing(_ changes: [TensorRole: String]) -> TensorNames {
+        var copy = self
+        copy.own.merge(changes) { $1 }
+        return copy
+    }
+
     /// "model.layers.3.mlp." for layer 3.
     func moeBlock(_ layer: Int) -> String { self.layer(layer) + self[.moeBlock] }
 

@@ -58,6 +58,15 @@ struct ModelShapes {
     }
 
     private mutating func decoderLayer(_ prefix: String, layer: Int, spec: EngineSpec) {
+        if let sublayers = spec.shortcutSublayers {
+            for names in sublayers {
+                norm(prefix + names[.attentionNorm], spec: spec)
+                attention(prefix + names[.attention], spec.attention, heads: spec.attention.heads(layer), names: names)
+                norm(prefix + names[.mlpNorm], spec: spec)
+                gatedMLP(prefix + names[.denseMLP], names.gatedMLP(prefix: ""), width: spec.intermediate.dense)
+            }
+            return
+        }
         norm(prefix + spec.inputNorm, spec: spec)
         if let linear = spec.attention.linear, linear.layers.contains(layer) {
             linearAttention(prefix + spec.names[.linearAttention], linear, names: spec.names)

@@ -21,6 +21,9 @@ extension Checkpoint: ExpertWeights {
             MoESlimError(.unsupportedModel, "AIMER reads f32, bf16, f16, block-scaled FP8 (E4M3) and MXFP4 expert weights, not \(info.dtype.rawValue) of shape \(info.shape)", path: path, tensor: name)
         }
         let floats: Set<DType> = [.F32, .BF16, .F16]
+        guard layer.zeroComputeExperts == 0 else {
+            throw MoESlimError(.unsupportedModel, "AIMER scores experts by their weights, and layer \(layer.layer)'s \(layer.zeroComputeExperts) zero-compute experts have none; rank by counts or --criterion random", path: path)
+        }
         switch layer.experts {
         case .separate(_, let perExpert):
             guard perExpert.count == layer.numExperts else {

@@ -33,6 +33,9 @@ public struct ExpertMerge: Sendable, Equatable {
         for layer in model.moeLayers {
             let kept = plan.keptExperts(layer: layer)
             guard kept.count != layer.numExperts else { continue }
+            guard layer.zeroComputeExperts == 0 else {
+                throw MoESlimError(.unsupportedModel, "merging averages expert weights, and layer \(layer.layer)'s \(layer.zeroComputeExperts) zero-compute experts have none; prune without --merge")
+            }
             guard let hard = counts.layer(layer.layer)?.hard, hard.count == layer.numExperts else {
                 throw MoESlimError(.invalidCounts, "no counts for MoE layer \(layer.layer) with \(layer.numExperts) experts", path: countsPath)
             }

@@ -78,12 +78,19 @@ public struct ExpertSelection: Sendable {
                 guard n >= 1, n <= layer.numExperts else {
                     throw MoESlimError(.invalidPlan, "cannot keep \(n) of \(layer.numExperts) experts in layer \(layer.layer)")
                 }
-                kept[layer.layer] = try Self.best(n, of: scoreTable[layer.layer]!, groups: groups, layer: layer.layer)
+                if layer.zeroComputeExperts > 0 {
+                    kept[layer.layer] = Self.bestWithZeroCompute(n, of: scoreTable[layer.layer]!, layer: layer)
+                } else {
+                    kept[layer.layer] = try Self.best(n, of: scoreTable[layer.layer]!, groups: groups, layer: layer.layer)
+                }
             }
             plan = PruningPlan(kept: kept, topK: topK)
         case .global:
             guard groups == 1 else {
                 throw MoESlimError(.invalidPlan, "global pruning would leave groups of unequal size, which group-limited routing (n_group \(groups)) cannot load; use --strategy layer")
+            }
+            if let key = model.zeroComputeKey {
+                throw MoESlimError(.invalidPlan, "global pruning would keep different numbers of zero-compute experts per layer, which one \(key) for all layers cannot say; use --strategy layer")
             }
             plan = try globalPlan(model: model, scores: scoreTable)
         }
@@ -103,6 +110,18 @@ public struct ExpertSelection: Sendable {
             kept += ids.sorted { (scores[$0], -$0) > (scores[$1], -$1) }.prefix(n / groups)
         }
         return kept.sorted()
+    }
+
+    /// The n best experts of a layer with zero-compute experts, in the same proportion as the layer has them
+    /// (rounded, at least one with weights): the split depends only on n and the layer's counts, so every layer
+    /// of a model keeps the same number of each, as its config's single count of each requires. The criterion
+    /// chooses which inside each part.
+    static func bestWithZeroCompute(_ n: Int, of scores: [Double], layer: MoELayer) -> [Int] {
+        let zero = min(max(Int((Double(n) * Double(layer.zeroComputeExperts) / Double(layer.numExperts)).rounded()), 0), n - 1)
+        func best(_ count: Int, in ids: Range<Int>) -> [Int] {
+            Array(ids.sorted { (scores[$0], -$0) > (scores[$1], -$1) }.prefix(count))
+        }
+        return (best(n - zero, in: 0..<layer.weightedExperts) + best(zero, in: layer.weightedExperts..<layer.numExperts)).sorted()
     }
 
     /// One ranking over all layers, after a floor of the top-k best experts in every layer so none is emptied.

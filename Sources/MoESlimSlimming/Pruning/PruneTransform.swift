@@ -125,6 +125,7 @@ public struct PruneTransform {
             var l = layer
             let kept = plan.keptExperts(layer: layer)
             l.numExperts = kept.count
+            l.zeroComputeExperts = plan.keptSplit(layer: layer).zeroCompute
             if let topK = plan.topK { l.topK = topK }
             if case .separate(let prefix, let perExpert) = layer.experts {
                 l.experts = .separate(prefix: prefix, perExpert: kept.enumerated().map { n, e in
@@ -138,7 +139,7 @@ public struct PruneTransform {
 
     public var tensorShapes: [(name: String, dtype: DType, shape: [Int])] { tensors.map { ($0.name, $0.dtype, $0.shape) } }
 
-    /// Only the expert-count key, top-k (when asked) and our own `moe_slim` section change (and, in
+    /// Only the expert-count key (and the zero-compute count), top-k (when asked) and our own `moe_slim` section change (and, in
     /// `QuantizedModules`, the expert numbers in quantization_config's module lists); every other key keeps its
     /// position and literal text.
     static func rewriteConfig(
@@ -151,9 +152,14 @@ public struct PruneTransform {
         var rewritten = keys
         // Every spelling present is rewritten (gpt-oss configs carry both experts_per_token and
         // num_experts_per_tok), so no stale alias contradicts the new value.
+        // With zero-compute experts the expert-count key counts those with weights, and the family's own key the
+        // rest (the plan keeps the same number of each in every layer).
+        let splits = model.moeLayers.map(plan.keptSplit(layer:))
+        let weighted = model.zeroComputeKey == nil ? counts.values.max() : splits.map(\.weighted).max()
         for key in [model.expertCountKey] + ExpertKeys.countKeys where key == model.expertCountKey || keys[key] != nil {
-            rewritten.set(key, .int(counts.values.max() ?? 0))
+            rewritten.set(key, .int(weighted ?? 0))
         }
+        if let key = model.zeroComputeKey { rewritten.set(key, .int(splits.map(\.zeroCompute).max() ?? 0)) }
         if let topK = plan.topK {
             for key in [model.topKKey] + ExpertKeys.topKKeys where key == model.topKKey || keys[key] != nil {
                 rewritten.set(key, .int(topK))

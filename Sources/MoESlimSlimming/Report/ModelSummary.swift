@@ -76,6 +76,7 @@ public struct ModelSummary: Sendable {
                 .object([
                     ("layer", .int(layer.layer)),
                     ("experts", .int(layer.numExperts)),
+                    ("zero_compute_experts", .int(layer.zeroComputeExperts)),
                     ("top_k", .int(layer.topK)),
                     ("storage", .string(storage(layer))),
                     ("router", .array(layer.router.map { .string($0.name) })),
@@ -94,7 +95,10 @@ public struct ModelSummary: Sendable {
             "  hidden/vocab  \(model.hiddenSize) / \(model.vocabSize)" + (model.tiedEmbeddings ? " (tied embeddings)" : ""),
             "  tensors       \(tensorCount) in \(shards) shard\(shards == 1 ? "" : "s")",
         ]
-        let counts = Dictionary(grouping: model.moeLayers, by: { "\($0.numExperts) experts, \($0.topK) per token, \(storageWords($0))" })
+        let counts = Dictionary(grouping: model.moeLayers, by: { layer in
+            let zero = layer.zeroComputeExperts == 0 ? "" : " (\(layer.zeroComputeExperts) of them zero-compute)"
+            return "\(layer.numExperts) experts\(zero), \(layer.topK) per token, \(storageWords(layer))"
+        })
         for (text, layers) in counts.sorted(by: { $0.key < $1.key }) {
             lines.append("  MoE layers    \(layers.count) × \(text)")
         }

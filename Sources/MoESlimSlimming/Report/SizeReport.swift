@@ -89,7 +89,8 @@ public struct SizeReport: Sendable {
         self.scaleBytes = scaleBytes
     }
 
-    /// Kaplan's 2 · n_layer · n_ctx · d_attn, with n_ctx capped by the window on sliding-window layers; a
+    /// Kaplan's 2 · n_layer · n_ctx · d_attn (n_layer counting each attention sublayer: LongCat-Flash attends
+    /// twice per decoder layer), with n_ctx capped by the window on sliding-window layers; a
     /// linear-attention layer instead reads its state twice and writes it once: 6 · value heads · d_k · d_v.
     static func maskFlops(_ model: ModelDescription, context: Int) -> Double {
         let dAttn = Double(model.attention.numHeads * model.attention.queryKeyHeadDim)
@@ -101,7 +102,7 @@ public struct SizeReport: Sendable {
             }
             var ctx = context
             if model.attention.slidingLayers.contains(layer), let w = model.attention.slidingWindow { ctx = min(ctx, w) }
-            total += 2 * Double(ctx) * dAttn
+            total += 2 * Double(ctx) * dAttn * Double(model.attention.perLayer)
         }
         return total
     }

@@ -59,7 +59,8 @@ enum TensorClassifier {
             if parts.contains(where: { $0.starts(with: "in_proj") }) || any("conv1d") { return .attentionQKV }
             return .other
         }
-        if any("mlp", "feed_forward", "block_sparse_moe") { return .denseFeedForward }
+        // LongCat-Flash keeps its two dense MLPs per layer under `mlps.0.` and `mlps.1.`.
+        if any("mlp", "mlps", "feed_forward", "block_sparse_moe") { return .denseFeedForward }
         return .other
     }
 }
