@@ -11,6 +11,7 @@ import MoESlimSlimming
 extension ComputePrecision: ExpressibleByArgument {}
 extension DataReaderOptions.Format: ExpressibleByArgument {}
 extension ExpertSelection.Strategy: ExpressibleByArgument {}
+extension ExpertMerge.Similarity: ExpressibleByArgument {}
 extension MergeRounding: ExpressibleByArgument {}
 
 /// Every size option (--memory, --max-shard-size, --max-record-bytes) is a ByteSize, parsed once by the parser;

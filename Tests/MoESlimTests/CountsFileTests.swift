@@ -88,7 +88,7 @@ final class CountsFileTests: XCTestCase {
         }
         XCTAssertEqual(refusal(c), "c.json: layers[1] has no ean but layers[0] has; a statistic is in every layer or in none")
         c.layers[1].sums[.ean] = [1, 1]
-        XCTAssertEqual(refusal(c), "c.json: layers[1] has lists of different lengths (hard 3, soft 3, soft_softmax 3, saliency 3, ean 2, max_abs_output 3)")
+        XCTAssertEqual(refusal(c), "c.json: layers[1] has lists of different lengths (hard 3, soft 3, soft_softmax 3, saliency 3, ean 2, max_abs_output 3, output_sketch 3)")
         c.layers[1].sums[.ean] = [1, 1, 1]
         XCTAssertEqual(refusal(c), "accepted")
         c.layers[0].exact = ExactSums(approximating: c.layers[0])
