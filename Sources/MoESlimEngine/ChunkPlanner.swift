@@ -33,7 +33,8 @@ public struct ChunkPlanner: Sendable {
         vocabSlice = max(1, widenedLayerBytes / (4 * max(model.hiddenSize, 1)))
         let experts = model.maxExperts
         let topK = model.moeLayers.map(\.topK).max() ?? 1
-        bytesPerToken = 4 * (24 * model.hiddenSize + 6 * experts + 8 * topK + logitCopies * model.vocabSize)
+        // Activations, the routing record's per-expert and per-slot lists (with each slot's OutputSketch) and logits.
+        bytesPerToken = 4 * (24 * model.hiddenSize + 6 * experts + (8 + OutputSketch.width) * topK + logitCopies * model.vocabSize)
         streams = checkpoint.totalBytes > cacheRoom - min(budget, cacheRoom)
         let weights = widenedLayerBytes + (streams ? Self.storedLayerBytes(checkpoint, prefix: model.layersPrefix) : 0)
         let available = budget - weights

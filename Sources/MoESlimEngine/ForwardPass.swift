@@ -14,6 +14,8 @@ public struct ForwardPass {
     /// Whether routing records carry each selected expert's output norms and largest component (the counts'
     /// saliency, ean and max_abs_output). bench/statistics_bench.sh turns it off to time hard counts alone.
     public var measuresExpertOutputs = true
+    /// OutputSketch's projection for this hidden size, made once: 64 × hidden_size numbers.
+    private let sketch: [Float]
 
     public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
@@ -29,6 +31,7 @@ public struct ForwardPass {
         self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
         self.lastMoELayer = last
         self.layerTensors = Self.tensorsByLayer(checkpoint.names, prefix: model.layersPrefix, layers: model.numLayers)
+        self.sketch = OutputSketch.matrix(hidden: model.hiddenSize)
     }
 
     /// This pass streaming a model larger than the page cache (ChunkPlanner.streams): each tensor leaves the
@@ -146,7 +149,7 @@ public struct ForwardPass {
         guard var moe = model.moeLayer(layer) else { return nil }
         let kept = plan.map { $0.keptExperts(layer: moe) }
         if let topK = plan?.topK { moe.topK = topK }
-        let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: model.hiddenSize, kept: kept, measuresOutputs: measuresExpertOutputs)
+        let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: model.hiddenSize, kept: kept, sketch: measuresExpertOutputs ? sketch : nil)
         let (output, record) = try block(x, rows: batch.count, weights: weights, prefix: spec.names.layer(layer))
         try observe(record)
         return output

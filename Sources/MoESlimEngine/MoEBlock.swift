@@ -11,8 +11,11 @@ struct MoEBlock {
     let hidden: Int
     /// The original experts the router may choose (ascending), or nil for all of them.
     var kept: [Int]? = nil
-    /// Whether to record the experts' output norms and largest components (ForwardPass.measuresExpertOutputs).
-    var measuresOutputs = true
+    /// OutputSketch's projection when the experts' outputs are measured (norms, largest components and
+    /// sketches; ForwardPass.measuresExpertOutputs), nil when they are not.
+    var sketch: [Float]? = nil
+
+    private var measuresOutputs: Bool { sketch != nil }
 
     func callAsFunction(_ x: [Float], rows: Int, weights: WeightReader, prefix: String) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
         let p = prefix + spec.moePath
@@ -38,7 +41,7 @@ struct MoEBlock {
             for s in 0..<k { assigned[Int(routed.selected[t * k + s])].append((t, s)) }
         }
         var output = [Float](repeating: 0, count: rows * hidden)
-        var measured = ExpertOutputs(slots: rows * k)
+        var measured = ExpertOutputs(slots: rows * k, sketched: measuresOutputs)
         let experts = try ExpertRunner(
             format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden, limit: spec.expertLimits[layer.layer])
         for expert in 0..<e where !assigned[expert].isEmpty {
@@ -52,6 +55,7 @@ struct MoEBlock {
             let y = try experts.run(expert, gathered, rows: tokens.count)
             experts.release(expert)
             combine(y, tokens: tokens, gateWeights: routed.weights, into: &output, measured: &measured)
+            if let sketch { project(y, tokens: tokens, sketch: sketch, into: &measured.sketches) }
         }
         if measuresOutputs { try requireCountable(measured, gateWeights: routed.weights, weights: weights) }
         if let shared = spec.sharedExpert {
@@ -60,7 +64,7 @@ struct MoEBlock {
         let record = RoutingRecord(
             layer: layer.layer, tokens: rows, experts: e, topK: k, logits: logits, scores: routed.scores,
             selected: routed.selected, weights: routed.weights, outputNorms: measured.perGateWeight,
-            expertOutputNorms: measured.norms, expertOutputMaxima: measured.maxima)
+            expertOutputNorms: measured.norms, expertOutputMaxima: measured.maxima, expertOutputSketches: measured.sketches)
         return (output, record)
     }
 
@@ -89,11 +93,27 @@ struct MoEBlock {
         var perGateWeight: [Float]
         var norms: [Float]
         var maxima: [Float]
+        /// OutputSketch.width numbers per slot, or none when the outputs are not measured.
+        var sketches: [Float]
 
-        init(slots: Int) {
+        init(slots: Int, sketched: Bool) {
             perGateWeight = [Float](repeating: 0, count: slots)
             norms = perGateWeight
             maxima = perGateWeight
+            sketches = [Float](repeating: 0, count: sketched ? slots * OutputSketch.width : 0)
+        }
+    }
+
+    /// Each output row's OutputSketch, stored at its token's slot: one product with the ±1 projection (every
+    /// output element one fixed chain of multiply-adds, so a token's sketch does not depend on the other rows),
+    /// then the 1/√hidden scale.
+    private func project(_ y: [Float], tokens: [(token: Int, slot: Int)], sketch: [Float], into sketches: inout [Float]) {
+        let width = OutputSketch.width, k = layer.topK
+        let z = Kernels.linear(y, rows: tokens.count, weight: sketch, out: width)
+        let scale = 1 / Float(hidden).squareRoot()
+        for (i, a) in tokens.enumerated() {
+            let slot = a.token * k + a.slot
+            for j in 0..<width { sketches[slot * width + j] = z[i * width + j] * scale }
         }
     }
 

@@ -22,6 +22,10 @@ public struct RoutingRecord: Sendable {
     public var expertOutputNorms: [Float]
     /// The largest |component| of the same output, for finding super experts.
     public var expertOutputMaxima: [Float]
+    /// OutputSketch.width numbers per token and slot, row-major [tokens, topK, width]: the random projection of
+    /// the same output (OutputSketch), whose sums per expert give the counts' `output_sketch`. Empty when the
+    /// outputs are not measured.
+    public var expertOutputSketches: [Float]
 
     /// The largest saliency term (gate weight × ‖expert output‖) one token may add: router probabilities are at
     /// most 1, and beyond 2⁴⁰ the model is broken. The forward pass refuses larger terms, so the counts' exact

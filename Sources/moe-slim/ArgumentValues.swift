@@ -11,6 +11,7 @@ import MoESlimSlimming
 extension ComputePrecision: ExpressibleByArgument {}
 extension DataReaderOptions.Format: ExpressibleByArgument {}
 extension ExpertSelection.Strategy: ExpressibleByArgument {}
+extension ExpertMerge.Similarity: ExpressibleByArgument {}
 extension MergeRounding: ExpressibleByArgument {}
 extension BudgetSearchMethod: ExpressibleByArgument {}
 

@@ -57,8 +57,11 @@ struct PruneCommand: ParsableCommand {
     @Flag(help: "Leave out the multi-token-prediction block (mtp.* of Qwen3-Next and Qwen3.5; the layer after the last, model.layers.<num_hidden_layers>.*, of DeepSeek-V3/V3.2 and GLM-4.5+; the num_nextn_predict_layers layers after the last of Step-3.x), whose experts the plan does not cover; its layer count in the config becomes 0. Required to prune a checkpoint that has one.")
     var dropMtp = false
 
-    @Flag(help: "Fold each removed expert into the most similar kept expert of its layer (router-row cosine), averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")
+    @Flag(help: "Fold each removed expert into the most similar kept expert of its layer, averaging weights by hard counts from --counts (formats/merge.md), instead of dropping it.")
     var merge = false
+
+    @Option(help: ArgumentHelp("What --merge compares: output (the experts' mean outputs on the calibration tokens, the counts' output_sketch) or router (router weight rows). Default: output when the counts have output_sketch, else router.", valueName: "output|router"))
+    var mergeSimilarity: ExpertMerge.Similarity?
 
     @Option(help: "GGUF output: parts of at most N tensors, <name>-00001-of-<n>.gguf and on, as llama.cpp's --split-max-tensors cuts them (default: the input's parts).")
     var splitMaxTensors: Int?
@@ -79,6 +82,7 @@ struct PruneCommand: ParsableCommand {
             throw ValidationError("--plan cannot be combined with --counts, --keep or --sparsity")
         }
         if merge && counts == nil { throw ValidationError("--merge weights experts by their hard counts; give --counts") }
+        if mergeSimilarity != nil && !merge { throw ValidationError("--merge-similarity chooses how --merge groups experts; give --merge") }
         if plan == nil {
             guard counts != nil || !criterion.needsCounts else {
                 throw ValidationError("give --counts (with --keep or --sparsity), --criterion aimer or random, or --plan")
@@ -124,8 +128,9 @@ struct PruneCommand: ParsableCommand {
                 chosen = try selection.plan(model: model, counts: loaded, weights: checkpoint)
             }
             let merging = try loaded.flatMap { (c, path) throws(MoESlimError) in
-                merge ? try ExpertMerge(checkpoint: checkpoint, model: model, plan: chosen, counts: c, countsPath: path) : nil
+                merge ? try ExpertMerge(checkpoint: checkpoint, model: model, plan: chosen, counts: c, countsPath: path, similarity: mergeSimilarity) : nil
             }
+            if let merging { printError("moe-slim: note: \(merging.similarity.note)") }
             let transform = try PruneTransform(
                 checkpoint: checkpoint, model: model, plan: chosen, multiTokenPrediction: dropMtp ? .drop : .refuse, merge: merging)
             if let planOut {

@@ -55,6 +55,9 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "With --counts: also evaluate each counts plan merged (prune --merge, formats/merge.md) instead of dropped.")
     var merge = false
 
+    @Option(help: ArgumentHelp("What --merge compares, as prune --merge-similarity: output or router (default: output when the counts have output_sketch, else router).", valueName: "output|router"))
+    var mergeSimilarity: ExpertMerge.Similarity?
+
     @Option(name: .customLong("top-k"), help: "New experts per token for every plan (overrides a plan file's top_k).")
     var topK: Int?
 
@@ -78,6 +81,9 @@ struct SweepCommand: ParsableCommand {
         }
         if counts == nil && ((!countsFree && (sparsity != nil || strategy != nil || criterion != nil)) || random != 0 || merge) {
             throw ValidationError("--sparsity, --strategy, --criterion, --random and --merge choose experts from counts; give --counts")
+        }
+        if mergeSimilarity != nil && !merge {
+            throw ValidationError("--merge-similarity chooses how --merge groups experts; give --merge")
         }
         if superExperts.rule != nil && counts == nil { throw ValidationError("--keep-super-experts finds them in --counts; give --counts") }
         guard (0...1000).contains(random) else { throw ValidationError("--random must be between 0 and 1000 plans per sparsity") }
@@ -110,8 +116,11 @@ struct SweepCommand: ParsableCommand {
                     models.append(LogitsSource(pass: pass, plan: candidate.plan, vocabSlice: planner.vocabSlice))
                     continue
                 }
+                let loaded = try ExpertCounts.load(counts, for: pass.model)
+                let similarity = mergeSimilarity ?? ExpertMerge.defaultSimilarity(loaded)
+                if scratch.isEmpty { printError("moe-slim: note: \(similarity.note)") }
                 let merged = try ScratchMerge(input: checkpoint, model: pass.model, plan: candidate.plan,
-                                              counts: ExpertCounts.load(counts, for: pass.model), countsPath: counts)
+                                              counts: loaded, countsPath: counts, similarity: similarity)
                 scratch.append(merged)
                 let mergedPass = try ForwardPass(checkpoint: merged.checkpoint, compute: eval.engine.compute)
                 models.append(LogitsSource(pass: mergedPass, vocabSlice: planner.vocabSlice))

@@ -82,6 +82,8 @@ final class CalibrateShardTests: XCTestCase {
         XCTAssertNotNil(merged.layers.first?.exact, label)
         XCTAssertTrue(merged.layers.allSatisfy { !$0.sums[.ean].isEmpty && $0.sums[.maxAbsOutput].contains { $0 > 0 } },
                       "ean and max_abs_output are written and merged: \(label)")
+        XCTAssertTrue(merged.layers.allSatisfy { $0.sums[.outputSketch].count == $0.experts * OutputSketch.width && $0.sums[.outputSketch].contains { $0 < 0 } },
+                      "output_sketch is written, signed, and merged bit for bit with the rest: \(label)")
     }
 
     /// Per-group counts are the same sums over each group's sequences, and the groups add up to the total.

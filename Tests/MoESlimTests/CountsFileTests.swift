@@ -1,5 +1,6 @@
 import XCTest
 @testable import MoESlimSupport
+@testable import MoESlimEngine
 @testable import MoESlimSlimming
 
 /// The counts file's own rules: merge adds every field, refuses mismatched layers, and the show / heatmap
@@ -88,12 +89,67 @@ final class CountsFileTests: XCTestCase {
         }
         XCTAssertEqual(refusal(c), "c.json: layers[1] has no ean but layers[0] has; a statistic is in every layer or in none")
         c.layers[1].sums[.ean] = [1, 1]
-        XCTAssertEqual(refusal(c), "c.json: layers[1] has lists of different lengths (hard 3, soft 3, soft_softmax 3, saliency 3, ean 2, max_abs_output 3)")
+        XCTAssertEqual(refusal(c), "c.json: layers[1] has lists of different lengths (hard 3, soft 3, soft_softmax 3, saliency 3, ean 2, max_abs_output 3, output_sketch 3)")
         c.layers[1].sums[.ean] = [1, 1, 1]
         XCTAssertEqual(refusal(c), "accepted")
         c.layers[0].exact = ExactSums(approximating: c.layers[0])
         c.layers[0].exact?.units[.ean] = []
         XCTAssertEqual(refusal(c), "c.json: layers[0].exact has lists of another length than hard (3), or has a statistic the layer has not")
+    }
+
+    /// output_sketch: one list of 64 signed numbers per expert, with signed decimal strings in `exact`; shard
+    /// files add up exactly, and a file without it (every file before issue 17's merge similarity) still reads.
+    func testOutputSketchIsSignedPerExpertAndMergesExactly() throws {
+        let width = OutputSketch.width
+        func sketched(_ hard: [Double], _ value: (Int) -> Double) -> ExpertCounts {
+            var c = counts(hard: hard, tokens: 3)
+            c.layers[0].sums[.outputSketch] = (0..<(hard.count * width)).map(value)
+            c.layers[0].exact = ExactSums(approximating: c.layers[0])
+            return c
+        }
+        let a = sketched([1, 2, 3]) { Double($0 % 7) - 3.25 }
+        let b = sketched([4, 0, 2]) { 0.1 * Double($0) - 5 }
+        let text = a.encoded()
+        XCTAssertTrue(text.contains("\"output_sketch\":[[-3.25,-2.25,"), String(text.prefix(400)))
+        XCTAssertTrue(text.contains("\"-59951918239556042752\""), "-3.25 in units of 2^-64")
+        let reread = try ExpertCounts(json: JSONParser.parse(Array(text.utf8)), path: "a")
+        XCTAssertEqual(reread.layers, a.layers)
+        try CountsRules.check(reread, path: "a")
+
+        let merged = try ExpertCounts.merged([(a, "a"), (b, "b")])
+        let units = try XCTUnwrap(merged.layers[0].exact?.units[.outputSketch])
+        let expected = zip(a.layers[0].exact!.units[.outputSketch], b.layers[0].exact!.units[.outputSketch]).map { $0 + $1 }
+        XCTAssertEqual(units, expected)
+        XCTAssertEqual(merged.layers[0].sums[.outputSketch], expected.map(ExactSums.value))
+
+        var older = counts(hard: [4, 0, 2], tokens: 3)
+        older.layers[0].sums[.outputSketch] = []
+        let oldText = older.encoded()
+        XCTAssertFalse(oldText.contains("output_sketch"))
+        let old = try ExpertCounts(json: JSONParser.parse(Array(oldText.utf8)), path: "old")
+        XCTAssertEqual(old.layers[0].sums[.outputSketch], [])
+        XCTAssertEqual(try ExpertCounts.merged([(a, "a"), (old, "old")]).layers[0].sums[.outputSketch], [])
+    }
+
+    func testMalformedOutputSketchIsRefusedByKey() throws {
+        var c = counts(hard: [1, 2, 3], tokens: 3)
+        c.layers[0].sums[.outputSketch] = (0..<(3 * OutputSketch.width)).map { -Double($0) }
+        c.layers[0].exact = ExactSums(approximating: c.layers[0])
+        let text = c.encoded()
+        func refusal(_ edited: String) -> String {
+            do {
+                _ = try ExpertCounts(json: JSONParser.parse(Array(edited.utf8)), path: "c.json")
+                return "accepted"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(refusal(text.replacingOccurrences(of: "\"output_sketch\":[[0,-1,", with: "\"output_sketch\":[[-1,")),
+                       "c.json: layers[0].output_sketch[0] is not a list of 64 numbers")
+        XCTAssertEqual(refusal(text.replacingOccurrences(of: "\"output_sketch\":[[0,", with: "\"output_sketch\":[[1e999,")),
+                       "c.json: layers[0].output_sketch[0][0] is 1e999, not finite")
+        XCTAssertEqual(refusal(text.replacingOccurrences(of: "\"output_sketch\":[[\"0\",", with: "\"output_sketch\":[[\"+0\",")),
+                       "c.json: layers[0].exact.output_sketch[0][0] is not an integer in a string")
+        XCTAssertEqual(refusal(text.replacingOccurrences(of: "\"saliency\":[3,", with: "\"saliency\":[-3,")),
+                       "c.json: layers[0].saliency[0] is -3, negative")
     }
 
     func testTableAndHeatmapShowEveryLayer() {

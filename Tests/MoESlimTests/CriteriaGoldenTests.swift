@@ -6,8 +6,9 @@ import XCTest
 @testable import MoESlimSlimming
 
 /// The statistics and criteria of issue 17 against transformers (fixtures/gen_engine.py, statistics.json): EAN,
-/// max |expert output|, REAP's and MAN's means per layer and expert from forward hooks, and AIMER's scores from
-/// the authors' formula in Python, all within 1e-4.
+/// max |expert output|, REAP's and MAN's means per layer and expert from forward hooks, the output sketch (the
+/// expert outputs from hooks, projected in Python with the projection formats/counts.md defines), and AIMER's
+/// scores from the authors' formula in Python, all within 1e-4.
 final class CriteriaGoldenTests: XCTestCase {
     private struct Statistics: Decodable {
         struct Layer: Decodable {
@@ -17,10 +18,12 @@ final class CriteriaGoldenTests: XCTestCase {
             var maxAbsOutput: [Double]
             var reap: [Double]
             var man: [Double]
+            var outputSketch: [[Double]]
 
             enum CodingKeys: String, CodingKey {
                 case layer, hard, ean, reap, man
                 case maxAbsOutput = "max_abs_output"
+                case outputSketch = "output_sketch"
             }
         }
 
@@ -91,6 +94,23 @@ final class CriteriaGoldenTests: XCTestCase {
             assertRelative(ours.sums[.maxAbsOutput], theirs.maxAbsOutput, "\(at) max_abs_output")
             assertRelative(try reap.scores(ours, path: name), theirs.reap, "\(at) reap")
             assertRelative(try man.scores(ours, path: name), theirs.man, "\(at) man")
+            assertSketches(ours.sums[.outputSketch], theirs.outputSketch, "\(at) output_sketch")
+        }
+    }
+
+    /// Each expert's summed sketch within 1e-4 of the expected vector's norm: components are signed sums that
+    /// may cancel to near zero, where a relative bound per component would measure only rounding.
+    private func assertSketches(_ ours: [Double], _ expected: [[Double]], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        let width = OutputSketch.width
+        XCTAssertEqual(ours.count, expected.count * width, what, file: file, line: line)
+        XCTAssertTrue(expected.contains { $0.contains { $0 != 0 } }, "\(what): some expert was routed to", file: file, line: line)
+        for (e, vector) in expected.enumerated() where ours.count == expected.count * width {
+            XCTAssertEqual(vector.count, width, what, file: file, line: line)
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            for (j, b) in vector.enumerated() {
+                let a = ours[e * width + j]
+                XCTAssertLessThanOrEqual(abs(a - b), 1e-4 * max(norm, 1e-6), "\(what) expert \(e) [\(j)]: \(a) vs \(b)", file: file, line: line)
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import XCTest
 @testable import MoESlimSupport
 @testable import MoESlimFormats
 @testable import MoESlimFamilies
+@testable import MoESlimEngine
 @testable import MoESlimSlimming
 
 /// `prune --merge` must produce, byte for byte, the tensors fixtures/gen_merge.py computed with numpy from the
@@ -9,30 +10,88 @@ import XCTest
 final class MergeGoldenTests: XCTestCase {
     static func folder(_ name: String) -> String { Fixtures.root.appendingPathComponent("merge/\(name)").path }
 
+    /// Counts without `output_sketch` merge by router rows, counts with it by output similarity (the default
+    /// each time), and the config records which.
     func testMergedTensorsEqualTheIndependentMerge() throws {
-        for model in ["mixtral-bf16-sharded", "gpt_oss"] {
+        let cases = [("mixtral-bf16-sharded", "mixtral-bf16-sharded", "router"), ("gpt_oss", "gpt_oss", "router"),
+                     ("mixtral-bf16-sharded-output", "mixtral-bf16-sharded", "output")]
+        for (model, input, similarity) in cases {
             let out = try Fixtures.scratch() + "/out"
             let result = try CommandRunner.run([
-                "prune", Fixtures.model(model), out, "--plan", Self.folder(model) + "/plan.json",
+                "prune", Fixtures.model(input), out, "--plan", Self.folder(model) + "/plan.json",
                 "--counts", Self.folder(model) + "/counts.json", "--merge",
             ])
             XCTAssertEqual(result.status, 0, result.stderr)
-            let got = try Checkpoint(path: out)
-            let expected = try Checkpoint(path: Self.folder("\(model)-merged") + "/model.safetensors")
-            XCTAssertEqual(Set(got.names), Set(expected.names), model)
-            for name in expected.names {
-                guard let a = got.info(name), let b = expected.info(name) else { continue }
-                XCTAssertEqual(a.shape, b.shape, "\(model) \(name)")
-                XCTAssertEqual(a.dtype, b.dtype, "\(model) \(name)")
-                XCTAssertTrue(got.bytes(of: name)!.elementsEqual(expected.bytes(of: name)!), "\(model) \(name) bytes differ")
-            }
-            let config = try Fixtures.json(out + "/config.json")
-            let reference = try Fixtures.json(Self.folder("\(model)-merged") + "/config.json")
-            XCTAssertEqual(config["num_local_experts"] as? Int, reference["num_local_experts"] as? Int, model)
-            let record = config["moe_slim"] as? [String: Any]
-            let groups = try Fixtures.json(Self.folder(model) + "/expected.json")["merged_experts"] as? [String: [String: [Int]]]
-            XCTAssertEqual(record?["merged_experts"] as? [String: [String: [Int]]], groups, model)
+            XCTAssertTrue(result.stderr.contains("moe-slim: note: merging by \(similarity) similarity"), result.stderr)
+            try assertMerged(out, equals: model, similarity: similarity)
         }
+    }
+
+    /// `--merge-similarity router` on the counts that have sketches gives the router merge of the same hard counts
+    /// and plan (the sketches were drawn so that the two disagree on every removed expert).
+    func testMergeSimilarityChoosesWhatIsCompared() throws {
+        let out = try Fixtures.scratch() + "/out"
+        let result = try CommandRunner.run([
+            "prune", Fixtures.model("mixtral-bf16-sharded"), out, "--plan", Self.folder("mixtral-bf16-sharded-output") + "/plan.json",
+            "--counts", Self.folder("mixtral-bf16-sharded-output") + "/counts.json", "--merge", "--merge-similarity", "router",
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        try assertMerged(out, equals: "mixtral-bf16-sharded", similarity: "router")
+        let router = try Fixtures.json(Self.folder("mixtral-bf16-sharded") + "/expected.json")["merged_experts"] as? [String: [String: [Int]]]
+        let output = try Fixtures.json(Self.folder("mixtral-bf16-sharded-output") + "/expected.json")["merged_experts"] as? [String: [String: [Int]]]
+        XCTAssertNotEqual(router, output, "the fixture's two similarities must group differently")
+    }
+
+    func testOutputSimilarityWithoutSketchesIsRefused() throws {
+        let dir = try Fixtures.scratch()
+        let model = "mixtral-bf16-sharded"
+        let result = try CommandRunner.run([
+            "prune", Fixtures.model(model), dir + "/out", "--plan", Self.folder(model) + "/plan.json",
+            "--counts", Self.folder(model) + "/counts.json", "--merge", "--merge-similarity", "output",
+        ])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        XCTAssertTrue(result.stderr.contains("counts.json: the counts have no output_sketch (written by an older calibrate)"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
+        let flagAlone = try CommandRunner.run([
+            "prune", Fixtures.model(model), dir + "/out", "--plan", Self.folder(model) + "/plan.json", "--merge-similarity", "router",
+        ])
+        XCTAssertEqual(flagAlone.status, 64)
+        XCTAssertTrue(flagAlone.stderr.contains("--merge-similarity chooses how --merge groups experts; give --merge"), flagAlone.stderr)
+    }
+
+    func testOutputRowsAreEachExpertsSketchAndTheDefaultNeedsThemInEveryLayer() throws {
+        let width = OutputSketch.width
+        var layer = ExpertCounts.Layer(layer: 0, experts: 2)
+        XCTAssertEqual(layer.sums[.outputSketch].count, 2 * width)
+        layer.sums[.outputSketch] = (0..<(2 * width)).map { Double($0 < width ? 1 : -$0) }
+        let rows = try ExpertMerge.outputRows(layer, path: "c.json")
+        XCTAssertEqual(rows, [[Double](repeating: 1, count: width), (width..<(2 * width)).map { -Double($0) }])
+        let counts = try ExpertCounts.load(Self.folder("mixtral-bf16-sharded-output") + "/counts.json")
+        XCTAssertEqual(ExpertMerge.defaultSimilarity(counts), .output)
+        var older = counts
+        older.layers[1].sums[.outputSketch] = []
+        XCTAssertEqual(ExpertMerge.defaultSimilarity(older), .router)
+        layer.sums[.outputSketch] = []
+        XCTAssertThrowsError(try ExpertMerge.outputRows(layer, path: "c.json"))
+    }
+
+    private func assertMerged(_ out: String, equals model: String, similarity: String) throws {
+        let got = try Checkpoint(path: out)
+        let expected = try Checkpoint(path: Self.folder("\(model)-merged") + "/model.safetensors")
+        XCTAssertEqual(Set(got.names), Set(expected.names), model)
+        for name in expected.names {
+            guard let a = got.info(name), let b = expected.info(name) else { continue }
+            XCTAssertEqual(a.shape, b.shape, "\(model) \(name)")
+            XCTAssertEqual(a.dtype, b.dtype, "\(model) \(name)")
+            XCTAssertTrue(got.bytes(of: name)!.elementsEqual(expected.bytes(of: name)!), "\(model) \(name) bytes differ")
+        }
+        let config = try Fixtures.json(out + "/config.json")
+        let reference = try Fixtures.json(Self.folder("\(model)-merged") + "/config.json")
+        XCTAssertEqual(config["num_local_experts"] as? Int, reference["num_local_experts"] as? Int, model)
+        let record = config["moe_slim"] as? [String: Any]
+        let groups = try Fixtures.json(Self.folder(model) + "/expected.json")["merged_experts"] as? [String: [String: [Int]]]
+        XCTAssertEqual(record?["merged_experts"] as? [String: [String: [Int]]], groups, model)
+        XCTAssertEqual(record?["merge_similarity"] as? String, similarity, model)
     }
 
     func testMergeChangesOnlyTheExpertsThatAbsorbedOthers() throws {

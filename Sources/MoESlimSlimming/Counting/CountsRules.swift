@@ -1,5 +1,6 @@
 import MoESlimSupport
 import MoESlimFamilies
+import MoESlimEngine
 
 /// The rules of formats/counts.md that a counts file must meet before anything adds or ranks its numbers: a
 /// hand-edited or hostile file with fractional hard counts, layers its fingerprint does not have, or hard counts
@@ -47,9 +48,9 @@ enum CountsRules {
             if let missing = ExpertStatistic.allCases.first(where: { layers[0].sums[$0].isEmpty != l.sums[$0].isEmpty }) {
                 throw fail("\(at) \(l.sums[missing].isEmpty ? "has no" : "has") \(missing.key) but \(key)[0] \(l.sums[missing].isEmpty ? "has" : "has not"); a statistic is in every layer or in none")
             }
-            let lists = ExpertStatistic.allCases.filter { $0.scope == .expert && !l.sums[$0].isEmpty }
-            guard lists.allSatisfy({ l.sums[$0].count == n }) else {
-                let lengths = lists.map { "\($0.key) \(l.sums[$0].count)" }.joined(separator: ", ")
+            let lists = ExpertStatistic.allCases.filter { $0.scope != .layer && !l.sums[$0].isEmpty }
+            guard lists.allSatisfy({ l.sums[$0].count == $0.width(experts: n) }) else {
+                let lengths = lists.map { "\($0.key) \($0.scope == .expertVector ? l.sums[$0].count / OutputSketch.width : l.sums[$0].count)" }.joined(separator: ", ")
                 throw fail("\(at) has lists of different lengths (\(lengths))")
             }
             if let exact = l.exact, !ExactSums.statistics.allSatisfy({ exact.units[$0].count == (l.sums[$0].isEmpty ? 0 : $0.width(experts: n)) }) {

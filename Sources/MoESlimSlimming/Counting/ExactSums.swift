@@ -24,13 +24,18 @@ public struct ExactSums: Sendable, Equatable {
     /// Sums that so far exist only as Doubles (a new layer, or a file written without exact sums).
     init(approximating layer: ExpertCounts.Layer) {
         units = PerStatistic { statistic in
-            statistic.representation == .fixedPoint ? layer.sums[statistic].map(Self.units) : []
+            statistic.representation == .fixedPoint ? layer.sums[statistic].map(statistic.units) : []
         }
     }
 
     /// Non-finite terms (a model with NaN weights) count as zero; `verify --scan` is the tool that finds them.
     @inline(__always) static func units(_ value: Double) -> Int128 {
         value.isFinite && value > 0 ? Int128((value * scale).rounded()) : 0
+    }
+
+    /// The same for a term that may be negative (a projection's component).
+    @inline(__always) static func signedUnits(_ value: Double) -> Int128 {
+        value.isFinite ? Int128((value * scale).rounded()) : 0
     }
 
     static func value(_ units: Int128) -> Double { Double(units) / scale }

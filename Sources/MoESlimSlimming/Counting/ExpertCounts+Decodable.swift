@@ -20,6 +20,7 @@ extension ExpertCounts.Layer: Decodable {
             switch statistic.scope {
             case .expert: return try c.decode([Double].self, forKey: key)
             case .layer: return [try c.decode(Double.self, forKey: key)]
+            case .expertVector: return try c.decode([[Double]].self, forKey: key).flatMap { $0 }
             }
         }
         exact = try c.decodeIfPresent(ExactSums.self, forKey: StatisticCodingKey("exact"))
@@ -30,9 +31,9 @@ extension ExactSums: Decodable {
     /// Decimal strings, as the counts file has them.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: StatisticCodingKey.self)
-        func integer(_ text: String, _ key: StatisticCodingKey) throws -> Int128 {
-            guard let value = Self.decimal(text) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "'\(text)' is not a non-negative integer")
+        func integer(_ text: String, _ key: StatisticCodingKey, signed: Bool = false) throws -> Int128 {
+            guard let value = Self.decimal(text, signed: signed) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "'\(text)' is not \(signed ? "an" : "a non-negative") integer")
             }
             return value
         }
@@ -41,6 +42,7 @@ extension ExactSums: Decodable {
             guard statistic.representation == .fixedPoint, statistic.requiredInFile || c.contains(key) else { return [] }
             switch statistic.scope {
             case .expert: return try c.decode([String].self, forKey: key).map { try integer($0, key) }
+            case .expertVector: return try c.decode([[String]].self, forKey: key).flatMap { $0 }.map { try integer($0, key, signed: statistic.signed) }
             case .layer: return [try integer(try c.decode(String.self, forKey: key), key)]
             }
         }

@@ -1,4 +1,5 @@
 import MoESlimSupport
+import MoESlimEngine
 
 /// The counts file as JSON, read with the strict parser and written with JSONWriter rather than through
 /// Codable: Foundation's JSON coders keep object keys in String-keyed dictionaries, where two group names that
@@ -61,8 +62,11 @@ extension ExpertCounts.Layer {
         sums = try PerStatistic { (statistic) throws(MoESlimError) in
             guard statistic.requiredInFile || fields.contains(where: { $0.key.sameBytes(as: statistic.key) }) else { return [] }
             switch statistic.scope {
-            case .expert: return try reader.numbers(fields, statistic.key, at: at)
+            case .expert: return try reader.numbers(fields, statistic.key, signed: statistic.signed, at: at)
             case .layer: return [try reader.number(fields, statistic.key, at: at)]
+            case .expertVector: return try reader.vectors(fields, statistic.key, at: at) { (item, place) throws(MoESlimError) in
+                try reader.checked(item, signed: statistic.signed, at: place)
+            }
             }
         }
         exact = try fields.first { $0.key.sameBytes(as: "exact") }.map { (_, value) throws(MoESlimError) in
@@ -73,8 +77,7 @@ extension ExpertCounts.Layer {
     var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("layer", .int(layer)), ("tokens", .int(tokens))]
         for statistic in ExpertStatistic.allCases where !sums[statistic].isEmpty {
-            let values = sums[statistic].map(CountsJSON.number)
-            members.append((statistic.key, statistic.scope == .expert ? .array(values) : values[0]))
+            members.append((statistic.key, statistic.shaped(sums[statistic].map(CountsJSON.number))))
         }
         if let exact { members.append(("exact", exact.json)) }
         return .object(members)
@@ -89,7 +92,10 @@ extension ExactSums {
             guard statistic.representation == .fixedPoint,
                   statistic.requiredInFile || fields.contains(where: { $0.key.sameBytes(as: statistic.exactKey) }) else { return [] }
             switch statistic.scope {
-            case .expert: return try reader.units(fields, statistic.exactKey, at: at)
+            case .expert: return try reader.units(fields, statistic.exactKey, signed: statistic.signed, at: at)
+            case .expertVector: return try reader.vectors(fields, statistic.exactKey, at: at) { (item, place) throws(MoESlimError) in
+                try reader.units(item, signed: statistic.signed, at: place)
+            }
             case .layer:
                 guard let text = fields.first(where: { $0.key.sameBytes(as: statistic.exactKey) })?.value.stringValue,
                       let units = Self.decimal(text) else {
@@ -103,14 +109,14 @@ extension ExactSums {
     /// Stored as decimal strings: JSON numbers lose integers beyond 2⁵³ in most readers.
     var json: JSONValue {
         .object(Self.statistics.filter { !units[$0].isEmpty }.map { statistic in
-            let values = units[statistic].map { JSONValue.string(String($0)) }
-            return (statistic.exactKey, statistic.scope == .expert ? .array(values) : values[0])
+            (statistic.exactKey, statistic.shaped(units[statistic].map { JSONValue.string(String($0)) }))
         })
     }
 
-    /// Digits only: `Int128(_:)` would also take a sign.
-    static func decimal(_ text: String) -> Int128? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+    /// Digits only, after one minus sign when `signed`: `Int128(_:)` would also take a plus sign.
+    static func decimal(_ text: String, signed: Bool = false) -> Int128? {
+        let digits = signed && text.utf8.first == 0x2D ? text.utf8.dropFirst() : text.utf8[...]
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return Int128(text)
     }
 }
@@ -159,27 +165,47 @@ struct CountsJSON {
         try checked(field(members, key, at: at), at: "\(at)\(key)")
     }
 
-    func numbers(_ members: [(key: String, value: JSONValue)], _ key: String, at: String) throws(MoESlimError) -> [Double] {
-        try list(members, key, at: at).enumerated().map { (i, item) throws(MoESlimError) in try checked(item, at: "\(at)\(key)[\(i)]") }
+    func numbers(_ members: [(key: String, value: JSONValue)], _ key: String, signed: Bool = false, at: String) throws(MoESlimError) -> [Double] {
+        try list(members, key, at: at).enumerated().map { (i, item) throws(MoESlimError) in try checked(item, signed: signed, at: "\(at)\(key)[\(i)]") }
     }
 
-    private func checked(_ value: JSONValue, at where: String) throws(MoESlimError) -> Double {
+    /// A sum, or with `signed` a sum of terms that may be negative: finite and, in magnitude, below 2⁶².
+    func checked(_ value: JSONValue, signed: Bool = false, at where: String) throws(MoESlimError) -> Double {
         guard let d = value.doubleValue else { throw fail("\(`where`) is not a number") }
         guard d.isFinite else { throw fail("\(`where`) is \(value.serialized(indent: nil)), not finite") }
-        guard d >= 0 else { throw fail("\(`where`) is \(value.serialized(indent: nil)), negative") }
-        guard d < ExactSums.largestSum else {
+        guard signed || d >= 0 else { throw fail("\(`where`) is \(value.serialized(indent: nil)), negative") }
+        guard abs(d) < ExactSums.largestSum else {
             throw fail("\(`where`) is \(value.serialized(indent: nil)), beyond the 2^62 that exact sums can hold")
         }
         return d
     }
 
-    func units(_ members: [(key: String, value: JSONValue)], _ key: String, at: String) throws(MoESlimError) -> [Int128] {
+    func units(_ members: [(key: String, value: JSONValue)], _ key: String, signed: Bool = false, at: String) throws(MoESlimError) -> [Int128] {
         try list(members, key, at: at).enumerated().map { (i, item) throws(MoESlimError) in
-            guard let text = item.stringValue, let units = ExactSums.decimal(text) else {
-                throw fail("\(at)\(key)[\(i)] is not a non-negative integer in a string")
-            }
-            return units
+            try units(item, signed: signed, at: "\(at)\(key)[\(i)]")
         }
+    }
+
+    func units(_ item: JSONValue, signed: Bool, at where: String) throws(MoESlimError) -> Int128 {
+        guard let text = item.stringValue, let units = ExactSums.decimal(text, signed: signed) else {
+            throw fail("\(`where`) is not \(signed ? "an" : "a non-negative") integer in a string")
+        }
+        return units
+    }
+
+    /// A list with one list of OutputSketch.width entries per expert, read by `entry` and laid end to end.
+    func vectors<Value>(
+        _ members: [(key: String, value: JSONValue)], _ key: String, at: String,
+        entry: (JSONValue, String) throws(MoESlimError) -> Value
+    ) throws(MoESlimError) -> [Value] {
+        var values: [Value] = []
+        for (e, item) in try list(members, key, at: at).enumerated() {
+            guard let vector = item.arrayValue, vector.count == OutputSketch.width else {
+                throw fail("\(at)\(key)[\(e)] is not a list of \(OutputSketch.width) numbers")
+            }
+            for (j, value) in vector.enumerated() { values.append(try entry(value, "\(at)\(key)[\(e)][\(j)]")) }
+        }
+        return values
     }
 
     /// Whole numbers without a fraction, so hard counts and token counts read back as they were.

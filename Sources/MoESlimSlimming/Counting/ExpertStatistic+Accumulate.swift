@@ -20,6 +20,11 @@ struct RoutedToken {
     func outputNorm(_ slot: Int) -> Double { Double(record.outputNorms[row * record.topK + slot]) }
     func expertOutputNorm(_ slot: Int) -> Double { Double(record.expertOutputNorms[row * record.topK + slot]) }
     func expertOutputMaximum(_ slot: Int) -> Double { Double(record.expertOutputMaxima[row * record.topK + slot]) }
+    /// Component `j` of the slot's output sketch; the record has them only when the outputs were measured.
+    var hasSketches: Bool { !record.expertOutputSketches.isEmpty }
+    func expertOutputSketch(_ slot: Int, _ j: Int) -> Double {
+        Double(record.expertOutputSketches[(row * record.topK + slot) * OutputSketch.width + j])
+    }
 }
 
 extension ExpertStatistic {
@@ -44,6 +49,13 @@ extension ExpertStatistic {
             for s in token.slots {
                 let e = token.selected(s)
                 sums[e] = max(sums[e], ExactSums.units(token.expertOutputMaximum(s)))
+            }
+        case .outputSketch:
+            guard token.hasSketches else { return }
+            let width = OutputSketch.width
+            for s in token.slots {
+                let base = token.selected(s) * width
+                for j in 0..<width { sums[base + j] += ExactSums.signedUnits(token.expertOutputSketch(s, j)) }
             }
         }
     }

@@ -1,3 +1,6 @@
+import MoESlimSupport
+import MoESlimEngine
+
 /// One statistic calibrate sums per MoE layer. Everything about a statistic is here and in its accumulation
 /// (ExpertStatistic+Accumulate): its key in the counts file, its shape, how its terms are kept exactly, how
 /// shards merge, and which `--criterion` choices rank experts by it. Storage, the file reader and writer, merge,
@@ -20,9 +23,13 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
     /// For the selected experts: the largest |component| of the expert's output (its down projection) over
     /// the tokens, merged as a maximum: super experts (Su et al. 2025; REAP) stand out by it.
     case maxAbsOutput
+    /// For the selected experts: OutputSketch's 64-number random projection of the expert's output, summed, so
+    /// cosines of the sums compare experts by their mean output (HC-SMoE; `prune --merge`).
+    case outputSketch
 
-    /// One number per expert, or one number for the whole layer.
-    public enum Scope: Sendable { case expert, layer }
+    /// One number per expert, one number for the whole layer, or OutputSketch.width numbers per expert (a list
+    /// of lists in the file, expert after expert in `sums`).
+    public enum Scope: Sendable { case expert, layer, expertVector }
 
     /// How the sum stays exact whatever order shards are added in.
     public enum Representation: Sendable {
@@ -31,6 +38,10 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         /// Real-valued terms rounded once to units of 2⁻⁶⁴ and summed (or maximised) as integers (ExactSums).
         case fixedPoint
     }
+
+    /// Whether a term may be negative (a projection's component); every other statistic is a sum of terms ≥ 0,
+    /// and a negative value in its file is refused.
+    public var signed: Bool { self == .outputSketch }
 
     /// How the values of disjoint shards combine.
     public enum Merge: Sendable { case sum, maximum }
@@ -45,6 +56,7 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         case .entropy: "entropy_sum"
         case .ean: "ean"
         case .maxAbsOutput: "max_abs_output"
+        case .outputSketch: "output_sketch"
         }
     }
 
@@ -54,7 +66,7 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
     public var requiredInFile: Bool {
         switch self {
         case .hard, .soft, .softSoftmax, .saliency, .entropy: true
-        case .ean, .maxAbsOutput: false
+        case .ean, .maxAbsOutput, .outputSketch: false
         }
     }
 
@@ -69,6 +81,7 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
     public var scope: Scope {
         switch self {
         case .entropy: .layer
+        case .outputSketch: .expertVector
         default: .expert
         }
     }
@@ -97,6 +110,7 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
         case .entropy: "router entropy in nats"
         case .ean: "sum over routed tokens of the norm of the expert output (EAN)"
         case .maxAbsOutput: "largest |expert output| over routed tokens (super experts)"
+        case .outputSketch: "sum over routed tokens of a 64-number random projection of the expert output (prune --merge)"
         }
     }
 
@@ -115,12 +129,33 @@ public enum ExpertStatistic: Int, CaseIterable, Sendable {
             ExpertSelection.Criterion(name: "man", statistic: self, normalisedBy: .hard,
                                       summary: "mean over routed tokens of the norm of the expert output"),
         ]
-        case .entropy, .maxAbsOutput: []
+        case .entropy, .maxAbsOutput, .outputSketch: []
         }
     }
 
     /// The length of the statistic's list in a layer of `experts` experts.
-    func width(experts: Int) -> Int { scope == .expert ? experts : 1 }
+    func width(experts: Int) -> Int {
+        switch scope {
+        case .expert: experts
+        case .layer: 1
+        case .expertVector: experts * OutputSketch.width
+        }
+    }
+
+    /// The statistic's values (one list, as `sums` holds it) in the file's shape: the list, its one number, or
+    /// one list per expert.
+    func shaped(_ values: [JSONValue]) -> JSONValue {
+        switch scope {
+        case .expert: .array(values)
+        case .layer: values[0]
+        case .expertVector: .array(stride(from: 0, to: values.count, by: OutputSketch.width).map {
+            .array(Array(values[$0..<min($0 + OutputSketch.width, values.count)]))
+        })
+        }
+    }
+
+    /// A sum in this statistic's fixed-point units, rounded once; negative only for a `signed` statistic.
+    func units(_ value: Double) -> Int128 { signed ? ExactSums.signedUnits(value) : ExactSums.units(value) }
 
     /// The Double a sum of `units` stands for.
     func value(_ units: Int128) -> Double {

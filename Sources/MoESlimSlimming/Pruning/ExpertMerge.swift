@@ -2,10 +2,12 @@ import Foundation
 import MoESlimSupport
 import MoESlimFormats
 import MoESlimFamilies
+import MoESlimEngine
 
 /// Merging instead of dropping (formats/merge.md): every expert a plan removes is folded into the kept expert of
-/// the same layer whose router row is most similar to its own (cosine), and each kept expert's weights become the
-/// average of its group weighted by the hard counts, as M-SMoE and HC-SMoE merge. The router keeps the kept
+/// the same layer most similar to it (cosine of their mean outputs on the calibration tokens, as HC-SMoE, or of
+/// their router rows), and each kept expert's weights become the average of its group weighted by the hard
+/// counts, as M-SMoE and HC-SMoE merge. The router keeps the kept
 /// experts' rows unchanged; the removed rows go, exactly as when pruning drops experts, so the merged checkpoint
 /// has the pruned checkpoint's shapes and loads wherever it does.
 public struct ExpertMerge: Sendable, Equatable {
@@ -20,15 +22,49 @@ public struct ExpertMerge: Sendable, Equatable {
         public var isAlone: Bool { members.count == 1 }
     }
 
+    /// What "most similar" compares.
+    public enum Similarity: String, CaseIterable, Sendable {
+        /// The experts' mean outputs over the tokens routed to them, as the counts' `output_sketch` holds them
+        /// (HC-SMoE's criterion, on routed tokens): experts that add the same thing to a token.
+        case output
+        /// The experts' router weight rows (M-SMoE's router-logit similarity, from the weights alone): experts the
+        /// router scores alike for the same inputs.
+        case router
+
+        /// Which one a merge used, for the note prune and sweep print.
+        public var note: String {
+            switch self {
+            case .output: "merging by output similarity (cosine of the experts' mean outputs, the counts' output_sketch)"
+            case .router: "merging by router similarity (cosine of the experts' router weight rows)"
+            }
+        }
+    }
+
     /// Per MoE layer index, one group per kept expert in kept (= renumbered) order. Layers the plan leaves whole
     /// are absent.
     public var groups: [Int: [Group]]
+    /// What the groups were formed by.
+    public var similarity: Similarity
 
-    public init(groups: [Int: [Group]]) { self.groups = groups }
+    public init(groups: [Int: [Group]], similarity: Similarity = .router) {
+        self.groups = groups
+        self.similarity = similarity
+    }
+
+    /// `output` when every layer of the counts has `output_sketch` (calibrate writes it since issue 17), else
+    /// `router`: counts from an older calibrate still merge, as before.
+    public static func defaultSimilarity(_ counts: ExpertCounts) -> Similarity {
+        counts.layers.allSatisfy { !$0.sums[.outputSketch].isEmpty } ? .output : .router
+    }
 
     /// Assigns every removed expert to its most similar kept expert and weights each group by hard counts.
-    public init(checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, counts: ExpertCounts, countsPath: String) throws(MoESlimError) {
+    /// `similarity` nil: `defaultSimilarity`.
+    public init(
+        checkpoint: Checkpoint, model: ModelDescription, plan: PruningPlan, counts: ExpertCounts, countsPath: String,
+        similarity: Similarity? = nil
+    ) throws(MoESlimError) {
         try counts.check(against: model, path: countsPath)
+        let similarity = similarity ?? Self.defaultSimilarity(counts)
         var groups: [Int: [Group]] = [:]
         for layer in model.moeLayers {
             let kept = plan.keptExperts(layer: layer)
@@ -39,7 +75,10 @@ public struct ExpertMerge: Sendable, Equatable {
             guard let hard = counts.layer(layer.layer)?.hard, hard.count == layer.numExperts else {
                 throw MoESlimError(.invalidCounts, "no counts for MoE layer \(layer.layer) with \(layer.numExperts) experts", path: countsPath)
             }
-            let rows = try Self.routerRows(checkpoint, layer: layer)
+            let rows = switch similarity {
+            case .router: try Self.routerRows(checkpoint, layer: layer)
+            case .output: try Self.outputRows(counts.layer(for: layer, path: countsPath), path: countsPath)
+            }
             var members = kept.map { [$0] }
             for removed in 0..<layer.numExperts where !kept.contains(removed) {
                 members[Self.mostSimilar(rows[removed], among: kept.map { rows[$0] })].append(removed)
@@ -47,6 +86,17 @@ public struct ExpertMerge: Sendable, Equatable {
             groups[layer.layer] = members.map { Self.group($0.sorted(), keptExpert: $0[0], hard: hard) }
         }
         self.groups = groups
+        self.similarity = similarity
+    }
+
+    /// Each expert's summed output sketch: the cosine of two sums is the cosine of the two mean outputs, and the
+    /// projection keeps cosines to about ±1/√64 (formats/counts.md, `output_sketch`).
+    static func outputRows(_ layer: ExpertCounts.Layer, path: String) throws(MoESlimError) -> [[Double]] {
+        let sketch = layer.sums[.outputSketch], width = OutputSketch.width
+        guard sketch.count == layer.experts * width else {
+            throw MoESlimError(.invalidCounts, "the counts have no output_sketch (written by an older calibrate); re-run calibrate to merge by output similarity, or pass --merge-similarity router", path: path)
+        }
+        return (0..<layer.experts).map { e in Array(sketch[(e * width)..<((e + 1) * width)]) }
     }
 
     /// The index (into `candidates`) of the highest cosine similarity with `row`; ties, and rows of zero norm,

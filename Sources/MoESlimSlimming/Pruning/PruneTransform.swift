@@ -171,6 +171,7 @@ public struct PruneTransform {
         if case .object(let existing)? = config["moe_slim"] {
             section = existing.filter {
                 !$0.key.sameBytes(as: "experts_per_layer") && !$0.key.sameBytes(as: "kept_experts") && !$0.key.sameBytes(as: "merged_experts")
+                    && !$0.key.sameBytes(as: "merge_similarity")
             }
         }
         if !uniform {
@@ -178,7 +179,10 @@ public struct PruneTransform {
         }
         let previous = config["moe_slim"]?["kept_experts"]
         section.append(("kept_experts", composeKept(plan: plan, model: model, previous: previous)))
-        if let merge { section.append(("merged_experts", merge.json)) }
+        if let merge {
+            section.append(("merged_experts", merge.json))
+            section.append(("merge_similarity", .string(merge.similarity.rawValue)))
+        }
         out.set("moe_slim", .object(section))
         return out
     }

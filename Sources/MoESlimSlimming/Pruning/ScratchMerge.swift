@@ -11,8 +11,11 @@ public final class ScratchMerge {
     private let folder: Temporary
     public let checkpoint: Checkpoint
 
-    public init(input: Checkpoint, model: ModelDescription, plan: PruningPlan, counts: ExpertCounts, countsPath: String) throws(MoESlimError) {
-        let merge = try ExpertMerge(checkpoint: input, model: model, plan: plan, counts: counts, countsPath: countsPath)
+    public init(
+        input: Checkpoint, model: ModelDescription, plan: PruningPlan, counts: ExpertCounts, countsPath: String,
+        similarity: ExpertMerge.Similarity? = nil
+    ) throws(MoESlimError) {
+        let merge = try ExpertMerge(checkpoint: input, model: model, plan: plan, counts: counts, countsPath: countsPath, similarity: similarity)
         let transform = try PruneTransform(checkpoint: input, model: model, plan: plan, merge: merge)
         folder = try Temporary(beside: FileSystem.join(NSTemporaryDirectory(), "moe-slim-merge"), folder: true)
         // One file and its config.json, directly in the temporary folder, which is what a removal takes away.
