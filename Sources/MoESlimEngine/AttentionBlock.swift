@@ -41,7 +41,8 @@ struct AttentionBlock {
     }
 
     private func grouped(_ x: [Float], layer: Int, batch: TokenBatch, weights: WeightReader, p: String) throws(MoESlimError) -> [Float] {
-        let d = spec.headDim
+        let d = spec.headWidth(layer)
+        let kvHeads = spec.keyValueHeads(layer)
         let rows = batch.count
         let heads = spec.heads(layer)
         let rope = layerRopes[layer] ?? self.rope
@@ -57,8 +58,9 @@ struct AttentionBlock {
         case nil:
             q = try project(x, rows: rows, weights: weights, name: p + names[.query], out: heads * d)
         }
-        var k = try project(x, rows: rows, weights: weights, name: p + names[.key], out: spec.numKeyValueHeads * d)
-        let v = try project(x, rows: rows, weights: weights, name: p + names[.value], out: spec.numKeyValueHeads * d)
+        var k = try project(x, rows: rows, weights: weights, name: p + names[.key], out: kvHeads * d)
+        var v = spec.keysAsValuesLayers.contains(layer) ? k : try project(x, rows: rows, weights: weights, name: p + names[.value], out: kvHeads * d)
+        if spec.valueNorm { Kernels.rmsNorm(&v, width: d, weight: [Float](repeating: 1, count: d), eps: normEps) }
         func normWeight(_ role: TensorRole, _ count: Int) throws(MoESlimError) -> [Float] {
             try weights.load(p + names[role] + ".weight", count: count).map { $0 + spec.normWeightOffset }
         }
@@ -71,7 +73,7 @@ struct AttentionBlock {
         case .perHead:
             try normalizePerHead()
         case .whole:
-            let qw = heads * d, kw = spec.numKeyValueHeads * d
+            let qw = heads * d, kw = kvHeads * d
             Kernels.rmsNorm(&q, width: qw, weight: try normWeight(.queryNorm, qw), eps: normEps)
             Kernels.rmsNorm(&k, width: kw, weight: try normWeight(.keyNorm, kw), eps: normEps)
         }
@@ -79,7 +81,7 @@ struct AttentionBlock {
             if let tuning = spec.temperatureTuning { Self.tuneTemperature(&q, tuning, width: heads * d, batch: batch) }
         } else {
             rope.apply(&q, rowStride: heads * d, heads: heads, headStride: d, offset: 0, batch: batch)
-            rope.apply(&k, rowStride: spec.numKeyValueHeads * d, heads: spec.numKeyValueHeads, headStride: d, offset: 0, batch: batch)
+            rope.apply(&k, rowStride: kvHeads * d, heads: kvHeads, headStride: d, offset: 0, batch: batch)
             if case .unweightedAfterRope = spec.qkNorm {
                 Kernels.rmsNorm(&q, width: d, weight: [Float](repeating: 1, count: d), eps: normEps)
                 Kernels.rmsNorm(&k, width: d, weight: [Float](repeating: 1, count: d), eps: normEps)
@@ -87,7 +89,7 @@ struct AttentionBlock {
         }
         if case .perHeadAfterRope = spec.qkNorm { try normalizePerHead() }
         var attention = CausalAttention(
-            numHeads: heads, numKeyValueHeads: spec.numKeyValueHeads, queryKeyDim: d, valueDim: d,
+            numHeads: heads, numKeyValueHeads: kvHeads, queryKeyDim: d, valueDim: d,
             scaling: spec.scaling, window: spec.slidingWindows[layer],
             sinks: try weights.loadIfPresent(p + names[.sinks], count: heads))
         attention.chunk = spec.chunks[layer]

@@ -18,8 +18,13 @@ struct ExpertRunner {
     private let hidden: Int
     /// Step's SwiGLU bound for this layer's experts (`EngineSpec.expertLimits`), nil for plain SwiGLU.
     private let limit: Float?
+    private let activation: Activation
 
-    init(format: ExpertFormat, layer: MoELayer, prefix: String, weights: WeightReader, hidden: Int, limit: Float? = nil) throws(MoESlimError) {
+    init(
+        format: ExpertFormat, layer: MoELayer, prefix: String, weights: WeightReader, hidden: Int, limit: Float? = nil,
+        activation: Activation = .silu
+    ) throws(MoESlimError) {
+        self.activation = activation
         self.weights = weights
         self.hidden = hidden
         self.limit = limit
@@ -104,7 +109,8 @@ struct ExpertRunner {
         case .perExpert(let prefix, let gate, let up, let down):
             let p = prefix + "\(expert)."
             return Kernels.gatedMLP(
-                x, rows: rows, gate: try weights.linear(p + gate), up: try weights.linear(p + up), down: try weights.linear(p + down), hidden: hidden)
+                x, rows: rows, gate: try weights.linear(p + gate), up: try weights.linear(p + up), down: try weights.linear(p + down), hidden: hidden,
+                activation: activation)
         case .fusedGateUp(let gateUp, let down, let inter, let inputMajor):
             let both = product(x, rows: rows, gateUp, offset: expert * 2 * inter * hidden, out: 2 * inter, transposed: inputMajor)
             var h = [Float](repeating: 0, count: rows * inter)
@@ -135,9 +141,9 @@ struct ExpertRunner {
         }
     }
 
-    /// silu(gate) · up, clamped as Step clamps it when the layer has a bound.
+    /// activation(gate) · up, clamped as Step clamps its SiLU when the layer has a bound.
     private func gated(_ gate: Float, _ up: Float) -> Float {
-        guard let limit else { return Kernels.silu(gate) * up }
+        guard let limit else { return Kernels.gated(gate, up, activation) }
         return min(Kernels.silu(gate), limit) * min(max(up, -limit), limit)
     }
 

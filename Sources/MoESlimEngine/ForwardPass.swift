@@ -74,7 +74,8 @@ public struct ForwardPass {
         var h = try decode(batch, through: model.numLayers - 1, masking: plan, observe: { _ throws(MoESlimError) in }, afterLayer: afterLayer)
         try normalize(&h, spec.finalNorm)
         let name = model.lmHeadTensor ?? model.embedTensor
-        let head = LMHead(weights: weights, name: name, bias: spec.names[.lmHeadBias], hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        var head = LMHead(weights: weights, name: name, bias: spec.names[.lmHeadBias], hidden: model.hiddenSize, divisor: spec.logitsDivisor)
+        head.softcap = spec.logitSoftcap
         defer { weights.release([name]) }
         let logits = try head(h, batch: batch, vocabSlice: vocabSlice)
         // The routers have seen finite activations; a NaN or infinity after the last of them (a final norm or
@@ -133,13 +134,44 @@ public struct ForwardPass {
         x = h
         try normalize(&x, prefix + spec.postAttentionNorm)
         var mlp: [Float]
-        if let routed = try routedExperts(x, layer: layer, batch: batch, masking: plan, observe: observe) {
+        if spec.expertsBesideDenseMLP, model.moeLayer(layer) != nil {
+            mlp = try expertsBesideDenseMLP(x, residual: h, layer: layer, batch: batch, masking: plan, observe: observe)
+        } else if let routed = try routedExperts(x, layer: layer, batch: batch, masking: plan, observe: observe) {
             mlp = routed
         } else {
             mlp = try denseMLP(x, spec.denseMLP, rows: batch.count, prefix: prefix, limit: spec.sharedLimits[layer])
         }
         if let norm = spec.mlpOutputNorm { try normalize(&mlp, prefix + norm) }
         addResidual(&h, mlp)
+        if let name = spec.layerScale {
+            let scale = try weights.load(prefix + name, count: 1)[0]
+            for i in h.indices { h[i] *= scale }
+        }
+    }
+
+    /// EngineSpec.expertsBesideDenseMLP: the dense MLP on `x` (the residual stream's mlpNorm) and the routed
+    /// experts on the residual stream's own input norm, routed from the residual stream itself, each output
+    /// normalised, then added.
+    private func expertsBesideDenseMLP(
+        _ x: [Float], residual: [Float], layer: Int, batch: TokenBatch, masking plan: PruningPlan?,
+        observe: (RoutingRecord) throws(MoESlimError) -> Void
+    ) throws(MoESlimError) -> [Float] {
+        let prefix = spec.names.layer(layer)
+        guard let shared = spec.sharedExpert, var moe = model.moeLayer(layer) else {
+            throw MoESlimError(.unsupportedModel, "layer \(layer): the dense MLP beside the experts is not described", path: weights.checkpoint.path)
+        }
+        var dense = try denseMLP(x, shared.mlp, rows: batch.count, prefix: prefix + spec.moePath)
+        try normalize(&dense, prefix + spec.names[.denseMLPOutputNorm])
+        var expertInput = residual
+        try normalize(&expertInput, prefix + spec.names[.expertsInputNorm])
+        let kept = plan.map { $0.keptExperts(layer: moe) }
+        if let topK = plan?.topK { moe.topK = topK }
+        let block = MoEBlock(spec: spec, layer: moe, rule: model.routing, hidden: model.hiddenSize, kept: kept, sketch: measuresExpertOutputs ? sketch : nil)
+        var (routed, record) = try block(expertInput, rows: batch.count, weights: weights, prefix: prefix, routerInput: residual, addsShared: false)
+        try observe(record)
+        try normalize(&routed, prefix + spec.names[.expertsOutputNorm])
+        for i in dense.indices { dense[i] += routed[i] }
+        return dense
     }
 
     /// The MoE block's output on `x`, its routing observed; nil when the layer is dense.
@@ -160,7 +192,7 @@ public struct ForwardPass {
         let p = prefix + m.prefix
         return Kernels.gatedMLP(
             x, rows: rows, gate: try weights.linear(p + m.gate), up: try weights.linear(p + m.up),
-            down: try weights.linear(p + m.down), hidden: model.hiddenSize, limit: limit)
+            down: try weights.linear(p + m.down), hidden: model.hiddenSize, limit: limit, activation: spec.activation)
     }
 
     /// LongCat-Flash's decoder layer, as transformers' LongcatFlashDecoderLayer: each sublayer adds its attention

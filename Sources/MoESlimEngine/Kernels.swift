@@ -1,6 +1,7 @@
 import CKernels
 import COpenBLAS
 import Foundation
+import MoESlimFamilies
 
 /// The engine's numeric building blocks on row-major f32 activations. A chunk of tokens is one large
 /// multiplication per weight: BF16GEMM for bf16 weights under bf16 compute, moe_gemm otherwise.
@@ -118,6 +119,20 @@ package enum Kernels {
 
     @inline(__always) static func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }
 
+    /// torch's gelu(approximate="tanh"), in f32 as its CPU kernel computes it: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    @inline(__always) static func geluTanh(_ v: Float) -> Float {
+        let beta: Float = 0.7978845608028654, kappa: Float = 0.044715
+        return 0.5 * v * (1 + tanh(beta * (v + kappa * v * v * v)))
+    }
+
+    /// activation(gate) · up for one element.
+    @inline(__always) static func gated(_ gate: Float, _ up: Float, _ activation: Activation) -> Float {
+        switch activation {
+        case .silu: return silu(gate) * up
+        case .geluTanh: return geluTanh(gate) * up
+        }
+    }
+
     /// SiLU(gate) * up, elementwise, written into gate.
     static func swiglu(_ gate: inout [Float], _ up: [Float]) {
         let n = gate.count
@@ -129,9 +144,10 @@ package enum Kernels {
         }
     }
 
-    /// A SiLU-gated MLP on `rows` tokens; bf16 gate and up weights share one rounding of x.
+    /// A gated MLP (SiLU unless `activation` says otherwise) on `rows` tokens; bf16 gate and up weights share one rounding of x.
     static func gatedMLP(
-        _ x: [Float], rows: Int, gate: LinearWeight, up: LinearWeight, down: LinearWeight, hidden: Int, limit: Float? = nil
+        _ x: [Float], rows: Int, gate: LinearWeight, up: LinearWeight, down: LinearWeight, hidden: Int, limit: Float? = nil,
+        activation: Activation = .silu
     ) -> [Float] {
         let inter = gate.count / hidden
         var g: [Float]
@@ -144,7 +160,13 @@ package enum Kernels {
             g = linear(x, rows: rows, weight: gate, out: inter)
             u = linear(x, rows: rows, weight: up, out: inter)
         }
-        if let limit { clampedSwiGLU(&g, u, limit: limit) } else { swiglu(&g, u) }
+        if let limit {
+            clampedSwiGLU(&g, u, limit: limit)
+        } else if case .silu = activation {
+            swiglu(&g, u)
+        } else {
+            for i in g.indices { g[i] = gated(g[i], u[i], activation) }
+        }
         return linear(g, rows: rows, weight: down, out: hidden)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import MoESlimSupport
 
 /// The output projection, written straight into each sequence's logits. A bf16 head is read in place; any other
@@ -10,6 +11,8 @@ struct LMHead {
     let bias: String
     let hidden: Int
     let divisor: Float
+    /// cap · tanh(logit / cap) after the division, when set (EngineSpec.logitSoftcap).
+    var softcap: Float? = nil
 
     /// `h` is the final-normed [tokens, hidden] of the whole batch; returns each sequence's [tokens, vocab].
     func callAsFunction(_ h: [Float], batch: TokenBatch, vocabSlice: Int) throws(MoESlimError) -> [[Float]] {
@@ -37,6 +40,11 @@ struct LMHead {
                 for t in 0..<batch.lengths[s] {
                     for j in 0..<vocab { out[s][t * vocab + j] = (out[s][t * vocab + j] + (bias?[j] ?? 0)) / divisor }
                 }
+            }
+        }
+        if let softcap {
+            for s in out.indices {
+                for i in out[s].indices { out[s][i] = tanh(out[s][i] / softcap) * softcap }
             }
         }
         return out

@@ -17,24 +17,14 @@ struct MoEBlock {
 
     private var measuresOutputs: Bool { sketch != nil }
 
-    func callAsFunction(_ x: [Float], rows: Int, weights: WeightReader, prefix: String) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
+    /// `routerInput`: what the router reads when it is not the experts' input (EngineSpec.expertsBesideDenseMLP).
+    /// `addsShared`: whether the shared experts join the output here (they do unless they run beside the block).
+    func callAsFunction(
+        _ x: [Float], rows: Int, weights: WeightReader, prefix: String, routerInput: [Float]? = nil, addsShared: Bool = true
+    ) throws(MoESlimError) -> (output: [Float], record: RoutingRecord) {
         let p = prefix + spec.moePath
         let e = layer.numExperts, k = layer.topK
-        let routerWeight = try weights.load(p + spec.router.weight, count: e * hidden)
-        let routerBias = try spec.router.bias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
-        let correction = try spec.router.correctionBias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
-        let logits: [Float]
-        let routed: (scores: [Float], selected: [Int32], weights: [Float])
-        if let kept, kept.count < e {
-            (logits, routed) = try route(x, rows: rows, kept: kept, weight: routerWeight, bias: routerBias, correction: correction, weights: weights)
-        } else {
-            logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
-            try requireFinite(logits, weights: weights)
-            routed = Router(
-                rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection,
-                renormalizationEpsilon: spec.renormalizationEpsilon
-            ).route(logits, tokens: rows, correctionBias: correction)
-        }
+        let (logits, routed) = try routing(routerInput ?? x, rows: rows, weights: weights, moePrefix: p)
 
         var assigned = [[(token: Int, slot: Int)]](repeating: [], count: e)
         for t in 0..<rows {
@@ -43,7 +33,8 @@ struct MoEBlock {
         var output = [Float](repeating: 0, count: rows * hidden)
         var measured = ExpertOutputs(slots: rows * k, sketched: measuresOutputs)
         let experts = try ExpertRunner(
-            format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden, limit: spec.expertLimits[layer.layer])
+            format: spec.experts, layer: layer, prefix: p, weights: weights, hidden: hidden, limit: spec.expertLimits[layer.layer],
+            activation: spec.activation)
         for expert in 0..<e where !assigned[expert].isEmpty {
             let tokens = assigned[expert]
             let gathered = gather(x, tokens: tokens, scales: spec.gateScalesExpertInput ? routed.weights : nil)
@@ -58,7 +49,7 @@ struct MoEBlock {
             if let sketch { project(y, tokens: tokens, sketch: sketch, into: &measured.sketches) }
         }
         if measuresOutputs { try requireCountable(measured, gateWeights: routed.weights, weights: weights) }
-        if let shared = spec.sharedExpert {
+        if addsShared, let shared = spec.sharedExpert {
             try addShared(shared, x, rows: rows, weights: weights, prefix: p, into: &output)
         }
         let record = RoutingRecord(
@@ -66,6 +57,43 @@ struct MoEBlock {
             selected: routed.selected, weights: routed.weights, outputNorms: measured.perGateWeight,
             expertOutputNorms: measured.norms, expertOutputMaxima: measured.maxima, expertOutputSketches: measured.sketches)
         return (output, record)
+    }
+
+    /// The router's logits and its choice for every row of `x`; Gemma 4's router first normalises its input and
+    /// scales the chosen weights per expert (RouterNames.inputScale, .expertScale).
+    private func routing(
+        _ input: [Float], rows: Int, weights: WeightReader, moePrefix p: String
+    ) throws(MoESlimError) -> (logits: [Float], routed: (scores: [Float], selected: [Int32], weights: [Float])) {
+        let e = layer.numExperts, k = layer.topK
+        var x = input
+        if let name = spec.router.inputScale {
+            let scale = try weights.load(p + name, count: hidden)
+            Kernels.rmsNorm(&x, width: hidden, weight: [Float](repeating: 1, count: hidden), eps: spec.normEps)
+            let root = 1 / Float(hidden).squareRoot()
+            for r in 0..<rows {
+                for c in 0..<hidden { x[r * hidden + c] = x[r * hidden + c] * scale[c] * root }
+            }
+        }
+        let routerWeight = try weights.load(p + spec.router.weight, count: e * hidden)
+        let routerBias = try spec.router.bias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
+        let correction = try spec.router.correctionBias.flatMap { name throws(MoESlimError) in try weights.loadIfPresent(p + name, count: e) }
+        var logits: [Float]
+        var routed: (scores: [Float], selected: [Int32], weights: [Float])
+        if let kept, kept.count < e {
+            (logits, routed) = try route(x, rows: rows, kept: kept, weight: routerWeight, bias: routerBias, correction: correction, weights: weights)
+        } else {
+            logits = Kernels.linear(x, rows: rows, weight: routerWeight, out: e, bias: routerBias)
+            try requireFinite(logits, weights: weights)
+            routed = Router(
+                rule: rule, experts: e, topK: k, groupScore: spec.groupScore, selection: spec.selection,
+                renormalizationEpsilon: spec.renormalizationEpsilon
+            ).route(logits, tokens: rows, correctionBias: correction)
+        }
+        if let name = spec.router.expertScale {
+            let factors = try weights.load(p + name, count: e)
+            for slot in routed.weights.indices { routed.weights[slot] *= factors[Int(routed.selected[slot])] }
+        }
+        return (logits, routed)
     }
 
     /// The rows of the tokens routed to one expert, scaled by their gate weight first in the families that
@@ -217,7 +245,8 @@ struct MoEBlock {
         let m = shared.mlp
         let y = Kernels.gatedMLP(
             x, rows: rows, gate: try weights.linear(prefix + m.prefix + m.gate), up: try weights.linear(prefix + m.prefix + m.up),
-            down: try weights.linear(prefix + m.prefix + m.down), hidden: hidden, limit: spec.sharedLimits[layer.layer])
+            down: try weights.linear(prefix + m.prefix + m.down), hidden: hidden, limit: spec.sharedLimits[layer.layer],
+            activation: spec.activation)
         var gate = [Float](repeating: 1, count: rows)
         if let name = shared.gate {
             gate = Kernels.linear(x, rows: rows, weight: try weights.load(prefix + name, count: hidden), out: 1).map(Kernels.sigmoid)

@@ -49,14 +49,18 @@ final class AimerHostileTests: XCTestCase {
         return folder
     }
 
-    /// gemma4_text's fused experts [E, 0, H] and [E, H, 0] pass the shape checks (it has no forward pass to hold
-    /// them to the config), and their bytes have no address: AIMER trapped unwrapping it.
+    /// gemma4_text's fused experts [E, 0, H] and [E, H, 0] pass the shape checks under a config that states no
+    /// moe_intermediate_size (the widths are then read from the tensors), and their bytes have no address: AIMER
+    /// trapped unwrapping it.
     func testEmptyExpertWeightsAreRefusedNotTrapped() throws {
         let model = try emptied("gemma4_text") { name in
             if name.hasSuffix("experts.gate_up_proj") { return [4, 0, 16] }
             if name.hasSuffix("experts.down_proj") { return [4, 16, 0] }
             return nil
         }
+        var config = try Fixtures.json(model + "/config.json")
+        config["moe_intermediate_size"] = nil
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: model + "/config.json"))
         let r = try CommandRunner.run(["prune", model, scratch + "/out", "--criterion", "aimer", "--keep", "2"])
         XCTAssertEqual(r.status, 65, r.stderr)
         XCTAssertEqual(r.stderr, "moe-slim: error: \(model): layer 0 expert 0: its weight matrices hold no values to score (a dimension is 0)\n")

@@ -80,10 +80,11 @@ final class BF16ComputeTests: XCTestCase {
     }
 
     /// The families whose mixers have pieces of their own (Hunyuan's q/k norms after the rotation, AFMoE's output
-    /// gate projection and sandwich norms, LFM2's short convolution) under bf16 compute on their bf16 fixtures:
+    /// gate projection and sandwich norms, LFM2's short convolution, Gemma 4's per-layer head widths, keys as
+    /// values and dense MLP beside the experts) under bf16 compute on their bf16 fixtures:
     /// near transformers' float32 run, on the bf16 path.
     func testGatedSandwichedAndConvolutionMixersUnderBF16Compute() throws {
-        for name in ["hunyuan_v1_moe-bf16", "afmoe-bf16", "lfm2_moe-bf16"] {
+        for name in ["hunyuan_v1_moe-bf16", "afmoe-bf16", "lfm2_moe-bf16", "gemma4_text-bf16"] {
             let golden = try EngineGolden.load(name)
             let pass = try ForwardPass(checkpoint: Checkpoint(path: EngineGolden.folder(name)), compute: .bf16)
             for sequence in golden.sequences {

@@ -19,6 +19,7 @@ final class EngineGoldenTests: XCTestCase {
     func testHunYuanMoeV1BF16() throws { try check("hunyuan_v1_moe-bf16") }
     func testAfmoeBF16() throws { try check("afmoe-bf16") }
     func testLfm2MoeBF16() throws { try check("lfm2_moe-bf16") }
+    func testGemma4TextBF16() throws { try check("gemma4_text-bf16") }
     func testDeepseekV3FP8() throws { try check("deepseek_v3-fp8") }
     func testGptOssMXFP4() throws { try check("gpt_oss-mxfp4") }
     func testQwen35MoeFusedExperts() throws { try check("qwen3_5_moe-fused") }

@@ -21,6 +21,7 @@ final class EvalGoldenTests: XCTestCase {
     func testHunYuanMoeV1BF16() throws { try check("hunyuan_v1_moe-bf16") }
     func testAfmoeBF16() throws { try check("afmoe-bf16") }
     func testLfm2MoeBF16() throws { try check("lfm2_moe-bf16") }
+    func testGemma4TextBF16() throws { try check("gemma4_text-bf16") }
 
     /// Every kernel path this CPU has must meet transformers' numbers.
     private func check(_ name: String) throws {

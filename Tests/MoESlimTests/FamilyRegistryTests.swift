@@ -126,15 +126,4 @@ final class FamilyRegistryTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertEqual(r.stderr, "moe-slim: error: \(dir)/config.json: enable_moe_block is false; a dense Gemma 4 has no experts to prune\n")
     }
-
-    /// Gemma 4 is described only: calibrate refuses it by model type.
-    func testGemma4HasNoForwardPass() throws {
-        for type in ["gemma4", "gemma4_text"] {
-            let checkpoint = try Checkpoint(path: Fixtures.model(type))
-            let model = try ModelFamilies.describe(checkpoint)
-            XCTAssertThrowsError(try EngineFamilies.spec(for: checkpoint, model: model)) { error in
-                XCTAssertTrue("\(error)".contains("the forward pass for model_type '\(type)' is not implemented"), "\(error)")
-            }
-        }
-    }
 }

@@ -39,6 +39,14 @@ public struct AttentionSpec: Sendable {
     /// Step: each head's attention output is multiplied by sigmoid of its own row of the `attentionGate`
     /// projection of the layer input (one scalar per head and token) before o_proj.
     public var headGate = false
+    /// Head width and key-value heads per layer where a layer has its own (Gemma 4's full-attention layers).
+    public var headDimsPerLayer: [Int: Int] = [:]
+    public var keyValueHeadsPerLayer: [Int: Int] = [:]
+    /// Layers without v_proj whose values are the keys' projection (before the key norm and RoPE): Gemma 4's
+    /// full-attention layers with attention_k_eq_v.
+    public var keysAsValuesLayers: Set<Int> = []
+    /// Gemma 4: the values go through a weightless RMS norm per head.
+    public var valueNorm = false
     /// Qwen3-Next's q/k norms are zero-centred: they multiply by 1 + weight.
     public var normWeightOffset: Float = 0
     /// Hybrid models' Gated DeltaNet layers, which take the place of attention on the layers it lists.
@@ -66,6 +74,10 @@ public struct AttentionSpec: Sendable {
 
     /// The query heads of `layer`.
     public func heads(_ layer: Int) -> Int { headsPerLayer[layer] ?? numHeads }
+    /// The head width of `layer`.
+    public func headWidth(_ layer: Int) -> Int { headDimsPerLayer[layer] ?? headDim }
+    /// The key-value heads of `layer`.
+    public func keyValueHeads(_ layer: Int) -> Int { keyValueHeadsPerLayer[layer] ?? numKeyValueHeads }
 
     public init(kind: Kind, numHeads: Int, numKeyValueHeads: Int, headDim: Int, scaling: Float) {
         self.kind = kind

@@ -35,6 +35,15 @@ public struct EngineSpec: Sendable {
     /// attention and `denseMLP`), with the MoE block reading the first sublayer's MLP input and its output added
     /// after the last sublayer. Nil for the usual layer of one attention and one MLP or MoE block.
     package var shortcutSublayers: [TensorNames]?
+    /// The gated MLPs' activation: the routed experts', the shared experts' and the dense MLP's.
+    public var activation: Activation = .silu
+    /// A decoder layer whose dense MLP (the `sharedExperts` folder) runs beside the routed experts rather than inside
+    /// the MoE block (Gemma 4): the MLP reads the `mlpNorm` of the residual stream, the experts its
+    /// `expertsInputNorm` while the router reads the residual stream itself; each output is normalised
+    /// (`denseMLPOutputNorm`, `expertsOutputNorm`), the two are added, and the sum goes through `mlpOutputNorm`.
+    public var expertsBesideDenseMLP = false
+    /// The logits' tanh soft cap, cap · tanh(logits / cap) (Gemma's final_logit_softcapping); nil for none.
+    public var logitSoftcap: Float?
 
     init(normEps: Float, rope: RopeSpec, attention: AttentionSpec, names: TensorNames, experts: ExpertFormat) {
         self.normEps = normEps
@@ -56,8 +65,14 @@ public struct EngineSpec: Sendable {
     public var moePath: String { names[.moeBlock] }
 
     public var router: RouterNames {
-        RouterNames(weight: names[.router], bias: names.name(.routerBias), correctionBias: names.name(.routerCorrectionBias))
+        var router = RouterNames(weight: names[.router], bias: names.name(.routerBias), correctionBias: names.name(.routerCorrectionBias))
+        router.inputScale = names.name(.routerInputScale)
+        router.expertScale = names.name(.routerExpertScale)
+        return router
     }
+    /// The one-element factor on the residual stream after each layer, relative to the layer's prefix, when the
+    /// family has one.
+    public var layerScale: String? { names.name(.layerScale) }
     /// Shared experts and their gate, when the family has them: always run, never pruned.
     public var sharedExpert: SharedExpertSpec? {
         names.name(.sharedExperts).map { SharedExpertSpec(mlp: names.gatedMLP(prefix: $0), gate: names.name(.sharedExpertGate).map { $0 + "weight" }) }
@@ -79,6 +94,10 @@ public struct RouterNames: Sendable {
     public var bias: String?
     /// DeepSeek-V3's e_score_correction_bias: shifts selection only, never the gate weights.
     public var correctionBias: String?
+    /// Gemma 4: the router reads rms(x) · inputScale / √hidden (an RMS norm without weight, then this vector).
+    public var inputScale: String?
+    /// Gemma 4: each chosen weight, after the top-k renormalisation, times its expert's entry of this vector.
+    public var expertScale: String?
 
     public init(weight: String, bias: String? = nil, correctionBias: String? = nil) {
         self.weight = weight
@@ -93,6 +112,12 @@ public enum NormKind: Sendable {
     case zeroCenteredRMS
     /// LayerNorm with weight and bias (phimoe), eps from rms_norm_eps as transformers passes it.
     case layer
+}
+
+public enum Activation: Sendable {
+    case silu
+    /// GELU with transformers' tanh approximation (gelu_pytorch_tanh).
+    case geluTanh
 }
 
 public enum Selection: Sendable {

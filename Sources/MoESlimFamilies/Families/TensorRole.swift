@@ -44,6 +44,15 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
     case shortConvolution, shortConvolutionInput, shortConvolutionKernel, shortConvolutionOutput
     /// Multi-token-prediction tensors (`mtp.`): a prefix of whole-model names.
     case multiTokenPrediction
+    /// Gemma 4's router extras, relative to the MoE block: the vector its normalised input is multiplied by
+    /// (`router.scale`), and the per-expert factor on the chosen weights (`router.per_expert_scale`).
+    case routerInputScale, routerExpertScale
+    /// A layer whose dense MLP runs beside the routed experts (Gemma 4), relative to a layer's prefix: the norm of
+    /// the dense MLP's output, and the routed experts' input and output norms.
+    case denseMLPOutputNorm, expertsInputNorm, expertsOutputNorm
+    /// A one-element buffer, relative to a layer's prefix, multiplying the residual stream after the layer
+    /// (Gemma 4's layer_scalar).
+    case layerScale
 
     /// transformers' Llama-style name; nil for roles most families do not have.
     var standardName: String? {
@@ -83,7 +92,8 @@ package enum TensorRole: Sendable, Hashable, CaseIterable {
             return nil
         case .linearAttention, .linearQKVZ, .linearBA, .linearQKV, .linearZ, .linearB, .linearA, .linearConv,
              .linearTimeStepBias, .linearDecayLog, .linearNorm, .linearOutput, .multiTokenPrediction, .shortConvolution,
-             .shortConvolutionInput, .shortConvolutionKernel, .shortConvolutionOutput:
+             .shortConvolutionInput, .shortConvolutionKernel, .shortConvolutionOutput, .routerInputScale, .routerExpertScale,
+             .denseMLPOutputNorm, .expertsInputNorm, .expertsOutputNorm, .layerScale:
             return nil
         }
     }

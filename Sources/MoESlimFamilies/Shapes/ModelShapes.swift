@@ -61,7 +61,7 @@ struct ModelShapes {
         if let sublayers = spec.shortcutSublayers {
             for names in sublayers {
                 norm(prefix + names[.attentionNorm], spec: spec)
-                attention(prefix + names[.attention], spec.attention, heads: spec.attention.heads(layer), names: names)
+                attention(prefix + names[.attention], spec.attention, layer: layer, names: names)
                 norm(prefix + names[.mlpNorm], spec: spec)
                 gatedMLP(prefix + names[.denseMLP], names.gatedMLP(prefix: ""), width: spec.intermediate.dense)
             }
@@ -73,10 +73,14 @@ struct ModelShapes {
         } else if let conv = spec.attention.shortConvolution, conv.layers.contains(layer) {
             shortConvolution(prefix + spec.names[.shortConvolution], conv, names: spec.names)
         } else {
-            attention(prefix + spec.names[.attention], spec.attention, heads: spec.attention.heads(layer), names: spec.names)
+            attention(prefix + spec.names[.attention], spec.attention, layer: layer, names: spec.names)
         }
         norm(prefix + spec.postAttentionNorm, spec: spec)
         for output in [spec.attentionOutputNorm, spec.mlpOutputNorm].compactMap({ $0 }) { norm(prefix + output, spec: spec) }
+        if spec.expertsBesideDenseMLP {
+            for role in [TensorRole.denseMLPOutputNorm, .expertsInputNorm, .expertsOutputNorm] { norm(prefix + spec.names[role], spec: spec) }
+        }
+        if let scale = spec.layerScale { expect(prefix + scale, ExpectedShape(.size(1))) }
     }
 
     /// Gated DeltaNet's projections, depthwise convolution [channels, 1, K], per-value-head parameters, the
@@ -121,10 +125,11 @@ struct ModelShapes {
         expect(module + ".bias", ExpectedShape(.size(out)))
     }
 
-    private mutating func attention(_ p: String, _ a: AttentionSpec, heads: Int, names: TensorNames) {
+    private mutating func attention(_ p: String, _ a: AttentionSpec, layer: Int, names: TensorNames) {
+        let heads = a.heads(layer), d = a.headWidth(layer)
         switch a.kind {
         case .grouped:
-            let (q, kv) = (heads * a.headDim, a.numKeyValueHeads * a.headDim)
+            let (q, kv) = (heads * d, a.keyValueHeads(layer) * d)
             if case .inQuery = a.outputGate {
                 linear(p + names[.query], out: 2 * q, in: hidden)
             } else {
@@ -132,12 +137,12 @@ struct ModelShapes {
             }
             if case .ownProjection = a.outputGate { linear(p + names[.attentionGate], out: q, in: hidden) }
             linear(p + names[.key], out: kv, in: hidden)
-            linear(p + names[.value], out: kv, in: hidden)
+            if !a.keysAsValuesLayers.contains(layer) { linear(p + names[.value], out: kv, in: hidden) }
             linear(p + names[.output], out: hidden, in: q)
             switch a.qkNorm {
             case .perHead, .perHeadAfterRope:
-                expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(a.headDim)))
-                expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(a.headDim)))
+                expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(d)))
+                expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(d)))
             case .whole:
                 expect(p + names[.queryNorm] + ".weight", ExpectedShape(.size(q)))
                 expect(p + names[.keyNorm] + ".weight", ExpectedShape(.size(kv)))
@@ -250,6 +255,8 @@ struct ModelShapes {
         default:
             break
         }
+        if let scale = spec.router.inputScale { expect(p + scale, ExpectedShape(h)) }
+        if let scale = spec.router.expertScale { expect(p + scale, ExpectedShape(e)) }
         if let shared = spec.sharedExpert {
             gatedMLP(p + shared.mlp.prefix, shared.mlp, width: spec.intermediate.shared)
             if let gate = shared.gate { expect(p + gate, ExpectedShape(.size(1), h)) }
