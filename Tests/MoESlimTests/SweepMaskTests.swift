@@ -27,6 +27,8 @@ final class SweepMaskTests: XCTestCase {
     func testLongcatFlashZeroComputeExperts() throws {
         try check("longcat_flash", kept: [0: [0, 2, 3, 5, 6, 8], 1: [1, 2, 4, 5, 7, 8]])
     }
+    /// Gemma 4: the router's per_expert_scale is sliced with its rows, and the dense MLP beside the experts stays.
+    func testGemma4PerExpertScale() throws { try check("gemma4_text", kept: [0: [0, 2, 3, 5, 7], 1: [1, 2, 4, 6], 3: [0, 1, 2, 3, 4, 5]]) }
     func testTopKOverride() throws { try check("olmoe", kept: [0: [0, 1, 2, 6, 7], 1: [1, 3, 4, 5]], topK: 1) }
 
     /// On every kernel path this CPU has.
