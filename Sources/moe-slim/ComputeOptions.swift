@@ -1,5 +1,6 @@
 import ArgumentParser
 import MoESlimSupport
+import MoESlimFormats
 import MoESlimEngine
 
 /// The arithmetic and the cores of the forward pass, shared by every command that runs the model so that
@@ -20,6 +21,14 @@ struct ComputeOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// The forward pass for logits (eval, sweep, plan search): without the expert-output statistics and sketches
+    /// that only calibrate records, which would cost every expert product a norm, a maximum and a projection.
+    func logitsPass(_ checkpoint: Checkpoint) throws(MoESlimError) -> ForwardPass {
+        var pass = try ForwardPass(checkpoint: checkpoint, compute: compute)
+        pass.measuresExpertOutputs = false
+        return pass
     }
 
     /// --threads holds for the whole process, so commands apply it before any work.

@@ -33,14 +33,14 @@ struct EvalCommand: ParsableCommand {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
             eval.engine.applyThreads()
-            let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            let pass = try eval.engine.logitsPass(checkpoint)
             ImageRoutingWarning.warn(pass.model)
             var planner = try eval.planner(checkpoint, model: pass.model)
             if let note = planner.streamingNote { printError(note) }
             var models = [LogitsSource(pass: pass.streaming(planner.streams), vocabSlice: planner.vocabSlice)]
             if let against {
                 let other = try Checkpoint(path: against)
-                let otherPass = try ForwardPass(checkpoint: other, compute: eval.engine.compute)
+                let otherPass = try eval.engine.logitsPass(other)
                 guard otherPass.model.vocabSize == pass.model.vocabSize else {
                     throw MoESlimError(.invalidArgument, "has a vocabulary of \(otherPass.model.vocabSize) tokens and \(model) of \(pass.model.vocabSize); KL and top-1 agreement compare the same tokens, so --against needs the same vocabulary (a pruned copy of MODEL keeps it)", path: against)
                 }

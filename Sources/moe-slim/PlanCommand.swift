@@ -87,7 +87,7 @@ struct PlanSearchCommand: ParsableCommand {
             try OutputTarget.check(targets, inputs: checkpoint.inputPaths + [counts] + eval.data, force: force)
             ProcessMemory.keepFreedPages()
             eval.engine.applyThreads()
-            let pass = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            let pass = try eval.engine.logitsPass(checkpoint)
             let planner = try eval.planner(checkpoint, model: pass.model)
             let search = try BudgetSearch(model: pass.model, counts: ExpertCounts.load(counts, for: pass.model), countsPath: counts,
                                           criterion: criterion, keepTotal: keepTotal, topK: topK)

@@ -101,7 +101,7 @@ struct SweepCommand: ParsableCommand {
             ProcessMemory.keepFreedPages()
             let checkpoint = try Checkpoint(path: model)
             eval.engine.applyThreads()
-            let unplanned = try ForwardPass(checkpoint: checkpoint, compute: eval.engine.compute)
+            let unplanned = try eval.engine.logitsPass(checkpoint)
             ImageRoutingWarning.warn(unplanned.model)
             let planner = try eval.planner(checkpoint, model: unplanned.model)
             if let note = planner.streamingNote { printError(note) }
@@ -122,7 +122,7 @@ struct SweepCommand: ParsableCommand {
                 let merged = try ScratchMerge(input: checkpoint, model: pass.model, plan: candidate.plan,
                                               counts: loaded, countsPath: counts, similarity: similarity)
                 scratch.append(merged)
-                let mergedPass = try ForwardPass(checkpoint: merged.checkpoint, compute: eval.engine.compute)
+                let mergedPass = try eval.engine.logitsPass(merged.checkpoint)
                 models.append(LogitsSource(pass: mergedPass, vocabSlice: planner.vocabSlice))
             }
             defer { withExtendedLifetime(scratch) {} }
