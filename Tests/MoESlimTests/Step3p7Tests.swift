@@ -210,6 +210,17 @@ final class Step3p7Tests: XCTestCase {
         XCTAssertTrue(shared.contains("swiglu_limits_shared has 1 entries; transformers reads one for each of the first 4 layers"), shared)
     }
 
+    /// head_dim 8 × 0.375 is 3 dimensions, which transformers rotates as 4 (two frequencies at exponents 0 and
+    /// 2/3); the forward pass rotated 2 with one frequency and exited 0.
+    func testAnOddRotaryWidthIsRefused() throws {
+        let error = try forwardPassError { text in
+            var rope = text["rope_parameters"] as! [String: [String: Any]]
+            rope["full_attention"]!["partial_rotary_factor"] = 0.375
+            text["rope_parameters"] = rope
+        }
+        XCTAssertTrue(error.contains("the full_attention layers rotate 3 of each head's 8 dimensions (head_dim times the partial rotary factor); the forward pass rotates an even number only"), error)
+    }
+
     /// rope_parameters with an entry for only some layer types is ignored by Step3p7TextConfig, which then builds
     /// every type's rotation from rope_theta (10000 when absent): the full-attention entry's theta must not be used.
     func testRopeParametersForSomeTypesOnlyAreIgnored() throws {

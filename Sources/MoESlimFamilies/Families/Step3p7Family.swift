@@ -327,6 +327,11 @@ struct StepKeys: Decodable {
             throw MoESlimError(.invalidConfig, "the \(type) layers rotate with theta \(theta) over a fraction \(fraction) of each head; theta must be positive and the fraction in (0, 1]")
         }
         let dim = Int(Double(headDim) * fraction)
+        // transformers takes ceil(dim / 2) frequencies at exponents 2i / dim and so rotates dim + 1 dimensions of an
+        // odd width: refused rather than rotated otherwise.
+        guard dim % 2 == 0 else {
+            throw MoESlimError(.unsupportedModel, "the \(type) layers rotate \(dim) of each head's \(headDim) dimensions (head_dim times the partial rotary factor); the forward pass rotates an even number only")
+        }
         let half = dim / 2
         let frequencies = (0..<half).map { i in 1 / Float(pow(Float(theta), Float(2 * i) / Float(dim))) }
         return RopeSpec(inverseFrequencies: frequencies, attentionFactor: 1, layout: .halves)
