@@ -240,4 +240,28 @@ final class Step3p7Tests: XCTestCase {
         }
         XCTAssertEqual(runs[1], runs[0])
     }
+
+    /// rope_parameters with an entry for every layer type beside a flat rope_type: Step3p7TextConfig uses the
+    /// entries (theta 500 here), as it does without the flat key; they were dropped for rope_theta's 10000.
+    func testRopeParametersEntriesBesideAFlatKeyAreRead() throws {
+        let source = EngineGolden.folder("step3p7")
+        let sequence = try EngineGolden.load("step3p7").sequences[2].inputIds
+        var runs: [[Float]] = []
+        for flat in [false, true] {
+            let dir = try Fixtures.scratch()
+            var config = try Fixtures.json(source + "/config.json")
+            var text = config["text_config"] as! [String: Any]
+            var rope: [String: Any] = [
+                "full_attention": ["rope_type": "default", "rope_theta": 500.0],
+                "sliding_attention": ["rope_type": "default", "rope_theta": 500.0],
+            ]
+            if flat { rope["rope_type"] = "default" }
+            text["rope_parameters"] = rope
+            config["text_config"] = text
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+            runs.append(try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32).run([sequence]) { _ in }.flatMap { $0 })
+        }
+        XCTAssertEqual(runs[1], runs[0])
+    }
 }

@@ -288,7 +288,15 @@ struct StepKeys: Decodable {
         swigluLimitsShared = try c.decodeIfPresent([Double?].self, forKey: .swigluLimitsShared)
         useBidirectionalAttention = try c.decodeIfPresent(Bool.self, forKey: .useBidirectionalAttention)
         mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias)
-        ropeByType = try? c.decodeIfPresent([String: LayerRope].self, forKey: .ropeParameters)
+        // Step3p7TextConfig takes the members that are objects, whatever else rope_parameters holds (a flat
+        // rope_type beside them); a member object that is no rotation is an error there too.
+        if let section = try? c.nestedContainer(keyedBy: ExpertKeys.AnyKey.self, forKey: .ropeParameters) {
+            var entries: [String: LayerRope] = [:]
+            for key in section.allKeys where (try? section.nestedContainer(keyedBy: ExpertKeys.AnyKey.self, forKey: key)) != nil {
+                entries[key.stringValue] = try section.decode(LayerRope.self, forKey: key)
+            }
+            ropeByType = entries
+        }
         ropeScaling = try c.contains(.ropeScaling) && !c.decodeNil(forKey: .ropeScaling)
         thetas = try? c.decodeIfPresent([Double].self, forKey: .ropeTheta)
         theta = thetas == nil ? try c.decodeIfPresent(Double.self, forKey: .ropeTheta) : nil
