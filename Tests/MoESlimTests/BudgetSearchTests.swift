@@ -39,6 +39,11 @@ final class BudgetSearchTests: XCTestCase {
         XCTAssertThrowsError(try search(keepTotal: 5, topK: 3)) {
             XCTAssertEqual(($0 as? MoESlimError)?.description, "--keep-total 5 is fewer than top-k experts in every MoE layer (6 in all)")
         }
+        // --top-k above a layer's experts: every measured plan would route to experts the layer does not have (on a
+        // model pruned per layer the forward pass indexed out of range), and the written plan is one prune refuses.
+        XCTAssertThrowsError(try search(keepTotal: 8, topK: 5)) {
+            XCTAssertEqual(($0 as? MoESlimError)?.description, "--top-k 5 is more than the 4 experts of MoE layer 0")
+        }
     }
 
     func testCommandWritesThePlanAndTheNearestUniformPlan() throws {

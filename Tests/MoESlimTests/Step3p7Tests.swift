@@ -158,4 +158,110 @@ final class Step3p7Tests: XCTestCase {
             XCTAssertTrue("\(error)".contains("rope_scaling is set; the forward pass runs Step's default rotation only"), "\(error)")
         }
     }
+
+    /// The engine fixture's text config edited, and the error the forward pass stops with.
+    private func forwardPassError(editing edit: (inout [String: Any]) -> Void) throws -> String {
+        let source = EngineGolden.folder("step3p7")
+        let dir = try Fixtures.scratch()
+        var config = try Fixtures.json(source + "/config.json")
+        var text = config["text_config"] as! [String: Any]
+        edit(&text)
+        config["text_config"] = text
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        do {
+            _ = try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32)
+        } catch {
+            return "\(error)"
+        }
+        XCTFail("the forward pass accepted the edited config")
+        return ""
+    }
+
+    /// num_attention_groups, the releases' num_key_value_heads, not dividing the heads of a layer the per-layer
+    /// overrides leave alone: attention divided by heads / groups (0 here) and trapped, or with more heads than
+    /// groups read keys past their rows.
+    func testAttentionGroupsMustDivideEveryLayersHeads() throws {
+        let error = try forwardPassError { text in
+            text["num_attention_groups"] = 3
+            text.removeValue(forKey: "num_key_value_heads")
+            text["num_attention_heads"] = 2
+            text["per_layer_config"] = ["1": ["num_attention_heads": 6], "2": ["num_attention_heads": 6]]
+        }
+        XCTAssertTrue(error.contains("layer 0 has 2 attention heads; it must be a positive multiple of the 3 key-value heads"), error)
+    }
+
+    /// Per-layer lists too short for a layer transformers reads are an IndexError there, not a default here.
+    func testPerLayerListsTooShortAreRefused() throws {
+        let theta = try forwardPassError { text in
+            text.removeValue(forKey: "rope_parameters")
+            text["rope_theta"] = [10000.0]
+        }
+        XCTAssertTrue(theta.contains("rope_theta has no entry for layer 1, the first sliding_attention layer (it has 1); transformers reads one"), theta)
+        let partial = try forwardPassError { text in
+            text.removeValue(forKey: "rope_parameters")
+            text["rope_theta"] = 10000.0
+            text["partial_rotary_factors"] = [0.5]
+        }
+        XCTAssertTrue(partial.contains("partial_rotary_factors has no entry for layer 1, the first sliding_attention layer (it has 1)"), partial)
+        let limits = try forwardPassError { $0["swiglu_limits"] = [0, 0, 0.5] }
+        XCTAssertTrue(limits.contains("swiglu_limits has 3 entries; transformers reads one for each of the first 4 layers"), limits)
+        let shared = try forwardPassError { $0["swiglu_limits_shared"] = [0.4] }
+        XCTAssertTrue(shared.contains("swiglu_limits_shared has 1 entries; transformers reads one for each of the first 4 layers"), shared)
+    }
+
+    /// head_dim 8 × 0.375 is 3 dimensions, which transformers rotates as 4 (two frequencies at exponents 0 and
+    /// 2/3); the forward pass rotated 2 with one frequency and exited 0.
+    func testAnOddRotaryWidthIsRefused() throws {
+        let error = try forwardPassError { text in
+            var rope = text["rope_parameters"] as! [String: [String: Any]]
+            rope["full_attention"]!["partial_rotary_factor"] = 0.375
+            text["rope_parameters"] = rope
+        }
+        XCTAssertTrue(error.contains("the full_attention layers rotate 3 of each head's 8 dimensions (head_dim times the partial rotary factor); the forward pass rotates an even number only"), error)
+    }
+
+    /// rope_parameters with an entry for only some layer types is ignored by Step3p7TextConfig, which then builds
+    /// every type's rotation from rope_theta (10000 when absent): the full-attention entry's theta must not be used.
+    func testRopeParametersForSomeTypesOnlyAreIgnored() throws {
+        let source = EngineGolden.folder("step3p7")
+        var runs: [[Float]] = []
+        for partialEntry in [false, true] {
+            let dir = try Fixtures.scratch()
+            var config = try Fixtures.json(source + "/config.json")
+            var text = config["text_config"] as! [String: Any]
+            text["rope_parameters"] = partialEntry ? ["full_attention": ["rope_type": "default", "rope_theta": 500.0]] : nil
+            text["rope_theta"] = 10000.0
+            config["text_config"] = text
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+            let sequence = try EngineGolden.load("step3p7").sequences[2].inputIds
+            runs.append(try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32).run([sequence]) { _ in }.flatMap { $0 })
+        }
+        XCTAssertEqual(runs[1], runs[0])
+    }
+
+    /// rope_parameters with an entry for every layer type beside a flat rope_type: Step3p7TextConfig uses the
+    /// entries (theta 500 here), as it does without the flat key; they were dropped for rope_theta's 10000.
+    func testRopeParametersEntriesBesideAFlatKeyAreRead() throws {
+        let source = EngineGolden.folder("step3p7")
+        let sequence = try EngineGolden.load("step3p7").sequences[2].inputIds
+        var runs: [[Float]] = []
+        for flat in [false, true] {
+            let dir = try Fixtures.scratch()
+            var config = try Fixtures.json(source + "/config.json")
+            var text = config["text_config"] as! [String: Any]
+            var rope: [String: Any] = [
+                "full_attention": ["rope_type": "default", "rope_theta": 500.0],
+                "sliding_attention": ["rope_type": "default", "rope_theta": 500.0],
+            ]
+            if flat { rope["rope_type"] = "default" }
+            text["rope_parameters"] = rope
+            config["text_config"] = text
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+            try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+            runs.append(try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32).run([sequence]) { _ in }.flatMap { $0 })
+        }
+        XCTAssertEqual(runs[1], runs[0])
+    }
 }

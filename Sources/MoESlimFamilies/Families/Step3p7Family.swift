@@ -179,9 +179,14 @@ struct Step3p7Family: EngineFamily {
             guard let layer = Int(key), (0..<layers).contains(layer) else { continue }
             if let n = entry.numAttentionHeads { heads[layer] = n }
         }
-        // attention_other_setting and per_layer_config are nested, beyond ConfigLimits' reach: bounded here.
-        for (layer, n) in heads where !(1...ConfigLimits.maxDimension).contains(n) || n % kv != 0 {
-            throw MoESlimError(.invalidConfig, "layer \(layer) has \(n) attention heads; it must be a positive multiple of the \(kv) key-value heads")
+        // attention_other_setting and per_layer_config are nested, beyond ConfigLimits' reach: bounded here. Every
+        // layer is checked, because num_attention_groups (the releases' num_key_value_heads) is not checked against
+        // num_attention_heads elsewhere, and attention groups heads by heads / kv.
+        for layer in 0..<layers {
+            let n = heads[layer] ?? e.numAttentionHeads
+            guard (1...ConfigLimits.maxDimension).contains(n), n % kv == 0 else {
+                throw MoESlimError(.invalidConfig, "layer \(layer) has \(n) attention heads; it must be a positive multiple of the \(kv) key-value heads")
+            }
         }
         let scalar = s.queryPreAttnScalar ?? Double(dim)
         guard scalar.isFinite, scalar > 0 else {
@@ -196,8 +201,11 @@ struct Step3p7Family: EngineFamily {
             for layer in sliding { attention.slidingWindows[layer] = window }
         }
         var ropes: [String: RopeSpec] = [:]
+        // Step3p7TextConfig reads rope_parameters per type only when it has an entry for every type; otherwise it
+        // builds every type's rotation from rope_theta and partial_rotary_factors.
+        let byType = types.allSatisfy { type in s.ropeByType?.keys.contains { $0.sameBytes(as: type) } == true }
         for type in Set(types) {
-            ropes[type] = try s.rope(for: type, first: types.firstIndex(of: type) ?? 0, headDim: dim)
+            ropes[type] = try s.rope(for: type, first: types.firstIndex(of: type) ?? 0, headDim: dim, byType: byType)
         }
         var spec = EngineSpec(
             normEps: Float(e.rmsNormEps ?? 1e-5), rope: ropes["full_attention"] ?? ropes.values.first ?? RopeSpec(inverseFrequencies: [], attentionFactor: 1, layout: .halves),
@@ -206,8 +214,9 @@ struct Step3p7Family: EngineFamily {
         for (layer, type) in types.enumerated() { spec.layerRopes[layer] = ropes[type] }
         spec.norm = .zeroCenteredRMS
         spec.intermediate = IntermediateSizes(experts: e.moeIntermediateSize ?? 1280, shared: s.sharedWidth ?? 1280, dense: e.intermediateSize ?? 11264)
-        spec.expertLimits = try StepKeys.limits(s.swigluLimits, "swiglu_limits", layers: layers)
-        spec.sharedLimits = try StepKeys.limits(s.swigluLimitsShared, "swiglu_limits_shared", layers: layers)
+        // Step3p7Experts reads its MoE layer's entry and Step3p7MLP (shared expert or dense MLP) every layer's.
+        spec.expertLimits = try StepKeys.limits(s.swigluLimits, "swiglu_limits", layers: layers, read: (try c.moeLayers().max() ?? -1) + 1)
+        spec.sharedLimits = try StepKeys.limits(s.swigluLimitsShared, "swiglu_limits_shared", layers: layers, read: layers)
         return spec
     }
 }
@@ -279,7 +288,15 @@ struct StepKeys: Decodable {
         swigluLimitsShared = try c.decodeIfPresent([Double?].self, forKey: .swigluLimitsShared)
         useBidirectionalAttention = try c.decodeIfPresent(Bool.self, forKey: .useBidirectionalAttention)
         mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias)
-        ropeByType = try? c.decodeIfPresent([String: LayerRope].self, forKey: .ropeParameters)
+        // Step3p7TextConfig takes the members that are objects, whatever else rope_parameters holds (a flat
+        // rope_type beside them); a member object that is no rotation is an error there too.
+        if let section = try? c.nestedContainer(keyedBy: ExpertKeys.AnyKey.self, forKey: .ropeParameters) {
+            var entries: [String: LayerRope] = [:]
+            for key in section.allKeys where (try? section.nestedContainer(keyedBy: ExpertKeys.AnyKey.self, forKey: key)) != nil {
+                entries[key.stringValue] = try section.decode(LayerRope.self, forKey: key)
+            }
+            ropeByType = entries
+        }
         ropeScaling = try c.contains(.ropeScaling) && !c.decodeNil(forKey: .ropeScaling)
         thetas = try? c.decodeIfPresent([Double].self, forKey: .ropeTheta)
         theta = thetas == nil ? try c.decodeIfPresent(Double.self, forKey: .ropeTheta) : nil
@@ -287,16 +304,26 @@ struct StepKeys: Decodable {
     }
 
     /// Step3p7RotaryEmbedding's default rotation for a layer type: from rope_parameters when it has an entry for
-    /// the type, else (as Step3p7TextConfig builds it) rope_theta and partial_rotary_factors at the type's first
-    /// layer, theta 10000 and the whole head when they are absent.
-    func rope(for type: String, first: Int, headDim: Int) throws(MoESlimError) -> RopeSpec {
+    /// every type (`byType`), else (as Step3p7TextConfig builds it) rope_theta and partial_rotary_factors at the
+    /// type's first layer, theta 10000 and the whole head when they are absent. A list too short to have that
+    /// layer is an IndexError in transformers, so it is refused rather than read as absent.
+    func rope(for type: String, first: Int, headDim: Int, byType: Bool) throws(MoESlimError) -> RopeSpec {
         if ropeScaling {
             throw MoESlimError(.unsupportedModel, "rope_scaling is set; the forward pass runs Step's default rotation only")
         }
         var theta = self.theta ?? 10000, partial: Double?
-        if let thetas { theta = first < thetas.count ? thetas[first] : 10000 }
-        if let partialFactors, first < partialFactors.count { partial = partialFactors[first] }
-        if let own = ropeByType?[type] {
+        func entry(_ list: [Double], _ key: String) throws(MoESlimError) -> Double {
+            guard first < list.count else {
+                throw MoESlimError(.invalidConfig, "\(key) has no entry for layer \(first), the first \(type) layer (it has \(list.count)); transformers reads one")
+            }
+            return list[first]
+        }
+        if !byType {
+            if let thetas { theta = try entry(thetas, "rope_theta") }
+            // An empty partial_rotary_factors is falsy in Step3p7TextConfig: the whole head rotates.
+            if let partialFactors, !partialFactors.isEmpty { partial = try entry(partialFactors, "partial_rotary_factors") }
+        }
+        if byType, let own = ropeByType?.first(where: { $0.key.sameBytes(as: type) })?.value {
             if let kind = own.ropeType, !kind.sameBytes(as: "default") {
                 throw MoESlimError(.unsupportedModel, "rope_parameters.\(type).rope_type is \(JSONValue.quote(kind)); the forward pass runs Step's default rotation only")
             }
@@ -308,13 +335,22 @@ struct StepKeys: Decodable {
             throw MoESlimError(.invalidConfig, "the \(type) layers rotate with theta \(theta) over a fraction \(fraction) of each head; theta must be positive and the fraction in (0, 1]")
         }
         let dim = Int(Double(headDim) * fraction)
+        // transformers takes ceil(dim / 2) frequencies at exponents 2i / dim and so rotates dim + 1 dimensions of an
+        // odd width: refused rather than rotated otherwise.
+        guard dim % 2 == 0 else {
+            throw MoESlimError(.unsupportedModel, "the \(type) layers rotate \(dim) of each head's \(headDim) dimensions (head_dim times the partial rotary factor); the forward pass rotates an even number only")
+        }
         let half = dim / 2
         let frequencies = (0..<half).map { i in 1 / Float(pow(Float(theta), Float(2 * i) / Float(dim))) }
         return RopeSpec(inverseFrequencies: frequencies, attentionFactor: 1, layout: .halves)
     }
 
-    /// A per-layer SwiGLU bound list: null or 0 means no clamp (Step3p7Experts, Step3p7MLP).
-    static func limits(_ list: [Double?]?, _ key: String, layers: Int) throws(MoESlimError) -> [Int: Float] {
+    /// A per-layer SwiGLU bound list: null or 0 means no clamp (Step3p7Experts, Step3p7MLP). transformers indexes
+    /// a non-empty list at every layer below `read`, so a shorter one is refused (an IndexError there).
+    static func limits(_ list: [Double?]?, _ key: String, layers: Int, read: Int) throws(MoESlimError) -> [Int: Float] {
+        if let list, !list.isEmpty, list.count < read {
+            throw MoESlimError(.invalidConfig, "\(key) has \(list.count) entries; transformers reads one for each of the first \(read) layers")
+        }
         var out: [Int: Float] = [:]
         for (layer, value) in (list ?? []).prefix(layers).enumerated() {
             guard let value, value != 0 else { continue }

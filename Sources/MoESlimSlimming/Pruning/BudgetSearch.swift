@@ -27,6 +27,11 @@ public struct BudgetSearch: Sendable {
         if let groups = model.routing.groups, groups > 1 {
             throw MoESlimError(.invalidPlan, "plan search keeps different numbers of experts per layer, which group-limited routing (n_group \(groups)) cannot load")
         }
+        // Every plan the search measures routes --top-k experts per token in every layer, so a layer with fewer
+        // (a model pruned per layer) would route to experts it does not have; prune refuses such plans too.
+        if let topK, let short = model.moeLayers.first(where: { $0.numExperts < topK }) {
+            throw MoESlimError(.invalidArgument, "--top-k \(topK) is more than the \(short.numExperts) experts of MoE layer \(short.layer)")
+        }
         var ranking: [Int: [Int]] = [:]
         for layer in model.moeLayers {
             guard let c = counts.layer(layer.layer), c.experts == layer.numExperts else {
