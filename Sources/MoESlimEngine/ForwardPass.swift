@@ -13,16 +13,22 @@ public struct ForwardPass {
     private let layerTensors: [[String]]
     /// Whether routing records carry each selected expert's output norms and largest component (the counts'
     /// saliency, ean and max_abs_output). bench/statistics_bench.sh turns it off to time hard counts alone.
-    public var measuresExpertOutputs = true
-    /// OutputSketch's projection for this hidden size, made once: 64 × hidden_size numbers.
-    private let sketch: [Float]
+    /// Setting it makes or drops the sketch projection, so a pass for logits alone never holds it.
+    public var measuresExpertOutputs = true {
+        didSet { sketch = measuresExpertOutputs ? OutputSketch.matrix(hidden: model.hiddenSize) : [] }
+    }
+    /// OutputSketch's projection for this hidden size, made once while outputs are measured: 64 × hidden_size
+    /// numbers.
+    private var sketch: [Float]
 
-    public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16) throws(MoESlimError) {
+    public init(checkpoint: Checkpoint, compute: ComputePrecision = .bf16, measuresExpertOutputs measures: Bool = true) throws(MoESlimError) {
         let model = try ModelFamilies.describe(checkpoint)
-        try self.init(checkpoint: checkpoint, model: model, spec: try EngineFamilies.spec(for: checkpoint, model: model), compute: compute)
+        try self.init(checkpoint: checkpoint, model: model, spec: try EngineFamilies.spec(for: checkpoint, model: model), compute: compute,
+                      measuresExpertOutputs: measures)
     }
 
-    public init(checkpoint: Checkpoint, model: ModelDescription, spec: EngineSpec, compute: ComputePrecision = .bf16) throws(MoESlimError) {
+    public init(checkpoint: Checkpoint, model: ModelDescription, spec: EngineSpec, compute: ComputePrecision = .bf16,
+                measuresExpertOutputs measures: Bool = true) throws(MoESlimError) {
         guard let last = model.moeLayers.map(\.layer).max() else {
             throw MoESlimError(.unsupportedModel, "the model has no MoE layers to count", path: checkpoint.path)
         }
@@ -31,7 +37,8 @@ public struct ForwardPass {
         self.weights = WeightReader(checkpoint: checkpoint, compute: compute)
         self.lastMoELayer = last
         self.layerTensors = Self.tensorsByLayer(checkpoint.names, prefix: model.layersPrefix, layers: model.numLayers)
-        self.sketch = OutputSketch.matrix(hidden: model.hiddenSize)
+        self.measuresExpertOutputs = measures
+        self.sketch = measures ? OutputSketch.matrix(hidden: model.hiddenSize) : []
     }
 
     /// This pass streaming a model larger than the page cache (ChunkPlanner.streams): each tensor leaves the

@@ -26,9 +26,7 @@ struct ComputeOptions: ParsableArguments {
     /// The forward pass for logits (eval, sweep, plan search): without the expert-output statistics and sketches
     /// that only calibrate records, which would cost every expert product a norm, a maximum and a projection.
     func logitsPass(_ checkpoint: Checkpoint) throws(MoESlimError) -> ForwardPass {
-        var pass = try ForwardPass(checkpoint: checkpoint, compute: compute)
-        pass.measuresExpertOutputs = false
-        return pass
+        try ForwardPass(checkpoint: checkpoint, compute: compute, measuresExpertOutputs: false)
     }
 
     /// --threads holds for the whole process, so commands apply it before any work.
