@@ -43,12 +43,17 @@ int moeslim_temporary_register(const char *path, int fd) {
     return -1;
 }
 
+void moeslim_temporary_adopt(int slot, int fd) {
+    if (slot < 0 || slot >= TEMPORARY_SLOTS) return;
+    temporaries[slot].fd = fd;
+}
+
 void moeslim_temporary_forget(int slot) {
     if (slot < 0 || slot >= TEMPORARY_SLOTS) return;
     struct temporary *t = &temporaries[slot];
     int expected = SLOT_ACTIVE;
     if (!atomic_compare_exchange_strong(&t->state, &expected, SLOT_CLAIMED)) return;
-    close(t->fd);
+    if (t->fd >= 0) close(t->fd);
     atomic_store(&t->state, SLOT_FREE);
 }
 

@@ -5,9 +5,12 @@
 /// Temporaries (files or folders beside a destination) that a termination signal or a fault must remove.
 /// The registry is a fixed table the signal handlers read without locks or allocation.
 
-/// Registers `path`, whose open descriptor `fd` holds its lock (closed when the slot is forgotten).
-/// Returns the slot, or -1 when the path is too long or the table is full.
+/// Registers `path`, whose open descriptor `fd` holds its lock (closed when the slot is forgotten; -1 before
+/// the path is created). Returns the slot, or -1 when the path is too long or the table is full.
 int moeslim_temporary_register(const char *path, int fd);
+
+/// Gives a slot registered before its path was created the descriptor that holds the path's lock.
+void moeslim_temporary_adopt(int slot, int fd);
 
 /// Forgets a slot without touching the file system (the temporary was renamed into place) and closes its fd.
 void moeslim_temporary_forget(int slot);

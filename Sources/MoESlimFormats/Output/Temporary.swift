@@ -21,13 +21,25 @@ package final class Temporary {
         let name = FileSystem.lastComponent(destination)
         for _ in 0..<8 {
             let path = FileSystem.join(parent, "\(Self.marker)\(getpid())-\(UInt32.random(in: 0...UInt32.max)).\(name)")
-            guard let fd = try Self.createLocked(path, folder: folder) else { continue }
-            let slot = moeslim_temporary_register(path, fd)
+            // Registered before it is created, so a signal at any moment after creation removes it. A path of
+            // this name that already exists can only be a dead run's temporary (the name holds our pid), which
+            // StaleTemporaries would remove anyway.
+            let slot = moeslim_temporary_register(path, -1)
             guard slot >= 0 else {
-                _ = moeslim_remove_path(path)
-                close(fd)
                 throw MoESlimError(.io, "cannot track a temporary (path too long, or too many at once)", path: path)
             }
+            let created: Int32?
+            do {
+                created = try Self.createLocked(path, folder: folder)
+            } catch {
+                moeslim_temporary_forget(slot)
+                throw error
+            }
+            guard let fd = created else {
+                moeslim_temporary_forget(slot)
+                continue
+            }
+            moeslim_temporary_adopt(slot, fd)
             self.path = path
             self.slot = slot
             return
