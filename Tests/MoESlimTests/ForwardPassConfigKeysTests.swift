@@ -100,13 +100,18 @@ final class ForwardPassConfigKeysTests: XCTestCase {
             ("lfm2_moe", "model.layers.0.conv.in_proj.weight", [32, 32], "[96, 32]"),
         ]
         for (name, tensor, shape, expected) in cases {
-            let source = EngineGolden.folder(name)
-            let dir = try Fixtures.scratch()
-            try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
-            try VisionLanguageWrapperTests.writeZeros(like: source + "/model.safetensors", to: dir + "/model.safetensors", reshaping: [tensor: shape])
-            let r = try CommandRunner.run(["inspect", dir])
-            XCTAssertNotEqual(r.status, 0, tensor)
-            XCTAssertEqual(r.stderr, "moe-slim: error: \(dir): tensor '\(tensor)': has shape \(shape), expected \(expected)\n")
+            try Self.assertShapeRefused(name, tensor: tensor, shape: shape, expected: expected)
         }
+    }
+
+    /// The engine golden of `family` with one tensor reshaped (zeros) is refused by inspect, naming the tensor.
+    static func assertShapeRefused(_ family: String, tensor: String, shape: [Int], expected: String) throws {
+        let source = EngineGolden.folder(family)
+        let dir = try Fixtures.scratch()
+        try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
+        try VisionLanguageWrapperTests.writeZeros(like: source + "/model.safetensors", to: dir + "/model.safetensors", reshaping: [tensor: shape])
+        let r = try CommandRunner.run(["inspect", dir])
+        XCTAssertNotEqual(r.status, 0, tensor)
+        XCTAssertEqual(r.stderr, "moe-slim: error: \(dir): tensor '\(tensor)': has shape \(shape), expected \(expected)\n")
     }
 }
