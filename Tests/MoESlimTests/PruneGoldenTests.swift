@@ -16,16 +16,6 @@ final class PruneGoldenTests: XCTestCase {
         return try Checkpoint(path: out)
     }
 
-    func assertSameTensors(_ got: Checkpoint, _ expected: Checkpoint, _ label: String) {
-        XCTAssertEqual(Set(got.names), Set(expected.names), label)
-        for name in expected.names {
-            guard let a = got.info(name), let b = expected.info(name) else { continue }
-            XCTAssertEqual(a.shape, b.shape, "\(label) \(name)")
-            XCTAssertEqual(a.dtype, b.dtype, "\(label) \(name)")
-            XCTAssertTrue(got.bytes(of: name)!.elementsEqual(expected.bytes(of: name)!), "\(label) \(name) bytes differ")
-        }
-    }
-
     /// Every registered model type, and the storage variants gen_models.py also writes.
     func testEveryFamilyMatchesTheIndependentPrune() {
         forEachGolden(RegisteredFamilies.modelTypes + ["gpt_oss-mxfp4", "mixtral-bf16-sharded"]) { family in
@@ -101,6 +91,19 @@ final class PruneGoldenTests: XCTestCase {
         }
         XCTAssertThrowsError(try prune("mixtral", into: Fixtures.model("mixtral"))) { error in
             XCTAssertEqual((error as? MoESlimError)?.code, .invalidArgument)
+        }
+    }
+}
+
+extension XCTestCase {
+    /// The two checkpoints hold the same tensor names, and each the same shape, dtype and bytes.
+    func assertSameTensors(_ got: Checkpoint, _ expected: Checkpoint, _ label: String) {
+        XCTAssertEqual(Set(got.names), Set(expected.names), label)
+        for name in expected.names {
+            guard let a = got.info(name), let b = expected.info(name) else { continue }
+            XCTAssertEqual(a.shape, b.shape, "\(label) \(name)")
+            XCTAssertEqual(a.dtype, b.dtype, "\(label) \(name)")
+            XCTAssertTrue(got.bytes(of: name)!.elementsEqual(expected.bytes(of: name)!), "\(label) \(name) bytes differ")
         }
     }
 }

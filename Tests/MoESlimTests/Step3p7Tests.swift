@@ -56,12 +56,7 @@ final class Step3p7Tests: XCTestCase {
         let out = try Fixtures.scratch() + "/out"
         let result = try CommandRunner.run(["prune", released, out, "--plan", released + "/plan.json", "--drop-mtp"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let got = try Checkpoint(path: out)
-        let expected = try Checkpoint(path: Fixtures.model("step3p7-pruned") + "/model.safetensors")
-        XCTAssertEqual(Set(got.names), Set(expected.names))
-        for name in expected.names {
-            XCTAssertTrue(got.bytes(of: name)!.elementsEqual(expected.bytes(of: name)!), name)
-        }
+        assertSameTensors(try Checkpoint(path: out), try Checkpoint(path: Fixtures.model("step3p7-pruned") + "/model.safetensors"), "--drop-mtp")
         let text = try XCTUnwrap(Fixtures.json(out + "/config.json")["text_config"] as? [String: Any])
         XCTAssertEqual(text["moe_num_experts"] as? Int, 3)
         XCTAssertEqual(text["moe_top_k"] as? Int, 2)
@@ -69,15 +64,20 @@ final class Step3p7Tests: XCTestCase {
         XCTAssertNil(text["n_routed_experts"])
     }
 
-    private func inspect(editing edit: (inout [String: Any]) -> Void) throws -> CommandRunner.Result {
+    /// A copy of the model folder `source` with its text config edited.
+    private func copy(_ source: String, editing edit: (inout [String: Any]) -> Void) throws -> String {
         let dir = try Fixtures.scratch()
-        var config = try Fixtures.json(released + "/config.json")
+        var config = try Fixtures.json(source + "/config.json")
         var text = config["text_config"] as! [String: Any]
         edit(&text)
         config["text_config"] = text
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
-        try FileManager.default.copyItem(atPath: released + "/model.safetensors", toPath: dir + "/model.safetensors")
-        return try CommandRunner.run(["inspect", dir])
+        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        return dir
+    }
+
+    private func inspect(editing edit: (inout [String: Any]) -> Void) throws -> CommandRunner.Result {
+        try CommandRunner.run(["inspect", try copy(released, editing: edit)])
     }
 
     func testAliasesThatDisagreeAreRefused() throws {
@@ -161,14 +161,7 @@ final class Step3p7Tests: XCTestCase {
 
     /// The engine fixture's text config edited, and the error the forward pass stops with.
     private func forwardPassError(editing edit: (inout [String: Any]) -> Void) throws -> String {
-        let source = EngineGolden.folder("step3p7")
-        let dir = try Fixtures.scratch()
-        var config = try Fixtures.json(source + "/config.json")
-        var text = config["text_config"] as! [String: Any]
-        edit(&text)
-        config["text_config"] = text
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
-        try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
+        let dir = try copy(EngineGolden.folder("step3p7"), editing: edit)
         do {
             _ = try ForwardPass(checkpoint: Checkpoint(path: dir), compute: .f32)
         } catch {
